@@ -1,0 +1,150 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Client, Pool, escapeIdentifier, type DatabaseError } from 'pg';
+import type { Logger } from 'pino';
+
+export interface PostgresOptions {
+  /** postgres://user:password@host:port/database; the database is created when missing. */
+  url: string;
+  /** Folder of node-pg-migrate SQL migrations, applied in order at start-up. */
+  migrationsDir: string;
+  logger: Logger;
+  /** Shown in pg_stat_activity, so a DBA can tell the services apart. */
+  applicationName: string;
+  /** How long start-up keeps retrying an unreachable server before giving up. */
+  connectTimeoutMs: number;
+  poolSize?: number;
+}
+
+/** Waits for the server, creates the database if needed, migrates it and returns a pool. */
+export async function openPostgres(options: PostgresOptions): Promise<Pool> {
+  const { url, logger } = options;
+  await retryWhileUnreachable(() => ensureDatabase(url), options);
+  await migrate(options);
+  const pool = new Pool({
+    connectionString: url,
+    application_name: options.applicationName,
+    max: options.poolSize ?? 10,
+  });
+  // Without a listener an idle client's network error would crash the process.
+  pool.on('error', (error) => logger.error({ err: error }, 'idle PostgreSQL connection failed'));
+  return pool;
+}
+
+/** Creates the URL's database when it does not exist (the server's `postgres` database is used for that). */
+export async function ensureDatabase(url: string): Promise<void> {
+  try {
+    await withClient(url, async () => undefined);
+    return;
+  } catch (error) {
+    if (pgCode(error) !== INVALID_CATALOG_NAME) throw error;
+  }
+  const target = new URL(url);
+  const database = decodeURIComponent(target.pathname.slice(1));
+  const maintenance = new URL(url);
+  maintenance.pathname = '/postgres';
+  await withClient(maintenance.toString(), async (client) => {
+    try {
+      await client.query(`CREATE DATABASE ${escapeIdentifier(database)}`);
+    } catch (error) {
+      // Another replica created it first.
+      if (pgCode(error) !== DUPLICATE_DATABASE && pgCode(error) !== UNIQUE_VIOLATION) throw error;
+    }
+  });
+}
+
+/** Drops a database (test clean-up); connections still open to it are terminated. */
+export async function dropDatabase(url: string): Promise<void> {
+  const target = new URL(url);
+  const database = decodeURIComponent(target.pathname.slice(1));
+  target.pathname = '/postgres';
+  await withClient(target.toString(), (client) =>
+    client.query(`DROP DATABASE IF EXISTS ${escapeIdentifier(database)} WITH (FORCE)`),
+  );
+}
+
+async function migrate(options: PostgresOptions): Promise<void> {
+  // node-pg-migrate is published as ES modules only.
+  const { runner } = await import('node-pg-migrate');
+  const log = options.logger.child({ component: 'migrations' });
+  const applied = await runner({
+    databaseUrl: options.url,
+    dir: options.migrationsDir,
+    direction: 'up',
+    migrationsTable: 'pgmigrations',
+    checkOrder: true,
+    singleTransaction: true,
+    // Replicas starting together take turns instead of failing.
+    advisoryLockMode: 'wait',
+    logger: {
+      debug: (message: string) => log.debug(message),
+      info: (message: string) => log.debug(message),
+      warn: (message: string) => log.warn(message),
+      error: (message: string) => log.error(message),
+    },
+  });
+  log.info({ applied: applied.map((migration) => migration.name) }, 'database schema up to date');
+}
+
+async function retryWhileUnreachable(attempt: () => Promise<void>, options: PostgresOptions): Promise<void> {
+  const giveUpAt = Date.now() + options.connectTimeoutMs;
+  for (let delayMs = 100; ; delayMs = Math.min(delayMs * 2, 2000)) {
+    try {
+      return await attempt();
+    } catch (error) {
+      if (!isConnectionError(error) || Date.now() + delayMs > giveUpAt) throw error;
+      options.logger.warn({ err: error, retryInMs: delayMs }, 'PostgreSQL not reachable yet');
+      await sleep(delayMs);
+    }
+  }
+}
+
+/**
+ * Calls onChange whenever a `SELECT 1` through the pool starts or stops
+ * succeeding; resolves after the first probe, so health is right from the start.
+ */
+export async function watchReachability(
+  pool: Pool,
+  options: { intervalMs: number; onChange: (reachable: boolean) => void },
+): Promise<() => void> {
+  let last: boolean | undefined;
+  let running = false;
+  const check = async () => {
+    if (running) return;
+    running = true;
+    const reachable = await pool.query('SELECT 1').then(
+      () => true,
+      () => false,
+    );
+    running = false;
+    if (reachable !== last) options.onChange(reachable);
+    last = reachable;
+  };
+  await check();
+  const timer = setInterval(() => void check(), options.intervalMs);
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
+async function withClient<T>(url: string, use: (client: Client) => Promise<T>): Promise<T> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await use(client);
+  } finally {
+    await client.end();
+  }
+}
+
+const INVALID_CATALOG_NAME = '3D000';
+const DUPLICATE_DATABASE = '42P04';
+const UNIQUE_VIOLATION = '23505';
+const CANNOT_CONNECT_NOW = '57P03';
+
+export function pgCode(error: unknown): string | undefined {
+  return (error as Partial<DatabaseError> | undefined)?.code;
+}
+
+function isConnectionError(error: unknown): boolean {
+  const code = pgCode(error);
+  return code === CANNOT_CONNECT_NOW || code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'ECONNRESET' || code === 'ETIMEDOUT';
+}

@@ -1,0 +1,192 @@
+import { once, setMaxListeners } from 'node:events';
+import { Metadata as GrpcMetadata } from '@grpc/grpc-js';
+import type {
+  Deadline,
+  Metadata,
+  sendUnaryData,
+  ServerDuplexStream,
+  ServerReadableStream,
+  ServerUnaryCall,
+  ServerWritableStream,
+  UntypedHandleCall,
+  UntypedServiceImplementation,
+} from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import { AppError, Code, isServerFault, toGrpcStatus } from './errors';
+
+/** What a handler knows about the call it serves, besides the request. */
+export interface CallContext {
+  /** Full method path, e.g. `/user.v1.UserService/GetUser`. */
+  readonly method: string;
+  readonly metadata: Metadata;
+  /** The caller's deadline (Infinity when none); pass it on to downstream calls. */
+  readonly deadline: Deadline;
+  readonly peer: string;
+  /** Aborted when the caller cancels, and for streams also when the server stops. */
+  readonly signal: AbortSignal;
+  /** Sends response headers now rather than with the first message (a stream can say it is live). */
+  sendHeaders(): void;
+}
+
+/** The shape of one method in a ts-proto `outputServices=grpc-js` service definition. */
+export interface MethodDefinitionShape {
+  readonly path: string;
+  readonly requestStream: boolean;
+  readonly responseStream: boolean;
+  requestSerialize(value: never): Buffer;
+  requestDeserialize(value: Buffer): unknown;
+  responseSerialize(value: never): Buffer;
+  responseDeserialize(value: Buffer): unknown;
+}
+
+export type ServiceDefinitionShape = Readonly<Record<string, MethodDefinitionShape>>;
+
+type RequestOf<M> = M extends { requestDeserialize(value: Buffer): infer Request } ? Request : never;
+type ResponseOf<M> = M extends { responseSerialize(value: infer Response): Buffer } ? Response : never;
+
+/** Handlers are plain async functions; streams are async iterables in both directions. */
+export type MethodImplementation<M> = M extends { requestStream: false; responseStream: false }
+  ? (request: RequestOf<M>, context: CallContext) => Promise<ResponseOf<M>>
+  : M extends { requestStream: false; responseStream: true }
+    ? (request: RequestOf<M>, context: CallContext) => AsyncIterable<ResponseOf<M>>
+    : M extends { requestStream: true; responseStream: false }
+      ? (requests: AsyncIterable<RequestOf<M>>, context: CallContext) => Promise<ResponseOf<M>>
+      : (requests: AsyncIterable<RequestOf<M>>, context: CallContext) => AsyncIterable<ResponseOf<M>>;
+
+export type ServiceImplementation<Definition> = {
+  [Method in keyof Definition]: MethodImplementation<Definition[Method]>;
+};
+
+export interface AdapterOptions {
+  logger: Logger;
+  /** Aborted when the server begins to shut down: open streams then end with UNAVAILABLE. */
+  stopping: AbortSignal;
+}
+
+type AnyHandler = (input: unknown, context: CallContext) => Promise<unknown> | AsyncIterable<unknown>;
+
+/**
+ * Turns async handlers into grpc-js handlers. This is the only place where a
+ * thrown error becomes a gRPC status, so handlers never build one by hand.
+ */
+export function toGrpcImplementation<Definition extends ServiceDefinitionShape>(
+  definition: Definition,
+  implementation: ServiceImplementation<Definition>,
+  options: AdapterOptions,
+): UntypedServiceImplementation {
+  // Every open stream listens on the one server-wide signal.
+  setMaxListeners(0, options.stopping);
+  const adapted: UntypedServiceImplementation = {};
+  for (const [name, method] of Object.entries(definition)) {
+    const handler = (implementation as Record<string, AnyHandler>)[name];
+    if (typeof handler !== 'function') throw new Error(`no handler for ${method.path}`);
+    adapted[name] = adaptMethod(method, handler, options);
+  }
+  return adapted;
+}
+
+function adaptMethod(method: MethodDefinitionShape, handler: AnyHandler, options: AdapterOptions): UntypedHandleCall {
+  const fail = (error: unknown) => {
+    if (isServerFault(error)) options.logger.error({ err: error, method: method.path }, 'call failed');
+    return toGrpcStatus(error);
+  };
+
+  if (!method.requestStream && !method.responseStream) {
+    return (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => {
+      const context = contextOf(call, method.path, undefined);
+      (handler(call.request, context) as Promise<unknown>).then(
+        (response) => callback(null, response),
+        (error: unknown) => callback(fail(error)),
+      );
+    };
+  }
+
+  if (method.requestStream && !method.responseStream) {
+    return (call: ServerReadableStream<unknown, unknown>, callback: sendUnaryData<unknown>) => {
+      const context = contextOf(call, method.path, undefined);
+      (handler(requestsOf(call), context) as Promise<unknown>).then(
+        (response) => callback(null, response),
+        (error: unknown) => callback(fail(error)),
+      );
+    };
+  }
+
+  return (call: ServerWritableStream<unknown, unknown> | ServerDuplexStream<unknown, unknown>) => {
+    const context = contextOf(call, method.path, options.stopping);
+    const input = method.requestStream
+      ? requestsOf(call as ServerDuplexStream<unknown, unknown>)
+      : (call as ServerWritableStream<unknown, unknown>).request;
+    const responses = handler(input, context) as AsyncIterable<unknown>;
+    writeAll(responses, call, context.signal).then(
+      () => {
+        if (options.stopping.aborted) call.emit('error', toGrpcStatus(shuttingDown()));
+        else if (!context.signal.aborted) call.end();
+      },
+      (error: unknown) => {
+        // A caller that went away gets no status; a stopping server still says why.
+        if (options.stopping.aborted) call.emit('error', toGrpcStatus(shuttingDown()));
+        else if (!context.signal.aborted) call.emit('error', fail(error));
+      },
+    );
+  };
+}
+
+/**
+ * The default async iterator destroys the whole duplex when the request side
+ * ends, which would drop the responses and status still to be sent.
+ */
+function requestsOf(call: ServerReadableStream<unknown, unknown> | ServerDuplexStream<unknown, unknown>): AsyncIterable<unknown> {
+  return call.iterator({ destroyOnReturn: false });
+}
+
+async function writeAll(
+  responses: AsyncIterable<unknown>,
+  call: ServerWritableStream<unknown, unknown> | ServerDuplexStream<unknown, unknown>,
+  signal: AbortSignal,
+): Promise<void> {
+  for await (const response of responses) {
+    if (signal.aborted) return;
+    if (!call.write(response)) {
+      try {
+        await once(call, 'drain', { signal });
+      } catch (error) {
+        if (signal.aborted) return;
+        throw error;
+      }
+    }
+  }
+}
+
+interface AnyServerCall {
+  readonly metadata: Metadata;
+  getDeadline(): Deadline;
+  getPeer(): string;
+  sendMetadata(metadata: Metadata): void;
+  on(event: 'cancelled' | 'close' | 'finish', listener: () => void): unknown;
+}
+
+function contextOf(call: AnyServerCall, method: string, stopping: AbortSignal | undefined): CallContext {
+  const controller = new AbortController();
+  call.on('cancelled', () => controller.abort(new AppError(Code.CANCELLED, 'cancelled by the caller')));
+  if (stopping !== undefined) {
+    if (stopping.aborted) controller.abort(shuttingDown());
+    const onStop = () => controller.abort(shuttingDown());
+    stopping.addEventListener('abort', onStop, { once: true });
+    const release = () => stopping.removeEventListener('abort', onStop);
+    call.on('finish', release);
+    call.on('close', release);
+    call.on('cancelled', release);
+  }
+  return {
+    method,
+    metadata: call.metadata,
+    deadline: call.getDeadline(),
+    peer: call.getPeer(),
+    signal: controller.signal,
+    sendHeaders: () => call.sendMetadata(new GrpcMetadata()),
+  };
+}
+
+function shuttingDown(): AppError {
+  return AppError.unavailable('server is shutting down; reconnect to another replica');
+}

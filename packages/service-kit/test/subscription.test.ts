@@ -1,0 +1,50 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { AppError, Code, subscription } from '../src';
+
+describe('subscription', () => {
+  it('yields pushed items in order and stops delivery when aborted', async () => {
+    const controller = new AbortController();
+    let push: (n: number) => void = () => undefined;
+    let stopped = false;
+    const stream = subscription<number>({
+      start: async (p) => {
+        push = p;
+        return () => (stopped = true);
+      },
+      signal: controller.signal,
+      maxBacklog: 10,
+    });
+    const received: number[] = [];
+    const reading = (async () => {
+      for await (const n of stream) {
+        received.push(n);
+        if (received.length === 3) controller.abort();
+      }
+    })();
+    await new Promise(setImmediate);
+    [1, 2, 3, 4].forEach((n) => push(n));
+    await reading;
+    assert.deepEqual(received, [1, 2, 3]);
+    assert.equal(stopped, true);
+  });
+
+  it('fails with RESOURCE_EXHAUSTED when a reader falls too far behind', async () => {
+    const stream = subscription<number>({
+      start: async (push) => {
+        for (let n = 0; n < 5; n++) push(n);
+        return () => undefined;
+      },
+      signal: new AbortController().signal,
+      maxBacklog: 2,
+    });
+    const received: number[] = [];
+    await assert.rejects(
+      (async () => {
+        for await (const n of stream) received.push(n);
+      })(),
+      (error: unknown) => error instanceof AppError && error.code === Code.RESOURCE_EXHAUSTED,
+    );
+    assert.deepEqual(received, [0, 1]);
+  });
+});

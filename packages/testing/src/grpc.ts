@@ -1,0 +1,59 @@
+import assert from 'node:assert/strict';
+import { credentials, makeClientConstructor, Metadata, type CallOptions, type Client, type ClientReadableStream, type ClientUnaryCall, type ServiceError } from '@grpc/grpc-js';
+import { readFieldViolations, type FieldViolation } from '@platform/service-kit';
+import { service as healthService } from 'grpc-health-check';
+
+type UnaryMethod<Request, Response> = (
+  request: Request,
+  metadata: Metadata,
+  options: Partial<CallOptions>,
+  callback: (error: ServiceError | null, response: Response) => void,
+) => ClientUnaryCall;
+
+/** A generated client's unary method as a promise: `await unary(client, client.getUser)({ id })`. */
+export function unary<Request, Response>(
+  client: object,
+  method: UnaryMethod<Request, Response>,
+): (request: Request, options?: Partial<CallOptions>) => Promise<Response> {
+  return (request, options = {}) =>
+    new Promise((resolve, reject) => {
+      method.call(client, request, new Metadata(), options, (error, response) => (error ? reject(error) : resolve(response)));
+    });
+}
+
+/** Awaits a call that must fail with `code`; returns the error for further checks. */
+export async function expectStatus(call: Promise<unknown>, code: number): Promise<ServiceError> {
+  try {
+    await call;
+  } catch (error) {
+    const serviceError = error as ServiceError;
+    assert.equal(serviceError.code, code, `expected status ${code}, got ${serviceError.code}: ${serviceError.details}`);
+    return serviceError;
+  }
+  assert.fail(`expected status ${code}, but the call succeeded`);
+}
+
+/** Awaits an INVALID_ARGUMENT call and returns the field paths it names. */
+export async function expectViolations(call: Promise<unknown>): Promise<string[]> {
+  const error = await expectStatus(call, 3);
+  return readFieldViolations(error.metadata).map((violation: FieldViolation) => violation.field);
+}
+
+/** Resolves once the server has sent response headers: for WatchOrders, the stream is live. */
+export function headersReceived(stream: ClientReadableStream<unknown>): Promise<void> {
+  return new Promise((resolve, reject) => {
+    stream.once('metadata', () => resolve());
+    stream.once('error', reject);
+  });
+}
+
+/** The grpc.health.v1 status a server reports for `service` ("" for the whole server). */
+export function healthStatus(address: string, service = ''): Promise<string> {
+  const Health = makeClientConstructor(healthService, 'grpc.health.v1.Health');
+  const client = new Health(address, credentials.createInsecure()) as unknown as Client & {
+    check(request: { service: string }, callback: (error: ServiceError | null, response: { status: string }) => void): void;
+  };
+  return new Promise<string>((resolve, reject) =>
+    client.check({ service }, (error, response) => (error ? reject(error) : resolve(response.status))),
+  ).finally(() => client.close());
+}

@@ -1,0 +1,82 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+
+/** A service started as its own Node.js process, as in production. */
+export interface ServiceProcess {
+  readonly port: number;
+  readonly child: ChildProcess;
+  /** Every JSON log line the process printed so far. */
+  readonly logLines: Record<string, unknown>[];
+  /** Sends SIGTERM and resolves with the exit code. */
+  stop(): Promise<number | null>;
+}
+
+/**
+ * Starts `node <script>` and resolves once it logs "gRPC server listening",
+ * with the port from that line (start it with GRPC_PORT=0).
+ */
+export async function startServiceProcess(script: string, env: NodeJS.ProcessEnv): Promise<ServiceProcess> {
+  const child = spawn(process.execPath, [script], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const logLines: Record<string, unknown>[] = [];
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = once(child, 'exit').then(([code]) => code as number | null);
+
+  const port = await new Promise<number>((resolve, reject) => {
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      const entry = parseJson(line);
+      if (entry === undefined) return;
+      logLines.push(entry);
+      if (entry.msg === 'gRPC server listening' && typeof entry.port === 'number') resolve(entry.port);
+    });
+    void exited.then((code) => reject(new Error(`${script} exited with ${code} before listening:\n${stderr}`)));
+  });
+
+  return {
+    port,
+    child,
+    logLines,
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      return exited;
+    },
+  };
+}
+
+function parseJson(line: string): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(line);
+    return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export interface RestartCheck<Written> {
+  /** The service's compiled main.js. */
+  main: string;
+  env: NodeJS.ProcessEnv;
+  /** Writes through the first process. */
+  write(port: number): Promise<Written>;
+  /** Reads through the second process what write() wrote. */
+  readBack(port: number, written: Written): Promise<Written>;
+}
+
+/**
+ * Writes through one process, stops it with SIGTERM (which must exit 0 after
+ * a clean stop), starts a second one on the same storage and reads back.
+ * Resolves with what was written and what was read, for the caller to compare.
+ */
+export async function writeRestartRead<Written>(check: RestartCheck<Written>): Promise<{ written: Written; read: Written }> {
+  const first = await startServiceProcess(check.main, check.env);
+  const written = await check.write(first.port);
+  const firstExit = await first.stop();
+  if (firstExit !== 0) throw new Error(`first process exited with ${firstExit}, not 0`);
+  if (!first.logLines.some((line) => line.msg === 'service stopped')) throw new Error('first process did not log a clean stop');
+  const second = await startServiceProcess(check.main, check.env);
+  const read = await check.readBack(second.port, written).finally(() => second.stop());
+  const secondExit = await second.stop();
+  if (secondExit !== 0) throw new Error(`second process exited with ${secondExit}, not 0`);
+  return { written, read };
+}

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Runs both services on this machine for development (npm start). With
+# POSTGRES_URL set to a server (postgres://postgres@127.0.0.1:5432) each service
+# gets its own database on it; without it both keep their data in memory.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+user_db="" order_db=""
+if [ -n "${POSTGRES_URL:-}" ]; then
+  user_db="${POSTGRES_URL%/}/users"
+  order_db="${POSTGRES_URL%/}/orders"
+fi
+exec node_modules/.bin/concurrently --kill-others --names user,order --prefix-colors blue,green \
+  "DATABASE_URL=$user_db node services/user/dist/src/main.js" \
+  "DATABASE_URL=$order_db node services/order/dist/src/main.js"

@@ -1,0 +1,106 @@
+import {
+  AppError,
+  encodePageToken,
+  isServerFault,
+  parseRequest,
+  resumePosition,
+  subscription,
+  toRpcStatus,
+  type CallContext,
+  type Logger,
+  type ServiceImplementation,
+} from '@platform/service-kit';
+import {
+  OrderEventType,
+  OrderStatus,
+  type Order,
+  type OrderEvent,
+  type OrderServiceService,
+} from '../api/order/v1/order';
+import type { OrderChange, OrderRecord, OrderRepository } from '../repository';
+import { toNewOrder } from './order-rules';
+import type { UserDirectory } from './user-directory';
+import { createOrderRequest, listOrdersRequest, orderIdRequest, watchOrdersRequest } from './validation';
+
+const LISTING = 'orders';
+/** Events a slow WatchOrders reader may fall behind by before its stream is ended. */
+const WATCH_MAX_BACKLOG = 1000;
+
+export interface OrderHandlerDependencies {
+  orders: OrderRepository;
+  users: UserDirectory;
+  logger: Logger;
+}
+
+export function orderServiceHandlers(dependencies: OrderHandlerDependencies): ServiceImplementation<typeof OrderServiceService> {
+  const { orders, users, logger } = dependencies;
+
+  const createOrder = async (request: unknown, context: CallContext): Promise<Order> => {
+    const valid = parseRequest(createOrderRequest, request);
+    await users.assertUserExists(valid.userId, context);
+    return toProtoOrder(await orders.create(toNewOrder(valid)));
+  };
+
+  return {
+    createOrder,
+
+    async getOrder(request) {
+      const { id } = parseRequest(orderIdRequest, request);
+      const order = await orders.get(id);
+      if (order === undefined) throw AppError.notFound(`order ${id} not found`);
+      return toProtoOrder(order);
+    },
+
+    async listOrders(request) {
+      const { userId, pageSize, pageToken } = parseRequest(listOrdersRequest, request);
+      const scope = userId ?? '';
+      const page = await orders.list({ userId, limit: pageSize, after: resumePosition(pageToken, LISTING, scope) });
+      return {
+        orders: page.items.map(toProtoOrder),
+        nextPageToken: page.next === undefined ? '' : encodePageToken({ listing: LISTING, scope, after: page.next }),
+      };
+    },
+
+    async cancelOrder(request) {
+      const { id } = parseRequest(orderIdRequest, request);
+      return toProtoOrder(await orders.cancel(id));
+    },
+
+    async *watchOrders(request, context) {
+      const { userId } = parseRequest(watchOrdersRequest, request);
+      yield* subscription<OrderEvent>({
+        start: (push) =>
+          orders.watch((change) => {
+            if (userId === undefined || change.order.userId === userId) push(toProtoEvent(change));
+          }),
+        signal: context.signal,
+        maxBacklog: WATCH_MAX_BACKLOG,
+        onLive: () => context.sendHeaders(),
+      });
+    },
+
+    async *bulkCreateOrders(requests, context) {
+      // One at a time keeps responses in request order and bounds the work per stream.
+      for await (const request of requests) {
+        try {
+          const order = await createOrder(request, context);
+          yield { requestId: request.requestId, result: { $case: 'order', value: order } };
+        } catch (error) {
+          if (isServerFault(error)) logger.error({ err: error, method: context.method }, 'bulk item failed');
+          yield { requestId: request.requestId, result: { $case: 'status', value: toRpcStatus(error) } };
+        }
+      }
+    },
+  };
+}
+
+const PROTO_STATUS = { CREATED: OrderStatus.ORDER_STATUS_CREATED, CANCELLED: OrderStatus.ORDER_STATUS_CANCELLED } as const;
+const PROTO_EVENT = { CREATED: OrderEventType.ORDER_EVENT_TYPE_CREATED, CANCELLED: OrderEventType.ORDER_EVENT_TYPE_CANCELLED } as const;
+
+function toProtoOrder(order: OrderRecord): Order {
+  return { ...order, status: PROTO_STATUS[order.status] };
+}
+
+function toProtoEvent(change: OrderChange): OrderEvent {
+  return { type: PROTO_EVENT[change.type], order: toProtoOrder(change.order) };
+}

@@ -1,0 +1,255 @@
+import assert from 'node:assert/strict';
+import { createServer } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { credentials, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
+import { Code, createLogger, dropDatabase, fieldViolationsOf, type RunningService } from '@platform/service-kit';
+import { expectStatus, expectViolations, freshDatabaseUrl, headersReceived, healthStatus, ReflectionProbe, unary } from '@platform/testing';
+import { startUserService } from '@platform/user-service/dist/src/internal/server';
+import {
+  OrderEventType,
+  OrderServiceClient,
+  OrderStatus,
+  type BulkCreateOrdersResponse,
+  type CreateOrderRequest,
+  type OrderEvent,
+} from '../src/api/order/v1/order';
+import { UserServiceClient } from '../src/api/user/v1/user';
+import type { OrderServiceConfig } from '../src/config';
+import { startOrderService } from '../src/internal/server';
+
+/** A well-formed id that no user has. */
+const UNKNOWN_USER = '7b1f8c2e-4a5d-4e6f-8a9b-0c1d2e3f4a5b';
+const logger = createLogger({ name: 'order-service-test', level: 'silent' });
+
+function baseConfig(databaseUrl: string | undefined, userServiceAddr: string): OrderServiceConfig {
+  return {
+    grpcHost: '127.0.0.1',
+    grpcPort: 0,
+    metricsPort: 0,
+    databaseUrl,
+    logLevel: 'silent',
+    shutdownGraceMs: 5000,
+    databaseConnectTimeoutMs: 5000,
+    userServiceAddr,
+    userServiceTimeoutMs: 5000,
+  };
+}
+
+/** A port on which nothing listens. */
+async function closedPort(): Promise<number> {
+  const server = createServer().listen(0, '127.0.0.1');
+  await new Promise((resolve) => server.once('listening', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+function orderClient(service: RunningService): OrderServiceClient {
+  return new OrderServiceClient(`127.0.0.1:${service.port}`, credentials.createInsecure());
+}
+
+function readAll<T>(stream: ClientReadableStream<T>): Promise<{ messages: T[]; error?: ServiceError }> {
+  const messages: T[] = [];
+  return new Promise((resolve) => {
+    stream.on('data', (message: T) => messages.push(message));
+    stream.on('error', (error: ServiceError) => resolve({ messages, error }));
+    stream.on('end', () => resolve({ messages }));
+  });
+}
+
+describe('order.v1.OrderService over gRPC, calling user.v1.UserService, on PostgreSQL', () => {
+  let databaseUrl: string;
+  let userService: RunningService;
+  let replicaA: RunningService;
+  let replicaB: RunningService;
+  let a: OrderServiceClient;
+  let b: OrderServiceClient;
+  let userId: string;
+  let otherUserId: string;
+  const items = [
+    { sku: 'BOOK-42', quantity: 3, unitPriceCents: 1999n },
+    { sku: 'PEN_blue', quantity: 1, unitPriceCents: 250n },
+  ];
+
+  before(async () => {
+    userService = await startUserService(
+      { ...baseConfig(undefined, ''), databaseUrl: undefined },
+      logger,
+    );
+    const userAddress = `127.0.0.1:${userService.port}`;
+    const users = new UserServiceClient(userAddress, credentials.createInsecure());
+    userId = (await unary(users, users.createUser)({ email: 'buyer@example.com', displayName: 'Buyer' })).id;
+    otherUserId = (await unary(users, users.createUser)({ email: 'other@example.com', displayName: 'Other' })).id;
+    users.close();
+
+    databaseUrl = await freshDatabaseUrl('orders');
+    replicaA = await startOrderService(baseConfig(databaseUrl, userAddress), logger);
+    replicaB = await startOrderService(baseConfig(databaseUrl, userAddress), logger);
+    a = orderClient(replicaA);
+    b = orderClient(replicaB);
+  });
+
+  after(async () => {
+    a.close();
+    b.close();
+    await replicaA.shutdown();
+    await replicaB.shutdown();
+    await userService.shutdown();
+    await dropDatabase(databaseUrl);
+  });
+
+  const create = (request: Partial<CreateOrderRequest>) =>
+    unary(a, a.createOrder)({ userId, items, currency: 'EUR', requestId: '', ...request });
+
+  it('creates an order for an existing user, with the total computed by the server', async () => {
+    const order = await create({});
+    assert.equal(order.userId, userId);
+    assert.equal(order.totalCents, 6247n);
+    assert.equal(order.status, OrderStatus.ORDER_STATUS_CREATED);
+    assert.deepEqual(order.items, items);
+    assert.deepEqual(await unary(b, b.getOrder)({ id: order.id }), order, 'the other replica reads the same order');
+  });
+
+  it('answers FAILED_PRECONDITION for a user that does not exist', async () => {
+    const error = await expectStatus(create({ userId: UNKNOWN_USER }), Code.FAILED_PRECONDITION);
+    assert.match(error.details, /does not exist/);
+  });
+
+  it('answers INVALID_ARGUMENT naming every bad field of CreateOrder', async () => {
+    const fields = await expectViolations(
+      create({ userId: 'x', currency: 'euro', items: [{ sku: 'ok', quantity: 0, unitPriceCents: 5n }, { sku: 'no spaces', quantity: 1, unitPriceCents: -1n }] }),
+    );
+    assert.deepEqual(fields.sort(), ['currency', 'items[0].quantity', 'items[1].sku', 'items[1].unit_price_cents', 'user_id']);
+    assert.deepEqual(await expectViolations(create({ items: [] })), ['items']);
+  });
+
+  it('is idempotent per request_id: same payload replays, a different one is ALREADY_EXISTS', async () => {
+    const first = await create({ requestId: 'cart-7' });
+    assert.deepEqual(await create({ requestId: 'cart-7' }), first);
+    await expectStatus(create({ requestId: 'cart-7', currency: 'USD' }), Code.ALREADY_EXISTS);
+  });
+
+  it('gets, cancels and refuses to cancel twice; unknown and malformed ids', async () => {
+    const order = await create({});
+    const cancelled = await unary(b, b.cancelOrder)({ id: order.id });
+    assert.equal(cancelled.status, OrderStatus.ORDER_STATUS_CANCELLED);
+    await expectStatus(unary(a, a.cancelOrder)({ id: order.id }), Code.FAILED_PRECONDITION);
+    await expectStatus(unary(a, a.getOrder)({ id: '5c0a6f3e-1b2d-4c5e-9f8a-7b6c5d4e3f2a' }), Code.NOT_FOUND);
+    await expectStatus(unary(a, a.cancelOrder)({ id: '5c0a6f3e-1b2d-4c5e-9f8a-7b6c5d4e3f2a' }), Code.NOT_FOUND);
+    assert.deepEqual(await expectViolations(unary(a, a.getOrder)({ id: '42' })), ['id']);
+    assert.deepEqual(await expectViolations(unary(a, a.cancelOrder)({ id: '' })), ['id']);
+  });
+
+  it("lists a user's orders exactly once across pages and rejects another filter's token", async () => {
+    const mine = [await create({}), await create({})];
+    await create({ userId: otherUserId });
+    const all = await unary(a, a.listOrders)({ userId, pageSize: 1000, pageToken: '' });
+    assert.ok(all.orders.every((order) => order.userId === userId));
+    const ids: string[] = [];
+    let pageToken = '';
+    let firstToken = '';
+    do {
+      const page = await unary(b, b.listOrders)({ userId, pageSize: 2, pageToken });
+      ids.push(...page.orders.map((order) => order.id));
+      pageToken = page.nextPageToken;
+      firstToken ||= pageToken;
+    } while (pageToken !== '');
+    assert.deepEqual(ids, all.orders.map((order) => order.id));
+    assert.ok(mine.every((order) => ids.includes(order.id)));
+    assert.deepEqual(await expectViolations(unary(a, a.listOrders)({ userId: otherUserId, pageSize: 2, pageToken: firstToken })), ['page_token']);
+    assert.deepEqual(await expectViolations(unary(a, a.listOrders)({ userId: '', pageSize: -1, pageToken: '' })), ['page_size']);
+  });
+
+  it("streams one user's events from another replica and ends cleanly when the client cancels", async () => {
+    const stream = b.watchOrders({ userId });
+    const received: OrderEvent[] = [];
+    const twoEvents = new Promise<void>((resolve) =>
+      stream.on('data', (event: OrderEvent) => {
+        received.push(event);
+        if (received.length === 2) resolve();
+      }),
+    );
+    const ended = new Promise<ServiceError>((resolve) => stream.on('error', resolve));
+    await headersReceived(stream);
+    await create({ userId: otherUserId });
+    const order = await create({});
+    await unary(a, a.cancelOrder)({ id: order.id });
+    await twoEvents;
+    assert.deepEqual(
+      received.map((event) => [event.type, event.order?.id, event.order?.status]),
+      [
+        [OrderEventType.ORDER_EVENT_TYPE_CREATED, order.id, OrderStatus.ORDER_STATUS_CREATED],
+        [OrderEventType.ORDER_EVENT_TYPE_CANCELLED, order.id, OrderStatus.ORDER_STATUS_CANCELLED],
+      ],
+    );
+    stream.cancel();
+    assert.equal((await ended).code, Code.CANCELLED);
+    // The replica keeps serving after the cancelled stream.
+    assert.equal((await unary(b, b.getOrder)({ id: order.id })).id, order.id);
+  });
+
+  it('answers every BulkCreateOrders request in order; bad items get a status and the stream goes on', async () => {
+    const stream = a.bulkCreateOrders();
+    const done = readAll<BulkCreateOrdersResponse>(stream);
+    stream.write({ userId, items, currency: 'EUR', requestId: 'bulk-1' });
+    stream.write({ userId, items: [{ sku: 'A', quantity: 0, unitPriceCents: 1n }], currency: 'EUR', requestId: 'bulk-2' });
+    stream.write({ userId: UNKNOWN_USER, items, currency: 'EUR', requestId: 'bulk-3' });
+    stream.write({ userId, items, currency: 'USD', requestId: 'bulk-4' });
+    stream.end();
+    const { messages, error } = await done;
+    assert.equal(error, undefined);
+    assert.deepEqual(messages.map((message) => message.requestId), ['bulk-1', 'bulk-2', 'bulk-3', 'bulk-4']);
+    assert.deepEqual(messages.map((message) => message.result?.$case), ['order', 'status', 'status', 'order']);
+    const invalid = messages[1]!.result;
+    assert.ok(invalid?.$case === 'status');
+    assert.equal(invalid.value.code, Code.INVALID_ARGUMENT);
+    assert.deepEqual(fieldViolationsOf(invalid.value).map((violation) => violation.field), ['items[0].quantity']);
+    const unknownUser = messages[2]!.result;
+    assert.ok(unknownUser?.$case === 'status');
+    assert.equal(unknownUser.value.code, Code.FAILED_PRECONDITION);
+  });
+
+  it('answers UNAVAILABLE, never INTERNAL, when the user service is unreachable', async () => {
+    const orphan = await startOrderService(baseConfig(databaseUrl, `127.0.0.1:${await closedPort()}`), logger);
+    const client = orderClient(orphan);
+    try {
+      const error = await expectStatus(unary(client, client.createOrder)({ userId, items, currency: 'EUR', requestId: '' }), Code.UNAVAILABLE);
+      assert.match(error.details, /user service is unavailable/);
+    } finally {
+      client.close();
+      await orphan.shutdown();
+    }
+  });
+
+  it('ends open WatchOrders streams with UNAVAILABLE on shutdown and reports NOT_SERVING', async () => {
+    const leaving = await startOrderService(baseConfig(databaseUrl, `127.0.0.1:${userService.port}`), logger);
+    const address = `127.0.0.1:${leaving.port}`;
+    assert.equal(await healthStatus(address, 'order.v1.OrderService'), 'SERVING');
+    const client = orderClient(leaving);
+    try {
+      const stream = client.watchOrders({ userId: '' });
+      const outcome = readAll(stream);
+      await headersReceived(stream);
+      await leaving.shutdown();
+      const { error } = await outcome;
+      assert.equal(error?.code, Code.UNAVAILABLE);
+      assert.match(error?.details ?? '', /shutting down/);
+    } finally {
+      client.close();
+      await leaving.shutdown();
+    }
+  });
+
+  it('describes itself through reflection, including google.rpc.Status from another file', async () => {
+    const probe = new ReflectionProbe(`127.0.0.1:${replicaA.port}`);
+    try {
+      assert.ok((await probe.listServices()).includes('order.v1.OrderService'));
+      const files = await probe.resolveSymbol('order.v1.OrderService');
+      for (const name of ['order/v1/order.proto', 'google/rpc/status.proto', 'google/protobuf/any.proto', 'google/protobuf/timestamp.proto']) {
+        assert.ok(files.has(name), `reflection resolves ${name}`);
+      }
+    } finally {
+      probe.close();
+    }
+  });
+});

@@ -1,0 +1,34 @@
+import { AppError, encodePageToken, parseRequest, resumePosition, type ServiceImplementation } from '@platform/service-kit';
+import type { UserServiceService } from '../api/user/v1/user';
+import type { UserRepository } from '../repository';
+import { createUserRequest, getUserRequest, listUsersRequest } from './validation';
+
+const LISTING = 'users';
+
+export interface UserHandlerDependencies {
+  users: UserRepository;
+}
+
+export function userServiceHandlers({ users }: UserHandlerDependencies): ServiceImplementation<typeof UserServiceService> {
+  return {
+    async createUser(request) {
+      return users.create(parseRequest(createUserRequest, request));
+    },
+
+    async getUser(request) {
+      const { id } = parseRequest(getUserRequest, request);
+      const user = await users.get(id);
+      if (user === undefined) throw AppError.notFound(`user ${id} not found`);
+      return user;
+    },
+
+    async listUsers(request) {
+      const { pageSize, pageToken } = parseRequest(listUsersRequest, request);
+      const page = await users.list({ limit: pageSize, after: resumePosition(pageToken, LISTING, '') });
+      return {
+        users: page.items,
+        nextPageToken: page.next === undefined ? '' : encodePageToken({ listing: LISTING, scope: '', after: page.next }),
+      };
+    },
+  };
+}

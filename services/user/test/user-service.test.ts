@@ -1,0 +1,105 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { credentials } from '@grpc/grpc-js';
+import { Code, createLogger, dropDatabase, encodePageToken, type RunningService } from '@platform/service-kit';
+import { expectStatus, expectViolations, freshDatabaseUrl, healthStatus, ReflectionProbe, unary } from '@platform/testing';
+import { UserServiceClient, type User } from '../src/api/user/v1/user';
+import { startUserService } from '../src/internal/server';
+
+describe('user.v1.UserService over gRPC, on PostgreSQL', () => {
+  let databaseUrl: string;
+  let service: RunningService;
+  let address: string;
+  let client: UserServiceClient;
+  let createUser: (request: { email: string; displayName: string }) => Promise<User>;
+  let getUser: (request: { id: string }) => Promise<User>;
+  let listUsers: (request: { pageSize: number; pageToken: string }) => Promise<{ users: User[]; nextPageToken: string }>;
+
+  before(async () => {
+    databaseUrl = await freshDatabaseUrl('users');
+    service = await startUserService(
+      {
+        grpcHost: '127.0.0.1',
+        grpcPort: 0,
+        metricsPort: 0,
+        databaseUrl,
+        logLevel: 'silent',
+        shutdownGraceMs: 1000,
+        databaseConnectTimeoutMs: 5000,
+      },
+      createLogger({ name: 'user-service-test', level: 'silent' }),
+    );
+    address = `127.0.0.1:${service.port}`;
+    client = new UserServiceClient(address, credentials.createInsecure());
+    createUser = unary(client, client.createUser);
+    getUser = unary(client, client.getUser);
+    listUsers = unary(client, client.listUsers);
+  });
+
+  after(async () => {
+    client.close();
+    await service.shutdown();
+    await dropDatabase(databaseUrl);
+  });
+
+  it('creates a user and gets it back', async () => {
+    const created = await createUser({ email: 'ada@example.com', displayName: ' Ada Lovelace ' });
+    assert.equal(created.displayName, 'Ada Lovelace');
+    assert.ok(created.createTime instanceof Date);
+    assert.deepEqual(await getUser({ id: created.id }), created);
+    assert.deepEqual(await getUser({ id: created.id.toUpperCase() }), created, 'ids are case-insensitive like UUIDs');
+  });
+
+  it('answers ALREADY_EXISTS for an email taken in another letter case', async () => {
+    await createUser({ email: 'alan@example.com', displayName: 'Alan' });
+    const error = await expectStatus(createUser({ email: 'ALAN@example.com', displayName: 'Alan 2' }), Code.ALREADY_EXISTS);
+    assert.match(error.details, /already exists/);
+  });
+
+  it('answers INVALID_ARGUMENT naming every bad field', async () => {
+    assert.deepEqual(await expectViolations(createUser({ email: 'nope', displayName: '  ' })), ['email', 'display_name']);
+    assert.deepEqual(await expectViolations(getUser({ id: 'not-a-uuid' })), ['id']);
+    assert.deepEqual(await expectViolations(listUsers({ pageSize: -5, pageToken: '' })), ['page_size']);
+    assert.deepEqual(await expectViolations(listUsers({ pageSize: 5, pageToken: 'bogus' })), ['page_token']);
+    const foreign = encodePageToken({ listing: 'orders', scope: '', after: '1' });
+    assert.deepEqual(await expectViolations(listUsers({ pageSize: 5, pageToken: foreign })), ['page_token']);
+  });
+
+  it('answers NOT_FOUND for an unknown id', async () => {
+    await expectStatus(getUser({ id: '3f0e8b52-8f7a-4c43-9d4a-2f5d1e0c9b11' }), Code.NOT_FOUND);
+  });
+
+  it('lists every user exactly once across pages', async () => {
+    for (let i = 0; i < 5; i++) await createUser({ email: `list${i}@example.com`, displayName: `L${i}` });
+    const ids: string[] = [];
+    let pageToken = '';
+    do {
+      const page = await listUsers({ pageSize: 2, pageToken });
+      assert.ok(page.users.length <= 2);
+      ids.push(...page.users.map((user) => user.id));
+      pageToken = page.nextPageToken;
+    } while (pageToken !== '');
+    const all = await listUsers({ pageSize: 0, pageToken: '' });
+    assert.deepEqual(ids, all.users.map((user) => user.id));
+    assert.equal(new Set(ids).size, ids.length);
+  });
+
+  it('reports SERVING for the server and for user.v1.UserService', async () => {
+    assert.equal(await healthStatus(address), 'SERVING');
+    assert.equal(await healthStatus(address, 'user.v1.UserService'), 'SERVING');
+  });
+
+  it('describes itself through server reflection, imports included', async () => {
+    const probe = new ReflectionProbe(address);
+    try {
+      const services = await probe.listServices();
+      assert.ok(services.includes('user.v1.UserService'), services.join());
+      assert.ok(services.includes('grpc.health.v1.Health'), services.join());
+      const files = await probe.resolveSymbol('user.v1.UserService');
+      assert.ok(files.has('user/v1/user.proto'));
+      assert.ok(files.has('google/protobuf/timestamp.proto'));
+    } finally {
+      probe.close();
+    }
+  });
+});
