@@ -12,7 +12,7 @@ export {
   type Page,
   type PageCursor,
 } from './pagination';
-export { dropDatabase, ensureDatabase, openPostgres, pgCode, watchReachability, type PostgresOptions } from './postgres';
+export { dropDatabase, ensureDatabase, openConfiguredPostgres, openPostgres, pgCode, watchReachability, type PostgresOptions } from './postgres';
 export { reflectionPackageDefinition, type ProtoFileMetadata } from './reflection';
 export type { CallContext, MethodImplementation, ServiceImplementation } from './rpc';
 export { GrpcServer, type GrpcServerOptions } from './server';

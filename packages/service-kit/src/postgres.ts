@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, Pool, escapeIdentifier, type DatabaseError } from 'pg';
 import type { Logger } from 'pino';
+import type { ServiceConfig } from './config';
 
 export interface PostgresOptions {
   /** postgres://user:password@host:port/database; the database is created when missing. */
@@ -28,6 +29,27 @@ export async function openPostgres(options: PostgresOptions): Promise<Pool> {
   // Without a listener an idle client's network error would crash the process.
   pool.on('error', (error) => logger.error({ err: error }, 'idle PostgreSQL connection failed'));
   return pool;
+}
+
+/**
+ * PostgreSQL as configured by DATABASE_URL, migrated; undefined when it is
+ * unset, after warning that the service keeps its data in memory.
+ */
+export async function openConfiguredPostgres(
+  config: Pick<ServiceConfig, 'databaseUrl' | 'databaseConnectTimeoutMs'>,
+  options: { serviceName: string; migrationsDir: string; logger: Logger },
+): Promise<Pool | undefined> {
+  if (!config.databaseUrl) {
+    options.logger.warn('DATABASE_URL is not set: data is kept in memory and lost on restart');
+    return undefined;
+  }
+  return openPostgres({
+    url: config.databaseUrl,
+    migrationsDir: options.migrationsDir,
+    logger: options.logger,
+    applicationName: options.serviceName,
+    connectTimeoutMs: config.databaseConnectTimeoutMs,
+  });
 }
 
 /** Creates the URL's database when it does not exist (the server's `postgres` database is used for that). */

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { credentials, makeClientConstructor, Metadata, type CallOptions, type Client, type ClientReadableStream, type ClientUnaryCall, type ServiceError } from '@grpc/grpc-js';
-import { readFieldViolations, type FieldViolation } from '@platform/service-kit';
+import { AppError, readFieldViolations, type FieldViolation } from '@platform/service-kit';
 import { service as healthService } from 'grpc-health-check';
 
 type UnaryMethod<Request, Response> = (
@@ -56,4 +56,15 @@ export function healthStatus(address: string, service = ''): Promise<string> {
   return new Promise<string>((resolve, reject) =>
     client.check({ service }, (error, response) => (error ? reject(error) : resolve(response.status))),
   ).finally(() => client.close());
+}
+
+/** The field paths an in-process validation rejects, or [] when it passes. */
+export function rejectedFields(validate: () => unknown): string[] {
+  try {
+    validate();
+    return [];
+  } catch (error) {
+    assert.ok(error instanceof AppError, `expected an AppError, got ${String(error)}`);
+    return error.fieldViolations.map((violation) => violation.field);
+  }
 }

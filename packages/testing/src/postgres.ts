@@ -20,7 +20,10 @@ let shared: Promise<PostgresServer> | undefined;
  * message that says what was tried; it never skips.
  */
 export function postgresServer(): Promise<PostgresServer> {
-  shared ??= findServer();
+  shared ??= findServer().then((server) => {
+    process.stderr.write(`# PostgreSQL for these tests: ${server.source} (${redact(server.url)})\n`);
+    return server;
+  });
   return shared;
 }
 

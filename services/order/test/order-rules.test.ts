@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { AppError, parseRequest } from '@platform/service-kit';
+import { parseRequest } from '@platform/service-kit';
+import { rejectedFields } from '@platform/testing';
 import { orderTotal, payloadFingerprint, toNewOrder } from '../src/internal/order-rules';
 import { createOrderRequest } from '../src/internal/validation';
 
@@ -28,15 +29,7 @@ describe('order rules', () => {
 describe('CreateOrder validation', () => {
   const valid = { userId: USER, items: [item('SKU_1-a', 2, 1250n)], currency: 'EUR', requestId: '' };
 
-  function fieldsRejected(request: unknown): string[] {
-    try {
-      parseRequest(createOrderRequest, request);
-      return [];
-    } catch (error) {
-      assert.ok(error instanceof AppError);
-      return error.fieldViolations.map((violation) => violation.field);
-    }
-  }
+  const fieldsRejected = (request: unknown) => rejectedFields(() => parseRequest(createOrderRequest, request));
 
   it('accepts a valid order', () => {
     assert.deepEqual(fieldsRejected(valid), []);

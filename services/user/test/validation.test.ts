@@ -1,16 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { AppError, parseRequest } from '@platform/service-kit';
+import { parseRequest } from '@platform/service-kit';
+import { rejectedFields } from '@platform/testing';
 import { createUserRequest } from '../src/internal/validation';
 
 function fieldsRejected(request: { email: string; displayName: string }): string[] {
-  try {
-    parseRequest(createUserRequest, request);
-    return [];
-  } catch (error) {
-    assert.ok(error instanceof AppError);
-    return error.fieldViolations.map((violation) => violation.field);
-  }
+  return rejectedFields(() => parseRequest(createUserRequest, request));
 }
 
 describe('CreateUser validation', () => {

@@ -1,5 +1,5 @@
 import { credentials } from '@grpc/grpc-js';
-import { GrpcServer, openPostgres, serve, type Logger, type RunningService } from '@platform/service-kit';
+import { GrpcServer, openConfiguredPostgres, serve, type Logger, type RunningService } from '@platform/service-kit';
 import { OrderServiceService, protoMetadata } from '../api/order/v1/order';
 import { UserServiceClient } from '../api/user/v1/user';
 import type { OrderServiceConfig } from '../config';
@@ -11,16 +11,7 @@ export const SERVICE_NAME = 'order-service';
 
 /** Assembles storage, the user client, handlers and the gRPC server from configuration, and starts serving. */
 export async function startOrderService(config: OrderServiceConfig, logger: Logger): Promise<RunningService> {
-  const pool = config.databaseUrl
-    ? await openPostgres({
-        url: config.databaseUrl,
-        migrationsDir: ORDER_MIGRATIONS_DIR,
-        logger,
-        applicationName: SERVICE_NAME,
-        connectTimeoutMs: config.databaseConnectTimeoutMs,
-      })
-    : undefined;
-  if (!pool) logger.warn('DATABASE_URL is not set: orders are kept in memory and lost on restart');
+  const pool = await openConfiguredPostgres(config, { serviceName: SERVICE_NAME, migrationsDir: ORDER_MIGRATIONS_DIR, logger });
   const orders =
     pool && config.databaseUrl
       ? new PostgresOrderRepository({ pool, url: config.databaseUrl, logger })

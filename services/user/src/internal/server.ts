@@ -1,4 +1,4 @@
-import { GrpcServer, openPostgres, serve, type Logger, type RunningService } from '@platform/service-kit';
+import { GrpcServer, openConfiguredPostgres, serve, type Logger, type RunningService } from '@platform/service-kit';
 import { protoMetadata, UserServiceService } from '../api/user/v1/user';
 import type { UserServiceConfig } from '../config';
 import { InMemoryUserRepository, PostgresUserRepository, USER_MIGRATIONS_DIR } from '../repository';
@@ -8,16 +8,7 @@ export const SERVICE_NAME = 'user-service';
 
 /** Assembles storage, handlers and the gRPC server from configuration, and starts serving. */
 export async function startUserService(config: UserServiceConfig, logger: Logger): Promise<RunningService> {
-  const pool = config.databaseUrl
-    ? await openPostgres({
-        url: config.databaseUrl,
-        migrationsDir: USER_MIGRATIONS_DIR,
-        logger,
-        applicationName: SERVICE_NAME,
-        connectTimeoutMs: config.databaseConnectTimeoutMs,
-      })
-    : undefined;
-  if (!pool) logger.warn('DATABASE_URL is not set: users are kept in memory and lost on restart');
+  const pool = await openConfiguredPostgres(config, { serviceName: SERVICE_NAME, migrationsDir: USER_MIGRATIONS_DIR, logger });
   const users = pool ? new PostgresUserRepository(pool) : new InMemoryUserRepository();
 
   const server = new GrpcServer({
