@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { credentials, loadPackageDefinition, type Client, type ClientDuplexStream } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
-import { FileDescriptorProto } from 'ts-proto-descriptors';
+import { FileDescriptorProto, type DescriptorProto } from 'ts-proto-descriptors';
 
 interface ReflectionResponse {
   fileDescriptorResponse?: { fileDescriptorProto: Buffer[] };
@@ -51,6 +51,7 @@ export class ReflectionProbe {
         if (!files.has(name) || files.size === before) throw new Error(`reflection did not return ${name}`);
       }
     }
+    assertLinkable(files);
     return files;
   }
 
@@ -73,4 +74,39 @@ export class ReflectionProbe {
       stream.write(request);
     });
   }
+}
+
+/**
+ * What grpcurl does next: link each file against the files it imports. A type
+ * a file refers to must be defined in that file or in one it declares as a
+ * dependency, or grpcurl fails with "cannot resolve type".
+ */
+function assertLinkable(files: Map<string, FileDescriptorProto>): void {
+  const definedIn = new Map<string, Set<string>>();
+  const referencedBy = new Map<string, string[]>();
+  const visitMessage = (scope: string, message: DescriptorProto, defined: Set<string>, referenced: string[]) => {
+    const name = `${scope}.${message.name}`;
+    defined.add(name);
+    message.enumType.forEach((enumType) => defined.add(`${name}.${enumType.name}`));
+    message.field.filter((field) => field.typeName).forEach((field) => referenced.push(field.typeName));
+    message.nestedType.forEach((nested) => visitMessage(name, nested, defined, referenced));
+  };
+  for (const file of files.values()) {
+    const scope = file.package ? `.${file.package}` : '';
+    const defined = new Set<string>();
+    const referenced: string[] = [];
+    file.messageType.forEach((message) => visitMessage(scope, message, defined, referenced));
+    file.enumType.forEach((enumType) => defined.add(`${scope}.${enumType.name}`));
+    file.service.flatMap((service) => service.method).forEach((method) => referenced.push(method.inputType, method.outputType));
+    definedIn.set(file.name, defined);
+    referencedBy.set(file.name, referenced);
+  }
+  const unresolved: string[] = [];
+  for (const file of files.values()) {
+    const visible = [file.name, ...file.dependency].map((name) => definedIn.get(name) ?? new Set<string>());
+    for (const typeName of referencedBy.get(file.name) ?? []) {
+      if (!visible.some((defined) => defined.has(typeName))) unresolved.push(`${typeName} in ${file.name}`);
+    }
+  }
+  if (unresolved.length > 0) throw new Error(`unresolvable types: ${unresolved.join(', ')}`);
 }
