@@ -1,7 +1,7 @@
 export { ConfigError, envVar, parseEnv, serviceEnvShape, toServiceConfig, type LogLevel, type ServiceConfig } from './config';
 export { AppError, Code, fieldViolationsOf, isServerFault, readFieldViolations, toGrpcStatus, toRpcStatus, type FieldViolation } from './errors';
 export { runService, runUntilSignalled, type Service, type ServiceMain } from './lifecycle';
-export { createLogger, type Logger, type LoggerOptions } from './logger';
+export { Telemetry, createLogger, type Logger } from '@platform/telemetry';
 export {
   DEFAULT_PAGE_SIZE,
   MAX_PAGE_SIZE,

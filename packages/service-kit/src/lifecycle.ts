@@ -1,5 +1,5 @@
 import { ConfigError, type LogLevel } from './config';
-import { createLogger, type Logger } from './logger';
+import { Telemetry } from '@platform/telemetry';
 
 export interface Service {
   shutdown(): Promise<void>;
@@ -39,18 +39,28 @@ export function runUntilSignalled(main: () => Promise<Service>): void {
   );
 }
 
-export interface ServiceMain<Config extends { logLevel: LogLevel }> {
-  /** The service name, on every log line. */
+export interface ServiceMain<Config extends { logLevel: LogLevel; metricsPort: number }> {
+  /** service.name, on every log line and metric. */
   name: string;
   /** Reads and validates the environment; throws ConfigError. */
   loadConfig(): Config;
-  start(config: Config, logger: Logger): Promise<Service>;
+  start(config: Config, telemetry: Telemetry): Promise<Service>;
 }
 
-/** The whole of a service's main.ts: configuration, logger, start, and shutdown on a signal. */
-export function runService<Config extends { logLevel: LogLevel }>(main: ServiceMain<Config>): void {
+/**
+ * The whole of a service's main.ts: configuration, telemetry, start, and on a
+ * signal the service's shutdown followed by telemetry's (so the last words are reported).
+ */
+export function runService<Config extends { logLevel: LogLevel; metricsPort: number }>(main: ServiceMain<Config>): void {
   runUntilSignalled(async () => {
     const config = main.loadConfig();
-    return main.start(config, createLogger({ name: main.name, level: config.logLevel }));
+    const telemetry = await Telemetry.start({ serviceName: main.name, metricsPort: config.metricsPort, logLevel: config.logLevel });
+    const service = await main.start(config, telemetry);
+    return {
+      shutdown: async () => {
+        await service.shutdown();
+        await telemetry.shutdown();
+      },
+    };
   });
 }

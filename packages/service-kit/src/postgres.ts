@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, Pool, escapeIdentifier, type DatabaseError } from 'pg';
-import type { Logger } from 'pino';
+import { registerPoolMetrics, type Logger, type MetricsRegistry } from '@platform/telemetry';
 import type { ServiceConfig } from './config';
 
 export interface PostgresOptions {
@@ -37,20 +37,25 @@ export async function openPostgres(options: PostgresOptions): Promise<Pool> {
  */
 export async function openConfiguredPostgres(
   config: Pick<ServiceConfig, 'databaseUrl' | 'databaseConnectTimeoutMs'>,
-  options: { serviceName: string; migrationsDir: string; logger: Logger },
+  options: { serviceName: string; migrationsDir: string; logger: Logger; registry: MetricsRegistry },
 ): Promise<Pool | undefined> {
   if (!config.databaseUrl) {
     options.logger.warn('DATABASE_URL is not set: data is kept in memory and lost on restart');
     return undefined;
   }
-  return openPostgres({
+  const pool = await openPostgres({
     url: config.databaseUrl,
     migrationsDir: options.migrationsDir,
     logger: options.logger,
     applicationName: options.serviceName,
     connectTimeoutMs: config.databaseConnectTimeoutMs,
+    poolSize: POOL_SIZE,
   });
+  registerPoolMetrics(options.registry, pool, POOL_SIZE);
+  return pool;
 }
+
+const POOL_SIZE = 10;
 
 /** Creates the URL's database when it does not exist (the server's `postgres` database is used for that). */
 export async function ensureDatabase(url: string): Promise<void> {

@@ -11,7 +11,7 @@ import type {
   UntypedHandleCall,
   UntypedServiceImplementation,
 } from '@grpc/grpc-js';
-import type { Logger } from 'pino';
+import type { Logger } from '@platform/telemetry';
 import { AppError, Code, isServerFault, toGrpcStatus } from './errors';
 
 /** What a handler knows about the call it serves, besides the request. */

@@ -1,7 +1,7 @@
 import { Server, ServerCredentials, type ServerInterceptor, type ServerOptions, type ServiceDefinition } from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation } from 'grpc-health-check';
-import type { Logger } from 'pino';
+import type { Logger } from '@platform/telemetry';
 import { reflectionPackageDefinition, type ProtoFileMetadata } from './reflection';
 import { toGrpcImplementation, type ServiceDefinitionShape, type ServiceImplementation } from './rpc';
 

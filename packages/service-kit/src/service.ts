@@ -1,5 +1,5 @@
 import type { Pool } from 'pg';
-import type { Logger } from 'pino';
+import type { Logger } from '@platform/telemetry';
 import { watchReachability } from './postgres';
 import type { GrpcServer } from './server';
 

@@ -2,3 +2,5 @@ export { expectStatus, expectViolations, headersReceived, healthStatus, rejected
 export { freshDatabaseUrl, postgresServer, withDatabase, type PostgresServer } from './postgres';
 export { startServiceProcess, writeRestartRead, type RestartCheck, type ServiceProcess } from './process';
 export { ReflectionProbe } from './reflection';
+export { startInProcess, type InProcessService } from './in-process';
+export { parseSamples, sampleValue, scrapeMetrics, type Sample, type Scrape } from './metrics';

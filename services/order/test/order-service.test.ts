@@ -2,9 +2,21 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { credentials, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
-import { Code, createLogger, dropDatabase, fieldViolationsOf, type RunningService } from '@platform/service-kit';
-import { expectStatus, expectViolations, freshDatabaseUrl, headersReceived, healthStatus, ReflectionProbe, unary } from '@platform/testing';
-import { startUserService } from '@platform/user-service/dist/src/internal/server';
+import { Code, dropDatabase, fieldViolationsOf } from '@platform/service-kit';
+import {
+  expectStatus,
+  expectViolations,
+  freshDatabaseUrl,
+  headersReceived,
+  healthStatus,
+  ReflectionProbe,
+  sampleValue,
+  scrapeMetrics,
+  startInProcess,
+  unary,
+  type InProcessService,
+} from '@platform/testing';
+import { SERVICE_NAME as USER_SERVICE_NAME, startUserService } from '@platform/user-service/dist/src/internal/server';
 import {
   OrderEventType,
   OrderServiceClient,
@@ -15,11 +27,10 @@ import {
 } from '../src/api/order/v1/order';
 import { UserServiceClient } from '../src/api/user/v1/user';
 import type { OrderServiceConfig } from '../src/config';
-import { startOrderService } from '../src/internal/server';
+import { SERVICE_NAME, startOrderService } from '../src/internal/server';
 
 /** A well-formed id that no user has. */
 const UNKNOWN_USER = '7b1f8c2e-4a5d-4e6f-8a9b-0c1d2e3f4a5b';
-const logger = createLogger({ name: 'order-service-test', level: 'silent' });
 
 function baseConfig(databaseUrl: string | undefined, userServiceAddr: string): OrderServiceConfig {
   return {
@@ -44,7 +55,7 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
-function orderClient(service: RunningService): OrderServiceClient {
+function orderClient(service: InProcessService): OrderServiceClient {
   return new OrderServiceClient(`127.0.0.1:${service.port}`, credentials.createInsecure());
 }
 
@@ -59,9 +70,9 @@ function readAll<T>(stream: ClientReadableStream<T>): Promise<{ messages: T[]; e
 
 describe('order.v1.OrderService over gRPC, calling user.v1.UserService, on PostgreSQL', () => {
   let databaseUrl: string;
-  let userService: RunningService;
-  let replicaA: RunningService;
-  let replicaB: RunningService;
+  let userService: InProcessService;
+  let replicaA: InProcessService;
+  let replicaB: InProcessService;
   let a: OrderServiceClient;
   let b: OrderServiceClient;
   let userId: string;
@@ -72,10 +83,7 @@ describe('order.v1.OrderService over gRPC, calling user.v1.UserService, on Postg
   ];
 
   before(async () => {
-    userService = await startUserService(
-      { ...baseConfig(undefined, ''), databaseUrl: undefined },
-      logger,
-    );
+    userService = await startInProcess(USER_SERVICE_NAME, startUserService, baseConfig(undefined, ''));
     const userAddress = `127.0.0.1:${userService.port}`;
     const users = new UserServiceClient(userAddress, credentials.createInsecure());
     userId = (await unary(users, users.createUser)({ email: 'buyer@example.com', displayName: 'Buyer' })).id;
@@ -83,8 +91,8 @@ describe('order.v1.OrderService over gRPC, calling user.v1.UserService, on Postg
     users.close();
 
     databaseUrl = await freshDatabaseUrl('orders');
-    replicaA = await startOrderService(baseConfig(databaseUrl, userAddress), logger);
-    replicaB = await startOrderService(baseConfig(databaseUrl, userAddress), logger);
+    replicaA = await startInProcess(SERVICE_NAME, startOrderService, baseConfig(databaseUrl, userAddress));
+    replicaB = await startInProcess(SERVICE_NAME, startOrderService, baseConfig(databaseUrl, userAddress));
     a = orderClient(replicaA);
     b = orderClient(replicaB);
   });
@@ -92,9 +100,9 @@ describe('order.v1.OrderService over gRPC, calling user.v1.UserService, on Postg
   after(async () => {
     a.close();
     b.close();
-    await replicaA.shutdown();
-    await replicaB.shutdown();
-    await userService.shutdown();
+    await replicaA.stop();
+    await replicaB.stop();
+    await userService.stop();
     await dropDatabase(databaseUrl);
   });
 
@@ -210,19 +218,19 @@ describe('order.v1.OrderService over gRPC, calling user.v1.UserService, on Postg
   });
 
   it('answers UNAVAILABLE, never INTERNAL, when the user service is unreachable', async () => {
-    const orphan = await startOrderService(baseConfig(databaseUrl, `127.0.0.1:${await closedPort()}`), logger);
+    const orphan = await startInProcess(SERVICE_NAME, startOrderService, baseConfig(databaseUrl, `127.0.0.1:${await closedPort()}`));
     const client = orderClient(orphan);
     try {
       const error = await expectStatus(unary(client, client.createOrder)({ userId, items, currency: 'EUR', requestId: '' }), Code.UNAVAILABLE);
       assert.match(error.details, /user service is unavailable/);
     } finally {
       client.close();
-      await orphan.shutdown();
+      await orphan.stop();
     }
   });
 
   it('ends open WatchOrders streams with UNAVAILABLE on shutdown and reports NOT_SERVING', async () => {
-    const leaving = await startOrderService(baseConfig(databaseUrl, `127.0.0.1:${userService.port}`), logger);
+    const leaving = await startInProcess(SERVICE_NAME, startOrderService, baseConfig(databaseUrl, `127.0.0.1:${userService.port}`));
     const address = `127.0.0.1:${leaving.port}`;
     assert.equal(await healthStatus(address, 'order.v1.OrderService'), 'SERVING');
     const client = orderClient(leaving);
@@ -230,13 +238,13 @@ describe('order.v1.OrderService over gRPC, calling user.v1.UserService, on Postg
       const stream = client.watchOrders({ userId: '' });
       const outcome = readAll(stream);
       await headersReceived(stream);
-      await leaving.shutdown();
+      await leaving.stop();
       const { error } = await outcome;
       assert.equal(error?.code, Code.UNAVAILABLE);
       assert.match(error?.details ?? '', /shutting down/);
     } finally {
       client.close();
-      await leaving.shutdown();
+      await leaving.stop();
     }
   });
 
@@ -251,5 +259,27 @@ describe('order.v1.OrderService over gRPC, calling user.v1.UserService, on Postg
     } finally {
       probe.close();
     }
+  });
+
+  it('reports the User calls it makes and the orders it takes, replays excluded', async () => {
+    const before = (await scrapeMetrics(replicaA.telemetry.metricsPort)).samples;
+    const first = await create({ requestId: 'metrics-1', currency: 'CHF' });
+    await create({ requestId: 'metrics-1', currency: 'CHF' });
+    await create({ currency: 'XAF' });
+    await expectStatus(create({ userId: UNKNOWN_USER }), Code.FAILED_PRECONDITION);
+    await unary(a, a.cancelOrder)({ id: first.id });
+    const after = (await scrapeMetrics(replicaA.telemetry.metricsPort)).samples;
+    const delta = (name: string, labels: Record<string, string>) => sampleValue(after, name, labels) - sampleValue(before, name, labels);
+
+    const getUser = { grpc_type: 'unary', grpc_service: 'user.v1.UserService', grpc_method: 'GetUser' };
+    assert.equal(delta('grpc_client_started_total', getUser), 4);
+    assert.equal(delta('grpc_client_handled_total', { ...getUser, grpc_code: 'OK' }), 3);
+    assert.equal(delta('grpc_client_handled_total', { ...getUser, grpc_code: 'NotFound' }), 1);
+    assert.equal(delta('grpc_client_handling_seconds_count', { ...getUser, grpc_code: 'OK' }), 3);
+    assert.equal(delta('grpc_server_handled_total', { grpc_method: 'CreateOrder', grpc_code: 'FailedPrecondition' }), 1);
+    assert.equal(delta('app_orders_created_total', { currency: 'CHF' }), 1, 'the replay is not a new order');
+    assert.equal(delta('app_orders_created_total', { currency: 'OTHER' }), 1, 'unlisted currencies share one label');
+    assert.equal(delta('app_orders_cancelled_total', { currency: 'CHF' }), 1);
+    assert.equal(delta('app_order_value_sum', { currency: 'CHF' }), 62.47);
   });
 });

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { credentials } from '@grpc/grpc-js';
-import { createLogger, dropDatabase, type RunningService } from '@platform/service-kit';
-import { freshDatabaseUrl, startServiceProcess, unary, writeRestartRead } from '@platform/testing';
-import { startUserService } from '@platform/user-service/dist/src/internal/server';
+import { dropDatabase } from '@platform/service-kit';
+import { freshDatabaseUrl, startInProcess, startServiceProcess, unary, writeRestartRead, type InProcessService } from '@platform/testing';
+import { SERVICE_NAME as USER_SERVICE_NAME, startUserService } from '@platform/user-service/dist/src/internal/server';
 import { OrderServiceClient, type Order } from '../src/api/order/v1/order';
 import { UserServiceClient } from '../src/api/user/v1/user';
 
@@ -16,21 +16,26 @@ function withClient<T>(port: number, use: (client: OrderServiceClient) => Promis
 }
 
 describe('order-service process', () => {
-  let userService: RunningService;
+  let userService: InProcessService;
   let userId: string;
   let databaseUrl: string | undefined;
 
   before(async () => {
-    userService = await startUserService(
-      { grpcHost: '127.0.0.1', grpcPort: 0, metricsPort: 0, databaseUrl: undefined, logLevel: 'silent', shutdownGraceMs: 1000, databaseConnectTimeoutMs: 1000 },
-      createLogger({ name: 'user-service', level: 'silent' }),
-    );
+    userService = await startInProcess(USER_SERVICE_NAME, startUserService, {
+      grpcHost: '127.0.0.1',
+      grpcPort: 0,
+      metricsPort: 0,
+      databaseUrl: undefined,
+      logLevel: 'silent',
+      shutdownGraceMs: 1000,
+      databaseConnectTimeoutMs: 1000,
+    });
     const users = new UserServiceClient(`127.0.0.1:${userService.port}`, credentials.createInsecure());
     userId = (await unary(users, users.createUser)({ email: 'keeps@example.com', displayName: 'Keeps' })).id;
     users.close();
   });
   after(async () => {
-    await userService.shutdown();
+    await userService.stop();
     if (databaseUrl) await dropDatabase(databaseUrl);
   });
 

@@ -47,7 +47,7 @@ function repositoryContract(name: string, open: () => Promise<OrderRepository>) 
     });
 
     it('stores an order with its items in order and reads it back', async () => {
-      const created = await orders.create(newOrder(randomUUID()));
+      const { order: created } = await orders.create(newOrder(randomUUID()));
       assert.equal(created.status, 'CREATED');
       assert.equal(created.totalCents, 4148n);
       assert.deepEqual(created.items.map((item) => item.sku), ['BOOK-1', 'PEN']);
@@ -57,13 +57,14 @@ function repositoryContract(name: string, open: () => Promise<OrderRepository>) 
     it('replays a repeated request_id with the same payload and rejects a different payload', async () => {
       const userId = randomUUID();
       const first = await orders.create(newOrder(userId, 'checkout-42'));
-      assert.deepEqual(await orders.create(newOrder(userId, 'checkout-42')), first);
+      assert.equal(first.created, true);
+      assert.deepEqual(await orders.create(newOrder(userId, 'checkout-42')), { order: first.order, created: false });
       await assert.rejects(orders.create(newOrder(userId, 'checkout-42', 3)), hasCode(Code.ALREADY_EXISTS));
       assert.equal((await orders.list({ userId, limit: 10 })).items.length, 1, 'nothing created by the replay');
     });
 
     it('cancels once, then refuses with FAILED_PRECONDITION; unknown ids are NOT_FOUND', async () => {
-      const created = await orders.create(newOrder(randomUUID()));
+      const { order: created } = await orders.create(newOrder(randomUUID()));
       assert.equal((await orders.cancel(created.id)).status, 'CANCELLED');
       await assert.rejects(orders.cancel(created.id), hasCode(Code.FAILED_PRECONDITION));
       await assert.rejects(orders.cancel(randomUUID()), hasCode(Code.NOT_FOUND));
@@ -74,7 +75,7 @@ function repositoryContract(name: string, open: () => Promise<OrderRepository>) 
       const userId = randomUUID();
       const mine: OrderRecord[] = [];
       for (let i = 0; i < 5; i++) {
-        mine.push(await orders.create(newOrder(userId)));
+        mine.push((await orders.create(newOrder(userId))).order);
         await orders.create(newOrder(randomUUID()));
       }
       const seen: string[] = [];
@@ -93,7 +94,7 @@ function repositoryContract(name: string, open: () => Promise<OrderRepository>) 
     it('delivers created and cancelled changes to watchers', async () => {
       const watching = collectChanges(orders, 2);
       await watching.live;
-      const created = await orders.create(newOrder(randomUUID()));
+      const { order: created } = await orders.create(newOrder(randomUUID()));
       await orders.cancel(created.id);
       const changes = await watching.changes;
       assert.deepEqual(changes.map((change) => [change.type, change.order.id, change.order.status]), [
@@ -137,7 +138,8 @@ describe('PostgreSQL', () => {
     const userId = randomUUID();
     const attempts = Array.from({ length: 12 }, (_, i) => (i % 2 ? a : b).create(newOrder(userId, 'concurrent-1')));
     const results = await Promise.all(attempts);
-    assert.equal(new Set(results.map((order) => order.id)).size, 1);
+    assert.equal(new Set(results.map((result) => result.order.id)).size, 1);
+    assert.equal(results.filter((result) => result.created).length, 1, 'exactly one attempt created it');
     const { rows } = await pools[0]!.query('SELECT count(*)::int AS n FROM orders WHERE request_id = $1', ['concurrent-1']);
     assert.equal(rows[0].n, 1);
   });
@@ -146,7 +148,7 @@ describe('PostgreSQL', () => {
     const [writer, watcher] = [await replica(), await replica()];
     const watching = collectChanges(watcher, 1);
     await watching.live;
-    const created = await writer.create(newOrder(randomUUID()));
+    const { order: created } = await writer.create(newOrder(randomUUID()));
     const [change] = await watching.changes;
     assert.equal(change?.order.id, created.id);
     assert.equal(change?.type, 'CREATED');

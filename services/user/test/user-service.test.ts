@@ -1,14 +1,25 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { credentials } from '@grpc/grpc-js';
-import { Code, createLogger, dropDatabase, encodePageToken, type RunningService } from '@platform/service-kit';
-import { expectStatus, expectViolations, freshDatabaseUrl, healthStatus, ReflectionProbe, unary } from '@platform/testing';
+import { Code, dropDatabase, encodePageToken } from '@platform/service-kit';
+import {
+  expectStatus,
+  expectViolations,
+  freshDatabaseUrl,
+  healthStatus,
+  ReflectionProbe,
+  sampleValue,
+  scrapeMetrics,
+  startInProcess,
+  unary,
+  type InProcessService,
+} from '@platform/testing';
 import { UserServiceClient, type User } from '../src/api/user/v1/user';
-import { startUserService } from '../src/internal/server';
+import { SERVICE_NAME, startUserService } from '../src/internal/server';
 
 describe('user.v1.UserService over gRPC, on PostgreSQL', () => {
   let databaseUrl: string;
-  let service: RunningService;
+  let service: InProcessService;
   let address: string;
   let client: UserServiceClient;
   let createUser: (request: { email: string; displayName: string }) => Promise<User>;
@@ -17,19 +28,16 @@ describe('user.v1.UserService over gRPC, on PostgreSQL', () => {
 
   before(async () => {
     databaseUrl = await freshDatabaseUrl('users');
-    service = await startUserService(
-      {
-        grpcHost: '127.0.0.1',
-        grpcPort: 0,
-        metricsPort: 0,
-        databaseUrl,
-        logLevel: 'silent',
-        shutdownGraceMs: 1000,
-        databaseConnectTimeoutMs: 5000,
-      },
-      createLogger({ name: 'user-service-test', level: 'silent' }),
-    );
-    address = `127.0.0.1:${service.port}`;
+    service = await startInProcess(SERVICE_NAME, startUserService, {
+      grpcHost: '127.0.0.1',
+      grpcPort: 0,
+      metricsPort: 0,
+      databaseUrl,
+      logLevel: 'silent',
+      shutdownGraceMs: 1000,
+      databaseConnectTimeoutMs: 5000,
+    });
+    address = service.address;
     client = new UserServiceClient(address, credentials.createInsecure());
     createUser = unary(client, client.createUser);
     getUser = unary(client, client.getUser);
@@ -38,7 +46,7 @@ describe('user.v1.UserService over gRPC, on PostgreSQL', () => {
 
   after(async () => {
     client.close();
-    await service.shutdown();
+    await service.stop();
     await dropDatabase(databaseUrl);
   });
 
@@ -101,5 +109,28 @@ describe('user.v1.UserService over gRPC, on PostgreSQL', () => {
     } finally {
       probe.close();
     }
+  });
+
+  it('counts every call by method and code, as go-grpc-prometheus does', async () => {
+    const before = (await scrapeMetrics(service.telemetry.metricsPort)).samples;
+    const ada = await createUser({ email: 'counted@example.com', displayName: 'Counted' });
+    for (let i = 0; i < 3; i++) await getUser({ id: ada.id });
+    await expectStatus(getUser({ id: 'nope' }), Code.INVALID_ARGUMENT);
+    await expectStatus(getUser({ id: 'still-nope' }), Code.INVALID_ARGUMENT);
+    await expectStatus(getUser({ id: '3f0e8b52-8f7a-4c43-9d4a-2f5d1e0c9b12' }), Code.NOT_FOUND);
+    const after = (await scrapeMetrics(service.telemetry.metricsPort)).samples;
+
+    const getUserLabels = { grpc_type: 'unary', grpc_service: 'user.v1.UserService', grpc_method: 'GetUser' };
+    const delta = (name: string, labels: Record<string, string>) => sampleValue(after, name, labels) - sampleValue(before, name, labels);
+    assert.equal(delta('grpc_server_started_total', getUserLabels), 6);
+    assert.equal(delta('grpc_server_handled_total', { ...getUserLabels, grpc_code: 'OK' }), 3);
+    assert.equal(delta('grpc_server_handled_total', { ...getUserLabels, grpc_code: 'InvalidArgument' }), 2);
+    assert.equal(delta('grpc_server_handled_total', { ...getUserLabels, grpc_code: 'NotFound' }), 1);
+    assert.equal(delta('grpc_server_handling_seconds_count', { ...getUserLabels, grpc_code: 'OK' }), 3);
+    assert.equal(delta('grpc_server_msg_received_total', getUserLabels), 6);
+    assert.equal(delta('grpc_server_msg_sent_total', getUserLabels), 3, 'failed calls send no message');
+    assert.equal(delta('app_users_created_total', {}), 1);
+    assert.ok(sampleValue(after, 'pg_pool_max_connections') > 0, 'pool gauges are exported');
+    assert.ok(after.some((sample) => sample.name === 'nodejs_eventloop_lag_seconds'), 'runtime metrics are exported');
   });
 });

@@ -19,6 +19,7 @@ import {
 } from '../api/order/v1/order';
 import type { OrderChange, OrderRecord, OrderRepository } from '../repository';
 import { toNewOrder } from './order-rules';
+import type { OrderMetrics } from './metrics';
 import type { UserDirectory } from './user-directory';
 import { createOrderRequest, listOrdersRequest, orderIdRequest, watchOrdersRequest } from './validation';
 
@@ -30,15 +31,18 @@ export interface OrderHandlerDependencies {
   orders: OrderRepository;
   users: UserDirectory;
   logger: Logger;
+  metrics: OrderMetrics;
 }
 
 export function orderServiceHandlers(dependencies: OrderHandlerDependencies): ServiceImplementation<typeof OrderServiceService> {
-  const { orders, users, logger } = dependencies;
+  const { orders, users, logger, metrics } = dependencies;
 
   const createOrder = async (request: unknown, context: CallContext): Promise<Order> => {
     const valid = parseRequest(createOrderRequest, request);
     await users.assertUserExists(valid.userId, context);
-    return toProtoOrder(await orders.create(toNewOrder(valid)));
+    const { order, created } = await orders.create(toNewOrder(valid));
+    if (created) metrics.orderCreated(order);
+    return toProtoOrder(order);
   };
 
   return {
@@ -63,7 +67,9 @@ export function orderServiceHandlers(dependencies: OrderHandlerDependencies): Se
 
     async cancelOrder(request) {
       const { id } = parseRequest(orderIdRequest, request);
-      return toProtoOrder(await orders.cancel(id));
+      const order = await orders.cancel(id);
+      metrics.orderCancelled(order);
+      return toProtoOrder(order);
     },
 
     async *watchOrders(request, context) {

@@ -23,19 +23,19 @@ export class InMemoryOrderRepository implements OrderRepository {
   private readonly byRequestId = new Map<string, { payloadHash: string; order: OrderRecord }>();
   private readonly changes = new EventEmitter().setMaxListeners(0);
 
-  async create(order: NewOrder): Promise<OrderRecord> {
+  async create(order: NewOrder): Promise<{ order: OrderRecord; created: boolean }> {
     const { idempotency, ...fields } = order;
     if (idempotency) {
       const earlier = this.byRequestId.get(idempotency.requestId);
       if (earlier && earlier.payloadHash !== idempotency.payloadHash) throw requestIdReused(idempotency.requestId);
-      if (earlier) return copy(earlier.order);
+      if (earlier) return { order: copy(earlier.order), created: false };
     }
     const record: OrderRecord = { ...fields, id: randomUUID(), status: 'CREATED', createTime: new Date() };
     this.orders.push(record);
     this.byId.set(record.id, record);
     if (idempotency) this.byRequestId.set(idempotency.requestId, { payloadHash: idempotency.payloadHash, order: record });
     this.emit({ type: 'CREATED', order: copy(record) });
-    return copy(record);
+    return { order: copy(record), created: true };
   }
 
   async get(id: string): Promise<OrderRecord | undefined> {

@@ -43,9 +43,10 @@ export interface ListOrdersOptions {
 export interface OrderRepository {
   /**
    * Stores a new order, or returns the one stored earlier under the same
-   * request_id when the payload matches (ALREADY_EXISTS when it does not).
+   * request_id when the payload matches (ALREADY_EXISTS when it does not);
+   * `created` tells the two apart.
    */
-  create(order: NewOrder): Promise<OrderRecord>;
+  create(order: NewOrder): Promise<{ order: OrderRecord; created: boolean }>;
   get(id: string): Promise<OrderRecord | undefined>;
   /** Orders in creation order, after the given position. */
   list(options: ListOrdersOptions): Promise<Page<OrderRecord>>;

@@ -58,7 +58,7 @@ export class PostgresOrderRepository implements OrderRepository {
     this.feed = new ChangeFeed(options.url, options.logger, (notice) => this.publish(notice));
   }
 
-  async create(order: NewOrder): Promise<OrderRecord> {
+  async create(order: NewOrder): Promise<{ order: OrderRecord; created: boolean }> {
     const id = randomUUID();
     const inserted = await this.transaction(async (client) => {
       const { rowCount } = await client.query(
@@ -82,8 +82,8 @@ export class PostgresOrderRepository implements OrderRepository {
       await notify(client, { type: 'CREATED', id });
       return true;
     });
-    if (inserted) return this.mustGet(id);
-    return this.replay(order.idempotency!);
+    if (inserted) return { order: await this.mustGet(id), created: true };
+    return { order: await this.replay(order.idempotency!), created: false };
   }
 
   private async replay(idempotency: { requestId: string; payloadHash: string }): Promise<OrderRecord> {

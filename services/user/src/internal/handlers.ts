@@ -1,18 +1,22 @@
 import { AppError, encodePageToken, parseRequest, resumePosition, type ServiceImplementation } from '@platform/service-kit';
 import type { UserServiceService } from '../api/user/v1/user';
 import type { UserRepository } from '../repository';
+import type { UserMetrics } from './metrics';
 import { createUserRequest, getUserRequest, listUsersRequest } from './validation';
 
 const LISTING = 'users';
 
 export interface UserHandlerDependencies {
   users: UserRepository;
+  metrics: UserMetrics;
 }
 
-export function userServiceHandlers({ users }: UserHandlerDependencies): ServiceImplementation<typeof UserServiceService> {
+export function userServiceHandlers({ users, metrics }: UserHandlerDependencies): ServiceImplementation<typeof UserServiceService> {
   return {
     async createUser(request) {
-      return users.create(parseRequest(createUserRequest, request));
+      const user = await users.create(parseRequest(createUserRequest, request));
+      metrics.userCreated();
+      return user;
     },
 
     async getUser(request) {

@@ -1,0 +1,5 @@
+export { GRPC_LATENCY_BUCKETS, GrpcClientMetrics, GrpcServerMetrics, grpcCodeName, type ExemplarSource } from './grpc-metrics';
+export { createLogger, type Logger, type LoggerOptions } from './logger';
+export { createRegistry, MetricsServer, renderMetrics, type MetricsRegistry } from './metrics';
+export { registerPoolMetrics, type PoolStats } from './pool-metrics';
+export { Telemetry, type TelemetryOptions } from './telemetry';

@@ -1,0 +1,29 @@
+import type { RunningService } from '@platform/service-kit';
+import { Telemetry } from '@platform/telemetry';
+
+/** A service started inside the test process, with its own telemetry (registry, metrics port). */
+export interface InProcessService {
+  readonly port: number;
+  readonly address: string;
+  readonly telemetry: Telemetry;
+  /** Shuts the service down, then its telemetry; safe to call twice. */
+  stop(): Promise<void>;
+}
+
+export async function startInProcess<Config>(
+  serviceName: string,
+  start: (config: Config, telemetry: Telemetry) => Promise<RunningService>,
+  config: Config,
+): Promise<InProcessService> {
+  const telemetry = await Telemetry.start({ serviceName, metricsPort: 0, metricsHost: '127.0.0.1', logLevel: 'silent' });
+  const service = await start(config, telemetry);
+  return {
+    port: service.port,
+    address: `127.0.0.1:${service.port}`,
+    telemetry,
+    stop: async () => {
+      await service.shutdown();
+      await telemetry.shutdown();
+    },
+  };
+}
