@@ -51,7 +51,7 @@ export type LogLevel = z.output<ReturnType<typeof envVar.logLevel>>;
 export interface ServiceConfig {
   grpcHost: string;
   grpcPort: number;
-  /** Reserved for the Prometheus endpoint. */
+  /** Where /metrics is served. */
   metricsPort: number;
   /** Unset: in-memory storage, which keeps nothing across restarts. */
   databaseUrl: string | undefined;

@@ -4,3 +4,5 @@ export { startServiceProcess, writeRestartRead, type RestartCheck, type ServiceP
 export { ReflectionProbe } from './reflection';
 export { startInProcess, type InProcessService } from './in-process';
 export { parseSamples, sampleValue, scrapeMetrics, type Sample, type Scrape } from './metrics';
+export { freePort } from './net';
+export { startPrometheus, type PrometheusServer, type VectorSample } from './prometheus';

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { credentials, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
 import { Code, dropDatabase, fieldViolationsOf } from '@platform/service-kit';
 import {
   expectStatus,
   expectViolations,
+  freePort,
   freshDatabaseUrl,
   headersReceived,
   healthStatus,
@@ -44,15 +44,6 @@ function baseConfig(databaseUrl: string | undefined, userServiceAddr: string): O
     userServiceAddr,
     userServiceTimeoutMs: 5000,
   };
-}
-
-/** A port on which nothing listens. */
-async function closedPort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await new Promise((resolve) => server.once('listening', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 function orderClient(service: InProcessService): OrderServiceClient {
@@ -218,7 +209,7 @@ describe('order.v1.OrderService over gRPC, calling user.v1.UserService, on Postg
   });
 
   it('answers UNAVAILABLE, never INTERNAL, when the user service is unreachable', async () => {
-    const orphan = await startInProcess(SERVICE_NAME, startOrderService, baseConfig(databaseUrl, `127.0.0.1:${await closedPort()}`));
+    const orphan = await startInProcess(SERVICE_NAME, startOrderService, baseConfig(databaseUrl, `127.0.0.1:${await freePort()}`));
     const client = orderClient(orphan);
     try {
       const error = await expectStatus(unary(client, client.createOrder)({ userId, items, currency: 'EUR', requestId: '' }), Code.UNAVAILABLE);

@@ -1,0 +1,91 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { credentials } from '@grpc/grpc-js';
+import { SERVICE_NAME as ORDER, startOrderService } from '@platform/order-service/dist/src/internal/server';
+import { OrderServiceClient } from '@platform/order-service/dist/src/api/order/v1/order';
+import { expectStatus, startInProcess, startPrometheus, unary, type InProcessService, type PrometheusServer } from '@platform/testing';
+import { SERVICE_NAME as USER, startUserService } from '@platform/user-service/dist/src/internal/server';
+import { UserServiceClient } from '@platform/user-service/dist/src/api/user/v1/user';
+import { parse, stringify } from 'yaml';
+
+const CONFIG_FILE = path.resolve(__dirname, '../../prometheus/prometheus.yml');
+
+interface ScrapeConfig {
+  job_name: string;
+  scrape_interval?: string;
+  static_configs: { targets: string[] }[];
+}
+
+/** The project's own config, with the services' targets moved to where this test runs them. */
+function localConfig(targets: Record<string, string>): string {
+  const config = parse(readFileSync(CONFIG_FILE, 'utf8')) as { global: Record<string, string>; scrape_configs: ScrapeConfig[] };
+  config.global.scrape_interval = '1s';
+  // The self-scrape job points at Prometheus's default port, which this run does not use.
+  config.scrape_configs = config.scrape_configs
+    .filter((job) => job.job_name in targets)
+    .map((job) => ({ ...job, static_configs: [{ targets: [targets[job.job_name]!] }] }));
+  return stringify(config);
+}
+
+describe('a real Prometheus scraping both services', () => {
+  let user: InProcessService;
+  let order: InProcessService;
+  let prometheus: PrometheusServer;
+  const base = { grpcHost: '127.0.0.1', grpcPort: 0, metricsPort: 0, databaseUrl: undefined, logLevel: 'silent' as const, shutdownGraceMs: 1000, databaseConnectTimeoutMs: 1000 };
+
+  before(async () => {
+    user = await startInProcess(USER, startUserService, base);
+    order = await startInProcess(ORDER, startOrderService, { ...base, userServiceAddr: user.address, userServiceTimeoutMs: 2000 });
+
+    const users = new UserServiceClient(user.address, credentials.createInsecure());
+    const orders = new OrderServiceClient(order.address, credentials.createInsecure());
+    const ada = await unary(users, users.createUser)({ email: 'scraped@example.com', displayName: 'Scraped' });
+    await unary(users, users.getUser)({ id: ada.id });
+    await expectStatus(unary(users, users.getUser)({ id: 'not-a-uuid' }), 3);
+    for (let i = 0; i < 3; i++) {
+      await unary(orders, orders.createOrder)({ userId: ada.id, currency: 'EUR', requestId: '', items: [{ sku: 'TEA', quantity: 1, unitPriceCents: 450n }] });
+    }
+    users.close();
+    orders.close();
+
+    prometheus = await startPrometheus(
+      localConfig({ 'user-service': `127.0.0.1:${user.telemetry.metricsPort}`, 'order-service': `127.0.0.1:${order.telemetry.metricsPort}` }),
+    );
+  });
+
+  after(async () => {
+    await prometheus?.stop();
+    await order?.stop();
+    await user?.stop();
+  });
+
+  it('accepts the project configuration (promtool check config)', () => {
+    const result = spawnSync('promtool', ['check', 'config', '--syntax-only', CONFIG_FILE], { encoding: 'utf8' });
+    assert.equal(result.status, 0, `${result.stdout}${result.stderr}`);
+  });
+
+  it('scrapes both services and reads grpc_server_handled_total back through its HTTP API', async () => {
+    const up = await prometheus.waitFor('up', (samples) => samples.length === 2 && samples.every((sample) => sample.value === 1));
+    assert.deepEqual(up.map((sample) => sample.metric.job).sort(), ['order-service', 'user-service']);
+
+    const handled = await prometheus.waitFor(
+      'sum by (job, grpc_service, grpc_method, grpc_code) (grpc_server_handled_total)',
+      (samples) => samples.length === 4,
+    );
+    const value = (job: string, method: string, code: string) =>
+      handled.find((sample) => sample.metric.job === job && sample.metric.grpc_method === method && sample.metric.grpc_code === code)?.value;
+    assert.equal(value('user-service', 'CreateUser', 'OK'), 1);
+    // One GetUser of ours, three from Order checking the user.
+    assert.equal(value('user-service', 'GetUser', 'OK'), 4);
+    assert.equal(value('user-service', 'GetUser', 'InvalidArgument'), 1);
+    assert.equal(value('order-service', 'CreateOrder', 'OK'), 3);
+
+    const clientCalls = await prometheus.query('sum(grpc_client_handled_total{job="order-service",grpc_method="GetUser",grpc_code="OK"})');
+    assert.equal(clientCalls[0]?.value, 3);
+    const orders = await prometheus.query('sum(app_orders_created_total{currency="EUR"})');
+    assert.equal(orders[0]?.value, 3);
+  });
+});
