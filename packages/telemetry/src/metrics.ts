@@ -51,16 +51,36 @@ export class MetricsServer {
   }
 }
 
-/** OpenMetrics (with exemplars) when the scraper accepts it, else the classic text format. */
-export async function renderMetrics(registry: MetricsRegistry, accept: string | undefined): Promise<{ contentType: string; body: string }> {
-  if (accept?.includes('application/openmetrics-text')) {
-    return { contentType: Registry.OPENMETRICS_CONTENT_TYPE, body: await registry.metrics() };
+const renderQueues = new WeakMap<MetricsRegistry, Promise<unknown>>();
+const registeredNames = new WeakMap<object, string>();
+
+/**
+ * OpenMetrics (with exemplars) when the scraper accepts it, else the classic
+ * text format. prom-client drops `_total` from counter names in place when it
+ * renders OpenMetrics, which would leak into the next classic render or into
+ * one running concurrently; so renders of a registry take turns, and each
+ * starts from the names the metrics were registered with.
+ */
+export function renderMetrics(registry: MetricsRegistry, accept: string | undefined): Promise<{ contentType: string; body: string }> {
+  const previous = renderQueues.get(registry) ?? Promise.resolve();
+  const rendered = previous.then(() => render(registry, accept?.includes('application/openmetrics-text') ?? false));
+  renderQueues.set(registry, rendered.catch(() => undefined));
+  return rendered;
+}
+
+async function render(registry: MetricsRegistry, openMetrics: boolean): Promise<{ contentType: string; body: string }> {
+  // getMetricsAsArray returns the metric objects themselves; its typings say MetricObject.
+  const metrics = registry.getMetricsAsArray() as unknown as (Metric & { name: string })[];
+  for (const metric of metrics) {
+    const name = registeredNames.get(metric) ?? metric.name;
+    registeredNames.set(metric, name);
+    metric.name = name;
   }
+  if (openMetrics) return { contentType: Registry.OPENMETRICS_CONTENT_TYPE, body: await registry.metrics() };
   // The same metric objects in a classic registry render without exemplars,
   // which the classic format cannot carry. Built per scrape: services add
   // metrics after the endpoint starts.
   const classic = new Registry();
-  // getMetricsAsArray returns the metric objects themselves; its typings say MetricObject.
-  for (const metric of registry.getMetricsAsArray()) classic.registerMetric(metric as unknown as Metric);
+  for (const metric of metrics) classic.registerMetric(metric);
   return { contentType: Registry.PROMETHEUS_CONTENT_TYPE, body: await classic.metrics() };
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { after, before, describe, it } from 'node:test';
-import { Histogram } from 'prom-client';
+import { Counter, Histogram } from 'prom-client';
 import { createRegistry, grpcCodeName, MetricsServer, type MetricsRegistry } from '../src';
 
 function get(port: number, path: string, accept?: string): Promise<{ status: number; contentType: string; body: string }> {
@@ -25,6 +25,7 @@ describe('metrics endpoint', () => {
     registry = createRegistry();
     const latency = new Histogram({ name: 'demo_seconds', help: 'demo', buckets: [0.1, 1], enableExemplars: true, registers: [registry] });
     latency.observe({ labels: {}, value: 0.05, exemplarLabels: { trace_id: '4bf92f3577b34da6a3ce929d0e0e4736' } });
+    new Counter({ name: 'demo_calls_total', help: 'demo', registers: [registry] }).inc(2);
     server = new MetricsServer(registry);
     port = await server.listen(0, '127.0.0.1');
   });
@@ -45,6 +46,18 @@ describe('metrics endpoint', () => {
     assert.match(response.body, /demo_seconds_bucket\{le="0.1"\} 1\n/);
     assert.doesNotMatch(response.body, /trace_id|# EOF/);
     assert.match(response.body, /nodejs_eventloop_lag_seconds/, 'runtime metrics are collected');
+  });
+
+  it('names counters with _total in both formats, whatever order and concurrency the scrapes come in', async () => {
+    const openMetrics = 'application/openmetrics-text;version=1.0.0';
+    const responses = await Promise.all([get(port, '/metrics', openMetrics), get(port, '/metrics'), get(port, '/metrics', openMetrics), get(port, '/metrics')]);
+    for (const response of responses) {
+      assert.match(response.body, /^demo_calls_total 2$/m, response.contentType);
+      assert.doesNotMatch(response.body, /^demo_calls /m, response.contentType);
+    }
+    assert.match(responses[0]!.body, /# EOF\n$/);
+    assert.match(responses[0]!.body, /trace_id/);
+    assert.doesNotMatch(responses[1]!.body, /# EOF|trace_id/);
   });
 
   it('answers 404 elsewhere', async () => {
