@@ -10,5 +10,5 @@ if [ -n "${POSTGRES_URL:-}" ]; then
   order_db="${POSTGRES_URL%/}/orders"
 fi
 exec node_modules/.bin/concurrently --kill-others --names user,order --prefix-colors blue,green \
-  "DATABASE_URL=$user_db node services/user/dist/src/main.js" \
-  "DATABASE_URL=$order_db node services/order/dist/src/main.js"
+  "DATABASE_URL=$user_db node --require @platform/telemetry/register services/user/dist/src/main.js" \
+  "DATABASE_URL=$order_db node --require @platform/telemetry/register services/order/dist/src/main.js"

@@ -1,5 +1,5 @@
 import { ConfigError, type LogLevel } from './config';
-import { Telemetry } from '@platform/telemetry';
+import { shutdownTracing, Telemetry } from '@platform/telemetry';
 
 export interface Service {
   shutdown(): Promise<void>;
@@ -49,7 +49,8 @@ export interface ServiceMain<Config extends { logLevel: LogLevel; metricsPort: n
 
 /**
  * The whole of a service's main.ts: configuration, telemetry, start, and on a
- * signal the service's shutdown followed by telemetry's (so the last words are reported).
+ * signal the service's shutdown followed by telemetry's and the spans' flush
+ * (so the last words are reported).
  */
 export function runService<Config extends { logLevel: LogLevel; metricsPort: number }>(main: ServiceMain<Config>): void {
   runUntilSignalled(async () => {
@@ -60,6 +61,7 @@ export function runService<Config extends { logLevel: LogLevel; metricsPort: num
       shutdown: async () => {
         await service.shutdown();
         await telemetry.shutdown();
+        await shutdownTracing().catch((error: unknown) => telemetry.logger.warn({ err: error }, 'could not flush spans'));
       },
     };
   });

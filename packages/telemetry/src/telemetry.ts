@@ -1,6 +1,10 @@
+import type { ServerInterceptor } from '@grpc/grpc-js';
+import { Counter } from 'prom-client';
 import { GrpcClientMetrics, GrpcServerMetrics } from './grpc-metrics';
 import { createLogger, type Logger } from './logger';
 import { createRegistry, MetricsServer, type MetricsRegistry } from './metrics';
+import { traceExemplar, traceIdInterceptor } from './trace-context';
+import { activeTracing, type Tracing } from './tracing';
 
 export interface TelemetryOptions {
   /** service.name: `user-service`, `order-service`. */
@@ -21,6 +25,8 @@ export class Telemetry {
   readonly serverMetrics: GrpcServerMetrics;
   readonly clientMetrics: GrpcClientMetrics;
   readonly metricsPort: number;
+  /** Every server interceptor telemetry needs, outermost first. */
+  readonly serverInterceptors: ServerInterceptor[];
   private readonly metricsServer: MetricsServer;
   private stopped: Promise<void> | undefined;
 
@@ -29,8 +35,11 @@ export class Telemetry {
     this.registry = parts.registry;
     this.metricsServer = parts.metricsServer;
     this.metricsPort = parts.metricsPort;
-    this.serverMetrics = new GrpcServerMetrics(this.registry);
-    this.clientMetrics = new GrpcClientMetrics(this.registry);
+    this.serverMetrics = new GrpcServerMetrics(this.registry, traceExemplar);
+    this.clientMetrics = new GrpcClientMetrics(this.registry, traceExemplar);
+    this.serverInterceptors = [this.serverMetrics.interceptor, traceIdInterceptor];
+    const tracing = activeTracing();
+    if (tracing) registerSpanPipelineMetrics(this.registry, tracing);
   }
 
   static async start(options: TelemetryOptions): Promise<Telemetry> {
@@ -42,9 +51,40 @@ export class Telemetry {
     return new Telemetry({ logger, registry, metricsServer, metricsPort });
   }
 
-  /** Stops serving metrics; called last, after the service has drained. */
+  /**
+   * Stops serving metrics; called after the service has drained. Tracing is
+   * the process's, started by the preload: the process's main flushes it
+   * last, with shutdownTracing().
+   */
   shutdown(): Promise<void> {
     this.stopped ??= this.metricsServer.close();
     return this.stopped;
   }
+}
+
+/** Spans exported and dropped, as the SDK counts them, on the service's registry. */
+function registerSpanPipelineMetrics(registry: MetricsRegistry, tracing: Tracing): void {
+  const counter = (name: string, help: string, sdkName: string) =>
+    new Counter({
+      name,
+      help,
+      labelNames: ['error_type'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const count of tracing.pipeline.snapshot().filter((c) => c.name === sdkName)) {
+          this.inc({ error_type: count.errorType }, count.value);
+        }
+      },
+    });
+  counter(
+    'otel_sdk_processor_span_processed_total',
+    'Spans handed to the batch processor; error_type="queue_full" were dropped because the export queue was full.',
+    'otel.sdk.processor.span.processed',
+  );
+  counter(
+    'otel_sdk_exporter_span_exported_total',
+    'Spans the OTLP exporter tried to deliver; a non-empty error_type means they were lost.',
+    'otel.sdk.exporter.span.exported',
+  );
 }

@@ -12,12 +12,16 @@ export interface ServiceProcess {
   stop(): Promise<number | null>;
 }
 
+/** The telemetry preload, as the services' start scripts use it. */
+const TELEMETRY_PRELOAD = require.resolve('@platform/telemetry/register');
+
 /**
- * Starts `node <script>` and resolves once it logs "gRPC server listening",
- * with the port from that line (start it with GRPC_PORT=0).
+ * Starts `node --require <telemetry preload> <script>`, as production does,
+ * and resolves once it logs "gRPC server listening", with the port from that
+ * line (start it with GRPC_PORT=0).
  */
 export async function startServiceProcess(script: string, env: NodeJS.ProcessEnv): Promise<ServiceProcess> {
-  const child = spawn(process.execPath, [script], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--require', TELEMETRY_PRELOAD, script], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const logLines: Record<string, unknown>[] = [];
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));

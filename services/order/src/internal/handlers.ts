@@ -1,3 +1,4 @@
+import { trace } from '@opentelemetry/api';
 import {
   AppError,
   encodePageToken,
@@ -39,8 +40,12 @@ export function orderServiceHandlers(dependencies: OrderHandlerDependencies): Se
 
   const createOrder = async (request: unknown, context: CallContext): Promise<Order> => {
     const valid = parseRequest(createOrderRequest, request);
+    const span = trace.getActiveSpan();
+    span?.setAttributes({ 'app.user.id': valid.userId, 'app.order.item_count': valid.items.length });
     await users.assertUserExists(valid.userId, context);
     const { order, created } = await orders.create(toNewOrder(valid));
+    // A replayed request_id is worth seeing in the trace: it explains why nothing was written.
+    span?.setAttributes({ 'app.order.id': order.id, 'app.order.total_cents': Number(order.totalCents), 'app.order.replayed': !created });
     if (created) metrics.orderCreated(order);
     return toProtoOrder(order);
   };
@@ -50,6 +55,7 @@ export function orderServiceHandlers(dependencies: OrderHandlerDependencies): Se
 
     async getOrder(request) {
       const { id } = parseRequest(orderIdRequest, request);
+      trace.getActiveSpan()?.setAttribute('app.order.id', id);
       const order = await orders.get(id);
       if (order === undefined) throw AppError.notFound(`order ${id} not found`);
       return toProtoOrder(order);
@@ -67,6 +73,7 @@ export function orderServiceHandlers(dependencies: OrderHandlerDependencies): Se
 
     async cancelOrder(request) {
       const { id } = parseRequest(orderIdRequest, request);
+      trace.getActiveSpan()?.setAttribute('app.order.id', id);
       const order = await orders.cancel(id);
       metrics.orderCancelled(order);
       return toProtoOrder(order);

@@ -30,7 +30,7 @@ export async function startOrderService(config: OrderServiceConfig, telemetry: T
     logger,
     protoFiles: [protoMetadata],
     shutdownGraceMs: config.shutdownGraceMs,
-    interceptors: [telemetry.serverMetrics.interceptor],
+    interceptors: telemetry.serverInterceptors,
   });
   server.addService(OrderServiceService, orderServiceHandlers({ orders, users, logger, metrics: new OrderMetrics(registry) }));
   return serve({

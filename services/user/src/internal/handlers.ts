@@ -1,3 +1,4 @@
+import { trace } from '@opentelemetry/api';
 import { AppError, encodePageToken, parseRequest, resumePosition, type ServiceImplementation } from '@platform/service-kit';
 import type { UserServiceService } from '../api/user/v1/user';
 import type { UserRepository } from '../repository';
@@ -15,12 +16,14 @@ export function userServiceHandlers({ users, metrics }: UserHandlerDependencies)
   return {
     async createUser(request) {
       const user = await users.create(parseRequest(createUserRequest, request));
+      trace.getActiveSpan()?.setAttribute('app.user.id', user.id);
       metrics.userCreated();
       return user;
     },
 
     async getUser(request) {
       const { id } = parseRequest(getUserRequest, request);
+      trace.getActiveSpan()?.setAttribute('app.user.id', id);
       const user = await users.get(id);
       if (user === undefined) throw AppError.notFound(`user ${id} not found`);
       return user;

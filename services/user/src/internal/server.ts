@@ -19,7 +19,7 @@ export async function startUserService(config: UserServiceConfig, telemetry: Tel
     logger,
     protoFiles: [protoMetadata],
     shutdownGraceMs: config.shutdownGraceMs,
-    interceptors: [telemetry.serverMetrics.interceptor],
+    interceptors: telemetry.serverInterceptors,
   });
   server.addService(UserServiceService, userServiceHandlers({ users, metrics: new UserMetrics(registry) }));
   return serve({ server, logger, ...(pool && { pool }) });

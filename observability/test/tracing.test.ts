@@ -1,0 +1,130 @@
+// First: tracing must patch grpc-js and pg before anything loads them.
+import { exportedSpans, waitForSpans } from './support/memory-tracing';
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
+import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { OrderServiceClient, type Order } from '@platform/order-service/dist/src/api/order/v1/order';
+import { SERVICE_NAME as ORDER, startOrderService } from '@platform/order-service/dist/src/internal/server';
+import { dropDatabase } from '@platform/service-kit';
+import { freePort, freshDatabaseUrl, scrapeMetrics, startInProcess, unary, type InProcessService } from '@platform/testing';
+import { UserServiceClient } from '@platform/user-service/dist/src/api/user/v1/user';
+import { SERVICE_NAME as USER, startUserService } from '@platform/user-service/dist/src/internal/server';
+
+const base = { grpcHost: '127.0.0.1', grpcPort: 0, metricsPort: 0, logLevel: 'silent' as const, shutdownGraceMs: 1000, databaseConnectTimeoutMs: 5000 };
+const items = [{ sku: 'LAMP', quantity: 2, unitPriceCents: 3150n }];
+
+/** Calls and returns the response with the trace id the server put in x-trace-id. */
+function callWithTraceId<Request, Response>(
+  client: { [key: string]: unknown },
+  method: string,
+  request: Request,
+): Promise<{ response?: Response; error?: ServiceError; traceId: string | undefined }> {
+  return new Promise((resolve) => {
+    let headers: Metadata | undefined;
+    const fn = client[method] as (request: Request, metadata: Metadata, callback: (error: ServiceError | null, response: Response) => void) => { on(event: 'metadata', listener: (m: Metadata) => void): void };
+    const call = fn.call(client, request, new Metadata(), (error, response) => {
+      const source = error ? error.metadata : headers;
+      const traceId = source?.get('x-trace-id')[0]?.toString();
+      resolve(error ? { error, traceId } : { response, traceId });
+    });
+    call.on('metadata', (metadata) => (headers = metadata));
+  });
+}
+
+describe('one trace from the caller through Order, User and PostgreSQL', () => {
+  const databases: string[] = [];
+  let user: InProcessService;
+  let order: InProcessService;
+  let orders: OrderServiceClient;
+  let userId: string;
+
+  before(async () => {
+    databases.push(await freshDatabaseUrl('users'), await freshDatabaseUrl('orders'));
+    user = await startInProcess(USER, startUserService, { ...base, databaseUrl: databases[0] });
+    order = await startInProcess(ORDER, startOrderService, { ...base, databaseUrl: databases[1], userServiceAddr: user.address, userServiceTimeoutMs: 5000 });
+    const users = new UserServiceClient(user.address, credentials.createInsecure());
+    userId = (await unary(users, users.createUser)({ email: 'traced@example.com', displayName: 'Traced' })).id;
+    users.close();
+    orders = new OrderServiceClient(order.address, credentials.createInsecure());
+  });
+
+  after(async () => {
+    orders.close();
+    await order.stop();
+    await user.stop();
+    for (const url of databases) await dropDatabase(url);
+  });
+
+  it('links caller -> Order -> User -> PostgreSQL in one trace, with semantic-convention attributes', async () => {
+    const { response, traceId } = await callWithTraceId<unknown, Order>(orders as unknown as Record<string, unknown>, 'createOrder', { userId, items, currency: 'EUR', requestId: '' });
+    assert.ok(response && traceId, 'the response carries x-trace-id');
+
+    const chain = await waitForSpans((spans) => {
+      const inTrace = spans.filter((span) => span.spanContext().traceId === traceId);
+      const find = (predicate: (span: ReadableSpan) => boolean) => inTrace.find(predicate);
+      const caller = find((s) => s.kind === SpanKind.CLIENT && s.name === 'order.v1.OrderService/CreateOrder');
+      const orderServer = find((s) => s.kind === SpanKind.SERVER && s.name === 'order.v1.OrderService/CreateOrder');
+      const userCall = find((s) => s.kind === SpanKind.CLIENT && s.name === 'user.v1.UserService/GetUser');
+      const userServer = find((s) => s.kind === SpanKind.SERVER && s.name === 'user.v1.UserService/GetUser');
+      const userQuery = find((s) => s.attributes['db.system.name'] === 'postgresql' && String(s.attributes['db.query.text']).includes('FROM users'));
+      const orderInsert = find((s) => s.attributes['db.system.name'] === 'postgresql' && String(s.attributes['db.query.text']).includes('INSERT INTO orders'));
+      return caller && orderServer && userCall && userServer && userQuery && orderInsert
+        ? { caller, orderServer, userCall, userServer, userQuery, orderInsert }
+        : undefined;
+    });
+
+    const parentOf = (span: ReadableSpan) => span.parentSpanContext?.spanId;
+    assert.equal(parentOf(chain.caller), undefined, 'the caller starts the trace');
+    assert.equal(parentOf(chain.orderServer), chain.caller.spanContext().spanId);
+    assert.equal(parentOf(chain.userCall), chain.orderServer.spanContext().spanId);
+    assert.equal(parentOf(chain.userServer), chain.userCall.spanContext().spanId);
+    assert.equal(parentOf(chain.userQuery), chain.userServer.spanContext().spanId);
+    assert.equal(parentOf(chain.orderInsert), chain.orderServer.spanContext().spanId);
+
+    assert.equal(chain.orderServer.attributes['rpc.system'], 'grpc');
+    assert.equal(chain.orderServer.attributes['rpc.service'], 'order.v1.OrderService');
+    assert.equal(chain.orderServer.attributes['rpc.method'], 'CreateOrder');
+    assert.equal(chain.orderServer.attributes['rpc.grpc.status_code'], 0);
+    assert.equal(chain.orderServer.attributes['app.order.id'], response.id);
+    assert.equal(chain.orderServer.attributes['app.order.item_count'], 1);
+    assert.equal(chain.orderServer.attributes['app.order.total_cents'], 6300);
+    assert.equal(chain.userServer.attributes['app.user.id'], userId);
+    assert.equal(chain.userQuery.attributes['db.namespace'], new URL(databases[0]!).pathname.slice(1));
+    assert.equal(chain.orderServer.status.code, SpanStatusCode.UNSET);
+  });
+
+  it("leaves the caller's mistakes UNSET and marks server faults ERROR", async () => {
+    const invalid = await callWithTraceId(orders as unknown as Record<string, unknown>, 'getOrder', { id: 'not-a-uuid' });
+    const notFound = await callWithTraceId(orders as unknown as Record<string, unknown>, 'getOrder', { id: '0b1d0c3e-2f4a-4b5c-8d6e-7f8091a2b3c4' });
+    const stranded = await startInProcess(ORDER, startOrderService, { ...base, databaseUrl: undefined, userServiceAddr: `127.0.0.1:${await freePort()}`, userServiceTimeoutMs: 5000 });
+    const strandedClient = new OrderServiceClient(stranded.address, credentials.createInsecure());
+    const unavailable = await callWithTraceId(strandedClient as unknown as Record<string, unknown>, 'createOrder', { userId, items, currency: 'EUR', requestId: '' });
+    strandedClient.close();
+    await stranded.stop();
+
+    assert.equal(invalid.error?.code, 3);
+    assert.equal(notFound.error?.code, 5);
+    assert.equal(unavailable.error?.code, 14);
+    const serverSpan = (traceId: string | undefined) =>
+      waitForSpans((spans) => spans.find((span) => span.kind === SpanKind.SERVER && span.spanContext().traceId === traceId));
+    assert.ok(invalid.traceId && notFound.traceId && unavailable.traceId, 'failed calls carry x-trace-id in their trailers');
+    assert.equal((await serverSpan(invalid.traceId)).status.code, SpanStatusCode.UNSET);
+    assert.equal((await serverSpan(notFound.traceId)).status.code, SpanStatusCode.UNSET);
+    const faulty = await serverSpan(unavailable.traceId);
+    assert.equal(faulty.status.code, SpanStatusCode.ERROR);
+    assert.equal(faulty.attributes['rpc.grpc.status_code'], 14);
+  });
+
+  it('links latency to traces with exemplars whose trace ids were recorded', async () => {
+    const { traceId } = await callWithTraceId(orders as unknown as Record<string, unknown>, 'createOrder', { userId, items, currency: 'EUR', requestId: '' });
+    assert.ok(traceId);
+    const recorded = new Set(exportedSpans.getFinishedSpans().map((span) => span.spanContext().traceId));
+    const { samples } = await scrapeMetrics(order.telemetry.metricsPort);
+    const exemplars = samples.filter((sample) => sample.name === 'grpc_server_handling_seconds_bucket' && sample.exemplar?.trace_id);
+    assert.ok(exemplars.length > 0, 'the latency histogram carries exemplars');
+    for (const sample of exemplars) assert.ok(recorded.has(sample.exemplar!.trace_id!), `exemplar ${sample.exemplar!.trace_id} belongs to a recorded trace`);
+    assert.ok(exemplars.some((sample) => sample.exemplar!.trace_id === traceId && sample.labels.grpc_method === 'CreateOrder'));
+  });
+});
