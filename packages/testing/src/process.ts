@@ -5,6 +5,8 @@ import { createInterface } from 'node:readline';
 /** A service started as its own Node.js process, as in production. */
 export interface ServiceProcess {
   readonly port: number;
+  /** Where it serves /metrics. */
+  readonly metricsPort: number;
   readonly child: ChildProcess;
   /** Every JSON log line the process printed so far. */
   readonly logLines: Record<string, unknown>[];
@@ -21,7 +23,11 @@ const TELEMETRY_PRELOAD = require.resolve('@platform/telemetry/register');
  * line (start it with GRPC_PORT=0).
  */
 export async function startServiceProcess(script: string, env: NodeJS.ProcessEnv): Promise<ServiceProcess> {
-  const child = spawn(process.execPath, ['--require', TELEMETRY_PRELOAD, script], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Free ports unless told otherwise, so test processes never collide with a running platform.
+  const child = spawn(process.execPath, ['--require', TELEMETRY_PRELOAD, script], {
+    env: { ...process.env, GRPC_PORT: '0', METRICS_PORT: '0', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const logLines: Record<string, unknown>[] = [];
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
@@ -37,8 +43,10 @@ export async function startServiceProcess(script: string, env: NodeJS.ProcessEnv
     void exited.then((code) => reject(new Error(`${script} exited with ${code} before listening:\n${stderr}`)));
   });
 
+  const metricsLine = logLines.find((line) => line.msg === 'metrics served at /metrics');
   return {
     port,
+    metricsPort: Number(metricsLine?.port),
     child,
     logLines,
     stop: async () => {

@@ -1,0 +1,110 @@
+import { Server, ServerCredentials, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
+// The OTLP messages as the OpenTelemetry project generated them (protobufjs static code), from its own package.
+import * as generatedRoot from 'otlp-schema/build/src/generated/root';
+
+type KeyValues = { key?: string | null; value?: { stringValue?: string | null; intValue?: unknown; boolValue?: boolean | null; doubleValue?: number | null } | null }[] | null | undefined;
+
+/** The part of ExportTraceServiceRequest this receiver reads. */
+interface ExportRequest {
+  resourceSpans?: {
+    resource?: { attributes?: KeyValues } | null;
+    scopeSpans?: {
+      spans?: { traceId?: Uint8Array | null; spanId?: Uint8Array | null; parentSpanId?: Uint8Array | null; name?: string | null; kind?: number | null; attributes?: KeyValues }[] | null;
+    }[] | null;
+  }[] | null;
+}
+
+// The static module's typings only say "a protobufjs Root"; this is the one message it is used for.
+const { ExportTraceServiceRequest } = (
+  generatedRoot as unknown as {
+    opentelemetry: { proto: { collector: { trace: { v1: { ExportTraceServiceRequest: { decode(bytes: Uint8Array): ExportRequest } } } } } };
+  }
+).opentelemetry.proto.collector.trace.v1;
+
+export interface ReceivedSpan {
+  traceId: string;
+  spanId: string;
+  parentSpanId: string;
+  name: string;
+  kind: number;
+  attributes: Record<string, unknown>;
+  resource: Record<string, unknown>;
+}
+
+/**
+ * What a collector's OTLP/gRPC receiver does, reduced to remembering spans:
+ * `opentelemetry.proto.collector.trace.v1.TraceService/Export`.
+ */
+export class OtlpTraceReceiver {
+  readonly spans: ReceivedSpan[] = [];
+  private readonly server = new Server();
+
+  constructor() {
+    this.server.addService(
+      {
+        export: {
+          path: '/opentelemetry.proto.collector.trace.v1.TraceService/Export',
+          requestStream: false,
+          responseStream: false,
+          requestSerialize: () => Buffer.alloc(0),
+          requestDeserialize: (bytes: Buffer) => ExportTraceServiceRequest.decode(bytes),
+          // An empty ExportTraceServiceResponse: everything accepted.
+          responseSerialize: () => Buffer.alloc(0),
+          responseDeserialize: () => ({}),
+        },
+      },
+      {
+        export: (call: ServerUnaryCall<ExportRequest, unknown>, callback: sendUnaryData<unknown>) => {
+          this.absorb(call.request);
+          callback(null, {});
+        },
+      },
+    );
+  }
+
+  /** Resolves with the OTLP endpoint URL to give the exporter. */
+  listen(): Promise<string> {
+    return new Promise((resolve, reject) =>
+      this.server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (error, port) =>
+        error ? reject(error) : resolve(`http://127.0.0.1:${port}`),
+      ),
+    );
+  }
+
+  close(): void {
+    this.server.forceShutdown();
+  }
+
+  private absorb(request: ExportRequest): void {
+    for (const resourceSpans of request.resourceSpans ?? []) {
+      const resource = attributesOf(resourceSpans.resource?.attributes);
+      for (const scopeSpans of resourceSpans.scopeSpans ?? []) {
+        for (const span of scopeSpans.spans ?? []) {
+          this.spans.push({
+            traceId: hex(span.traceId),
+            spanId: hex(span.spanId),
+            parentSpanId: hex(span.parentSpanId),
+            name: span.name ?? '',
+            kind: span.kind ?? 0,
+            attributes: attributesOf(span.attributes),
+            resource,
+          });
+        }
+      }
+    }
+  }
+}
+
+
+function attributesOf(keyValues: KeyValues): Record<string, unknown> {
+  const attributes: Record<string, unknown> = {};
+  for (const { key, value } of keyValues ?? []) {
+    if (!key || !value) continue;
+    attributes[key] = value.stringValue ?? (value.intValue !== undefined && value.intValue !== null ? Number(value.intValue) : undefined) ?? value.boolValue ?? value.doubleValue;
+  }
+  return attributes;
+}
+
+function hex(bytes: Uint8Array | null | undefined): string {
+  return bytes && bytes.length > 0 ? Buffer.from(bytes).toString('hex') : '';
+}
