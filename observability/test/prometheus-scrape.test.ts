@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { credentials } from '@grpc/grpc-js';
 import { SERVICE_NAME as ORDER, startOrderService } from '@platform/order-service/dist/src/internal/server';
 import { OrderServiceClient } from '@platform/order-service/dist/src/api/order/v1/order';
-import { expectStatus, startInProcess, startPrometheus, unary, type InProcessService, type PrometheusServer } from '@platform/testing';
+import { expectStatus, startInProcess, startPrometheus, testConfig, unary, type InProcessService, type PrometheusServer } from '@platform/testing';
 import { SERVICE_NAME as USER, startUserService } from '@platform/user-service/dist/src/internal/server';
 import { UserServiceClient } from '@platform/user-service/dist/src/api/user/v1/user';
 import { parse, stringify } from 'yaml';
@@ -34,11 +34,10 @@ describe('a real Prometheus scraping both services', () => {
   let user: InProcessService;
   let order: InProcessService;
   let prometheus: PrometheusServer;
-  const base = { grpcHost: '127.0.0.1', grpcPort: 0, metricsPort: 0, databaseUrl: undefined, logLevel: 'silent' as const, shutdownGraceMs: 1000, databaseConnectTimeoutMs: 1000 };
 
   before(async () => {
-    user = await startInProcess(USER, startUserService, base);
-    order = await startInProcess(ORDER, startOrderService, { ...base, userServiceAddr: user.address, userServiceTimeoutMs: 2000 });
+    user = await startInProcess(USER, startUserService, testConfig());
+    order = await startInProcess(ORDER, startOrderService, { ...testConfig(), userServiceAddr: user.address, userServiceTimeoutMs: 2000 });
 
     const users = new UserServiceClient(user.address, credentials.createInsecure());
     const orders = new OrderServiceClient(order.address, credentials.createInsecure());

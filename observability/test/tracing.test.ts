@@ -8,11 +8,10 @@ import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { OrderServiceClient, type Order } from '@platform/order-service/dist/src/api/order/v1/order';
 import { SERVICE_NAME as ORDER, startOrderService } from '@platform/order-service/dist/src/internal/server';
 import { dropDatabase } from '@platform/service-kit';
-import { freePort, freshDatabaseUrl, scrapeMetrics, startInProcess, unary, type InProcessService } from '@platform/testing';
+import { freePort, freshDatabaseUrl, scrapeMetrics, startInProcess, testConfig, unary, type InProcessService } from '@platform/testing';
 import { UserServiceClient } from '@platform/user-service/dist/src/api/user/v1/user';
 import { SERVICE_NAME as USER, startUserService } from '@platform/user-service/dist/src/internal/server';
 
-const base = { grpcHost: '127.0.0.1', grpcPort: 0, metricsPort: 0, logLevel: 'silent' as const, shutdownGraceMs: 1000, databaseConnectTimeoutMs: 5000 };
 const items = [{ sku: 'LAMP', quantity: 2, unitPriceCents: 3150n }];
 
 /** Calls and returns the response with the trace id the server put in x-trace-id. */
@@ -42,8 +41,8 @@ describe('one trace from the caller through Order, User and PostgreSQL', () => {
 
   before(async () => {
     databases.push(await freshDatabaseUrl('users'), await freshDatabaseUrl('orders'));
-    user = await startInProcess(USER, startUserService, { ...base, databaseUrl: databases[0] });
-    order = await startInProcess(ORDER, startOrderService, { ...base, databaseUrl: databases[1], userServiceAddr: user.address, userServiceTimeoutMs: 5000 });
+    user = await startInProcess(USER, startUserService, testConfig({ databaseUrl: databases[0] }));
+    order = await startInProcess(ORDER, startOrderService, { ...testConfig({ databaseUrl: databases[1] }), userServiceAddr: user.address, userServiceTimeoutMs: 5000 });
     const users = new UserServiceClient(user.address, credentials.createInsecure());
     userId = (await unary(users, users.createUser)({ email: 'traced@example.com', displayName: 'Traced' })).id;
     users.close();
@@ -98,7 +97,7 @@ describe('one trace from the caller through Order, User and PostgreSQL', () => {
   it("leaves the caller's mistakes UNSET and marks server faults ERROR", async () => {
     const invalid = await callWithTraceId(orders as unknown as Record<string, unknown>, 'getOrder', { id: 'not-a-uuid' });
     const notFound = await callWithTraceId(orders as unknown as Record<string, unknown>, 'getOrder', { id: '0b1d0c3e-2f4a-4b5c-8d6e-7f8091a2b3c4' });
-    const stranded = await startInProcess(ORDER, startOrderService, { ...base, databaseUrl: undefined, userServiceAddr: `127.0.0.1:${await freePort()}`, userServiceTimeoutMs: 5000 });
+    const stranded = await startInProcess(ORDER, startOrderService, { ...testConfig(), userServiceAddr: `127.0.0.1:${await freePort()}`, userServiceTimeoutMs: 5000 });
     const strandedClient = new OrderServiceClient(stranded.address, credentials.createInsecure());
     const unavailable = await callWithTraceId(strandedClient as unknown as Record<string, unknown>, 'createOrder', { userId, items, currency: 'EUR', requestId: '' });
     strandedClient.close();

@@ -60,6 +60,8 @@ export interface ServiceConfig {
   shutdownGraceMs: number;
   /** How long start-up waits for PostgreSQL to become reachable. */
   databaseConnectTimeoutMs: number;
+  /** Set: logs are also shipped to Elasticsearch. */
+  elasticsearch: { url: string; apiKey: string | undefined; username: string | undefined; password: string | undefined } | undefined;
 }
 
 /** The environment variables behind ServiceConfig; spread into a service's own schema. */
@@ -72,6 +74,10 @@ export function serviceEnvShape(defaults: { grpcPort: number; metricsPort: numbe
     LOG_LEVEL: envVar.logLevel(),
     SHUTDOWN_GRACE_MS: envVar.milliseconds(10_000),
     DATABASE_CONNECT_TIMEOUT_MS: envVar.milliseconds(30_000),
+    ELASTICSEARCH_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s):// URL' }).optional(),
+    ELASTICSEARCH_API_KEY: z.string().optional(),
+    ELASTICSEARCH_USERNAME: z.string().optional(),
+    ELASTICSEARCH_PASSWORD: z.string().optional(),
   };
 }
 
@@ -86,5 +92,13 @@ export function toServiceConfig(
     logLevel: parsed.LOG_LEVEL,
     shutdownGraceMs: parsed.SHUTDOWN_GRACE_MS,
     databaseConnectTimeoutMs: parsed.DATABASE_CONNECT_TIMEOUT_MS,
+    elasticsearch: parsed.ELASTICSEARCH_URL
+      ? {
+          url: parsed.ELASTICSEARCH_URL,
+          apiKey: parsed.ELASTICSEARCH_API_KEY,
+          username: parsed.ELASTICSEARCH_USERNAME,
+          password: parsed.ELASTICSEARCH_PASSWORD,
+        }
+      : undefined,
   };
 }

@@ -1,4 +1,4 @@
-import { ConfigError, type LogLevel } from './config';
+import { ConfigError, type ServiceConfig } from './config';
 import { shutdownTracing, Telemetry } from '@platform/telemetry';
 
 export interface Service {
@@ -39,7 +39,7 @@ export function runUntilSignalled(main: () => Promise<Service>): void {
   );
 }
 
-export interface ServiceMain<Config extends { logLevel: LogLevel; metricsPort: number }> {
+export interface ServiceMain<Config extends ServiceConfig> {
   /** service.name, on every log line and metric. */
   name: string;
   /** Reads and validates the environment; throws ConfigError. */
@@ -49,19 +49,25 @@ export interface ServiceMain<Config extends { logLevel: LogLevel; metricsPort: n
 
 /**
  * The whole of a service's main.ts: configuration, telemetry, start, and on a
- * signal the service's shutdown followed by telemetry's and the spans' flush
- * (so the last words are reported).
+ * signal the service's shutdown, then the spans' flush, then telemetry's
+ * (logs and metrics last, so the last words are reported).
  */
-export function runService<Config extends { logLevel: LogLevel; metricsPort: number }>(main: ServiceMain<Config>): void {
+export function runService<Config extends ServiceConfig>(main: ServiceMain<Config>): void {
   runUntilSignalled(async () => {
     const config = main.loadConfig();
-    const telemetry = await Telemetry.start({ serviceName: main.name, metricsPort: config.metricsPort, logLevel: config.logLevel });
+    const telemetry = await Telemetry.start({
+      serviceName: main.name,
+      metricsPort: config.metricsPort,
+      logLevel: config.logLevel,
+      elasticsearch: config.elasticsearch,
+    });
     const service = await main.start(config, telemetry);
     return {
       shutdown: async () => {
         await service.shutdown();
-        await telemetry.shutdown();
+        // Spans first, so that a failure to flush them is still logged and shipped.
         await shutdownTracing().catch((error: unknown) => telemetry.logger.warn({ err: error }, 'could not flush spans'));
+        await telemetry.shutdown();
       },
     };
   });

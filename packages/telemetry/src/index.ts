@@ -1,5 +1,8 @@
 export { GRPC_LATENCY_BUCKETS, GrpcClientMetrics, GrpcServerMetrics, grpcCodeName, type ExemplarSource } from './grpc-metrics';
-export { createLogger, type Logger, type LoggerOptions } from './logger';
+export { accessLogInterceptor } from './access-log';
+export { LogShipper, type ElasticsearchShippingOptions, type ShippingCounts } from './log-shipping';
+export { createLogger, datasetOf, redactEmails, type Logger, type LoggerOptions } from './logger';
+export { serviceIdentity, type ServiceIdentity } from './service-identity';
 export { createRegistry, MetricsServer, renderMetrics, type MetricsRegistry } from './metrics';
 export { registerPoolMetrics, type PoolStats } from './pool-metrics';
 export { Telemetry, type TelemetryOptions } from './telemetry';

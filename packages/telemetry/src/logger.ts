@@ -1,14 +1,74 @@
-import { pino, type LevelWithSilent, type Logger } from 'pino';
+import { ecsFormat } from '@elastic/ecs-pino-format';
+import { multistream, pino, type DestinationStream, type LevelWithSilent, type Logger } from 'pino';
 
 export type { Logger } from 'pino';
 
 export interface LoggerOptions {
-  /** The service name, on every line. */
+  /** service.name, on every line. */
   name: string;
+  version?: string;
+  environment?: string;
   level: LevelWithSilent;
+  /** Where lines go; stdout unless given (tests capture them). */
+  destination?: DestinationStream;
+  /** Also write every line here (the Elasticsearch shipper). */
+  alsoTo?: DestinationStream;
 }
 
-/** JSON lines on stdout, the one format every log shipper reads. */
+const EMAIL = /[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}/g;
+const REDACTED_EMAIL = '[email redacted]';
+
+/** Replaces email addresses in log text; they are personal data and have no place in logs. */
+export function redactEmails(text: string): string {
+  return text.replace(EMAIL, REDACTED_EMAIL);
+}
+
+/**
+ * ECS JSON lines (what Kibana understands) on stdout, and on `alsoTo`. The
+ * trace.id and span.id of the active span are added by the OpenTelemetry
+ * pino instrumentation. Email addresses are redacted from fields named
+ * email, from messages and from error messages.
+ */
 export function createLogger(options: LoggerOptions): Logger {
-  return pino({ name: options.name, level: options.level });
+  const ecs = ecsFormat({
+    serviceName: options.name,
+    ...(options.version && { serviceVersion: options.version }),
+    ...(options.environment && { serviceEnvironment: options.environment }),
+    // An ECS dataset may not contain '-'.
+    eventDataset: datasetOf(options.name),
+    convertErr: true,
+  });
+  const formatLog = ecs.formatters?.log;
+  const primary = options.destination ?? process.stdout;
+  const destination = options.alsoTo
+    ? multistream([{ stream: primary, level: 'trace' }, { stream: options.alsoTo, level: 'trace' }])
+    : primary;
+  return pino(
+    {
+      ...ecs,
+      level: options.level,
+      redact: { paths: ['email', '*.email', '*.*.email'], censor: REDACTED_EMAIL },
+      formatters: {
+        ...ecs.formatters,
+        log(object) {
+          const formatted = formatLog ? formatLog(object) : object;
+          const error = formatted.error as { message?: unknown; stack_trace?: unknown } | undefined;
+          if (error && typeof error.message === 'string') error.message = redactEmails(error.message);
+          if (error && typeof error.stack_trace === 'string') error.stack_trace = redactEmails(error.stack_trace);
+          return formatted;
+        },
+      },
+      hooks: {
+        logMethod(args, method) {
+          method.apply(this, args.map((arg) => (typeof arg === 'string' ? redactEmails(arg) : arg)) as Parameters<typeof method>);
+        },
+      },
+    },
+    destination,
+  );
+}
+
+/** user-service -> user_service: the dataset of event.dataset and of the data stream's name. */
+export function datasetOf(serviceName: string): string {
+  return serviceName.replace(/[^a-z0-9_]/gi, '_').toLowerCase();
 }

@@ -1,9 +1,12 @@
 import type { ServerInterceptor } from '@grpc/grpc-js';
 import { Counter } from 'prom-client';
+import { accessLogInterceptor } from './access-log';
 import { GrpcClientMetrics, GrpcServerMetrics } from './grpc-metrics';
-import { createLogger, type Logger } from './logger';
+import { LogShipper, type ShippingCounts } from './log-shipping';
+import { createLogger, datasetOf, type Logger } from './logger';
 import { createRegistry, MetricsServer, type MetricsRegistry } from './metrics';
 import { traceExemplar, traceIdInterceptor } from './trace-context';
+import { serviceIdentity } from './service-identity';
 import { activeTracing, type Tracing } from './tracing';
 
 export interface TelemetryOptions {
@@ -13,6 +16,8 @@ export interface TelemetryOptions {
   metricsPort: number;
   metricsHost?: string;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** Also ship logs to Elasticsearch, into the data stream logs-<service_name>-default. */
+  elasticsearch?: { url: string; apiKey?: string | undefined; username?: string | undefined; password?: string | undefined } | undefined;
 }
 
 /**
@@ -28,27 +33,40 @@ export class Telemetry {
   /** Every server interceptor telemetry needs, outermost first. */
   readonly serverInterceptors: ServerInterceptor[];
   private readonly metricsServer: MetricsServer;
+  private readonly shipper: LogShipper | undefined;
   private stopped: Promise<void> | undefined;
 
-  private constructor(parts: { logger: Logger; registry: MetricsRegistry; metricsServer: MetricsServer; metricsPort: number }) {
+  private constructor(parts: { logger: Logger; registry: MetricsRegistry; metricsServer: MetricsServer; metricsPort: number; shipper: LogShipper | undefined }) {
     this.logger = parts.logger;
+    this.shipper = parts.shipper;
     this.registry = parts.registry;
     this.metricsServer = parts.metricsServer;
     this.metricsPort = parts.metricsPort;
     this.serverMetrics = new GrpcServerMetrics(this.registry, traceExemplar);
     this.clientMetrics = new GrpcClientMetrics(this.registry, traceExemplar);
-    this.serverInterceptors = [this.serverMetrics.interceptor, traceIdInterceptor];
+    this.serverInterceptors = [this.serverMetrics.interceptor, traceIdInterceptor, accessLogInterceptor(this.logger)];
+    if (this.shipper) registerShippingMetrics(this.registry, this.shipper.counts);
     const tracing = activeTracing();
     if (tracing) registerSpanPipelineMetrics(this.registry, tracing);
   }
 
   static async start(options: TelemetryOptions): Promise<Telemetry> {
-    const logger = createLogger({ name: options.serviceName, level: options.logLevel });
+    const identity = serviceIdentity();
+    const shipper = options.elasticsearch
+      ? new LogShipper({ ...options.elasticsearch, dataStream: `logs-${datasetOf(options.serviceName)}-default` })
+      : undefined;
+    const logger = createLogger({
+      name: options.serviceName,
+      version: identity.version,
+      environment: identity.environment,
+      level: options.logLevel,
+      ...(shipper && { alsoTo: shipper }),
+    });
     const registry = createRegistry();
     const metricsServer = new MetricsServer(registry);
     const metricsPort = await metricsServer.listen(options.metricsPort, options.metricsHost);
     logger.info({ port: metricsPort }, 'metrics served at /metrics');
-    return new Telemetry({ logger, registry, metricsServer, metricsPort });
+    return new Telemetry({ logger, registry, metricsServer, metricsPort, shipper });
   }
 
   /**
@@ -57,7 +75,10 @@ export class Telemetry {
    * last, with shutdownTracing().
    */
   shutdown(): Promise<void> {
-    this.stopped ??= this.metricsServer.close();
+    this.stopped ??= (async () => {
+      await this.shipper?.close();
+      await this.metricsServer.close();
+    })();
     return this.stopped;
   }
 }
@@ -87,4 +108,29 @@ function registerSpanPipelineMetrics(registry: MetricsRegistry, tracing: Tracing
     'Spans the OTLP exporter tried to deliver; a non-empty error_type means they were lost.',
     'otel.sdk.exporter.span.exported',
   );
+}
+
+/** What happened to the log lines meant for Elasticsearch. */
+function registerShippingMetrics(registry: MetricsRegistry, counts: ShippingCounts): void {
+  new Counter({
+    name: 'log_shipping_documents_total',
+    help: 'Log lines meant for Elasticsearch, by outcome: shipped, rejected (by Elasticsearch) or dropped (buffer full or connection down).',
+    labelNames: ['outcome'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc({ outcome: 'shipped' }, counts.shipped);
+      this.inc({ outcome: 'rejected' }, counts.rejected);
+      this.inc({ outcome: 'dropped' }, counts.dropped);
+    },
+  });
+  new Counter({
+    name: 'log_shipping_failures_total',
+    help: 'Times shipping to Elasticsearch failed as a whole (connection refused, timeout) and was restarted.',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(counts.failures);
+    },
+  });
 }

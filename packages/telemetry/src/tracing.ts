@@ -1,6 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
 import { GrpcInstrumentation } from '@opentelemetry/instrumentation-grpc';
 import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
@@ -16,6 +14,7 @@ import {
   ATTR_SERVICE_VERSION,
 } from '@opentelemetry/semantic-conventions';
 import { SelfObservation } from './self-observation';
+import { serviceIdentity } from './service-identity';
 import { GrpcServerSpanConventions } from './span-conventions';
 
 export interface TracingOptions {
@@ -111,22 +110,8 @@ export function activeTracing(): Tracing | undefined {
   return active;
 }
 
-/** What the preload knows: the service's name and version from the package.json next to its main script. */
+/** What the preload knows: see serviceIdentity. */
 export function tracingOptionsFromEnvironment(env: NodeJS.ProcessEnv = process.env, mainScript = process.argv[1]): TracingOptions {
-  const manifest = mainScript ? nearestManifest(path.dirname(mainScript)) : undefined;
-  return {
-    serviceName: env.OTEL_SERVICE_NAME || (manifest?.name ?? 'unknown_service').replace(/^@[^/]+\//, ''),
-    serviceVersion: manifest?.version ?? '0.0.0',
-    environment: 'development',
-  };
-}
-
-function nearestManifest(directory: string): { name?: string; version?: string } | undefined {
-  for (let current = directory; ; current = path.dirname(current)) {
-    try {
-      return JSON.parse(readFileSync(path.join(current, 'package.json'), 'utf8')) as { name?: string; version?: string };
-    } catch {
-      if (path.dirname(current) === current) return undefined;
-    }
-  }
+  const identity = serviceIdentity(env, mainScript);
+  return { serviceName: identity.name, serviceVersion: identity.version, environment: identity.environment };
 }

@@ -1,4 +1,4 @@
-import type { RunningService } from '@platform/service-kit';
+import type { RunningService, ServiceConfig } from '@platform/service-kit';
 import { Telemetry } from '@platform/telemetry';
 
 /** A service started inside the test process, with its own telemetry (registry, metrics port). */
@@ -25,5 +25,20 @@ export async function startInProcess<Config>(
       await service.shutdown();
       await telemetry.shutdown();
     },
+  };
+}
+
+/** The settings of a service under test: loopback, free ports, silent, in-memory unless a database is given. */
+export function testConfig(overrides: Partial<ServiceConfig> = {}): ServiceConfig {
+  return {
+    grpcHost: '127.0.0.1',
+    grpcPort: 0,
+    metricsPort: 0,
+    databaseUrl: undefined,
+    logLevel: 'silent',
+    shutdownGraceMs: 1000,
+    databaseConnectTimeoutMs: 5000,
+    elasticsearch: undefined,
+    ...overrides,
   };
 }

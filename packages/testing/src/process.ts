@@ -14,6 +14,9 @@ export interface ServiceProcess {
   stop(): Promise<number | null>;
 }
 
+/** Generous: a cold start compiles nothing, but CI machines can be slow. */
+const STARTUP_TIMEOUT_MS = 30_000;
+
 /** The telemetry preload, as the services' start scripts use it. */
 const TELEMETRY_PRELOAD = require.resolve('@platform/telemetry/register');
 
@@ -34,16 +37,26 @@ export async function startServiceProcess(script: string, env: NodeJS.ProcessEnv
   const exited = once(child, 'exit').then(([code]) => code as number | null);
 
   const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${script} did not log "gRPC server listening" within ${STARTUP_TIMEOUT_MS} ms:\n${stderr}`));
+    }, STARTUP_TIMEOUT_MS);
     createInterface({ input: child.stdout! }).on('line', (line) => {
       const entry = parseJson(line);
       if (entry === undefined) return;
       logLines.push(entry);
-      if (entry.msg === 'gRPC server listening' && typeof entry.port === 'number') resolve(entry.port);
+      if (messageOf(entry) === 'gRPC server listening' && typeof entry.port === 'number') {
+        clearTimeout(timer);
+        resolve(entry.port);
+      }
     });
-    void exited.then((code) => reject(new Error(`${script} exited with ${code} before listening:\n${stderr}`)));
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`${script} exited with ${code} before listening:\n${stderr}`));
+    });
   });
 
-  const metricsLine = logLines.find((line) => line.msg === 'metrics served at /metrics');
+  const metricsLine = logLines.find((line) => messageOf(line) === 'metrics served at /metrics');
   return {
     port,
     metricsPort: Number(metricsLine?.port),
@@ -54,6 +67,11 @@ export async function startServiceProcess(script: string, env: NodeJS.ProcessEnv
       return exited;
     },
   };
+}
+
+/** ECS lines say `message`; plain pino lines say `msg`. */
+export function messageOf(line: Record<string, unknown>): unknown {
+  return line.message ?? line.msg;
 }
 
 function parseJson(line: string): Record<string, unknown> | undefined {
@@ -85,7 +103,7 @@ export async function writeRestartRead<Written>(check: RestartCheck<Written>): P
   const written = await check.write(first.port);
   const firstExit = await first.stop();
   if (firstExit !== 0) throw new Error(`first process exited with ${firstExit}, not 0`);
-  if (!first.logLines.some((line) => line.msg === 'service stopped')) throw new Error('first process did not log a clean stop');
+  if (!first.logLines.some((line) => messageOf(line) === 'service stopped')) throw new Error('first process did not log a clean stop');
   const second = await startServiceProcess(check.main, check.env);
   const read = await check.readBack(second.port, written).finally(() => second.stop());
   const secondExit = await second.stop();

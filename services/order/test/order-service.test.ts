@@ -13,6 +13,7 @@ import {
   sampleValue,
   scrapeMetrics,
   startInProcess,
+  testConfig,
   unary,
   type InProcessService,
 } from '@platform/testing';
@@ -33,17 +34,7 @@ import { SERVICE_NAME, startOrderService } from '../src/internal/server';
 const UNKNOWN_USER = '7b1f8c2e-4a5d-4e6f-8a9b-0c1d2e3f4a5b';
 
 function baseConfig(databaseUrl: string | undefined, userServiceAddr: string): OrderServiceConfig {
-  return {
-    grpcHost: '127.0.0.1',
-    grpcPort: 0,
-    metricsPort: 0,
-    databaseUrl,
-    logLevel: 'silent',
-    shutdownGraceMs: 5000,
-    databaseConnectTimeoutMs: 5000,
-    userServiceAddr,
-    userServiceTimeoutMs: 5000,
-  };
+  return { ...testConfig({ databaseUrl, shutdownGraceMs: 5000 }), userServiceAddr, userServiceTimeoutMs: 5000 };
 }
 
 function orderClient(service: InProcessService): OrderServiceClient {

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { credentials } from '@grpc/grpc-js';
 import { dropDatabase } from '@platform/service-kit';
-import { freshDatabaseUrl, startInProcess, startServiceProcess, unary, writeRestartRead, type InProcessService } from '@platform/testing';
+import { freshDatabaseUrl, startInProcess, startServiceProcess, testConfig, unary, writeRestartRead, type InProcessService } from '@platform/testing';
 import { SERVICE_NAME as USER_SERVICE_NAME, startUserService } from '@platform/user-service/dist/src/internal/server';
 import { OrderServiceClient, type Order } from '../src/api/order/v1/order';
 import { UserServiceClient } from '../src/api/user/v1/user';
@@ -21,15 +21,7 @@ describe('order-service process', () => {
   let databaseUrl: string | undefined;
 
   before(async () => {
-    userService = await startInProcess(USER_SERVICE_NAME, startUserService, {
-      grpcHost: '127.0.0.1',
-      grpcPort: 0,
-      metricsPort: 0,
-      databaseUrl: undefined,
-      logLevel: 'silent',
-      shutdownGraceMs: 1000,
-      databaseConnectTimeoutMs: 1000,
-    });
+    userService = await startInProcess(USER_SERVICE_NAME, startUserService, testConfig());
     const users = new UserServiceClient(`127.0.0.1:${userService.port}`, credentials.createInsecure());
     userId = (await unary(users, users.createUser)({ email: 'keeps@example.com', displayName: 'Keeps' })).id;
     users.close();

@@ -11,6 +11,7 @@ import {
   sampleValue,
   scrapeMetrics,
   startInProcess,
+  testConfig,
   unary,
   type InProcessService,
 } from '@platform/testing';
@@ -28,15 +29,7 @@ describe('user.v1.UserService over gRPC, on PostgreSQL', () => {
 
   before(async () => {
     databaseUrl = await freshDatabaseUrl('users');
-    service = await startInProcess(SERVICE_NAME, startUserService, {
-      grpcHost: '127.0.0.1',
-      grpcPort: 0,
-      metricsPort: 0,
-      databaseUrl,
-      logLevel: 'silent',
-      shutdownGraceMs: 1000,
-      databaseConnectTimeoutMs: 5000,
-    });
+    service = await startInProcess(SERVICE_NAME, startUserService, testConfig({ databaseUrl }));
     address = service.address;
     client = new UserServiceClient(address, credentials.createInsecure());
     createUser = unary(client, client.createUser);
