@@ -62,8 +62,10 @@ describe('logs of a service process', () => {
     assert.ok(elasticsearch.headers.every((headers) => headers.authorization === 'ApiKey c2VjcmV0LWtleQ=='));
   });
 
-  it('keep the service answering when Elasticsearch is unreachable, and count what is lost', async () => {
-    const service = await startServiceProcess(USER_MAIN, { ELASTICSEARCH_URL: `http://127.0.0.1:${await freePort()}` });
+  it('keep the service answering when Elasticsearch is unreachable, count what is lost, and resume when it is back', async () => {
+    const elasticsearchPort = await freePort();
+    const service = await startServiceProcess(USER_MAIN, { ELASTICSEARCH_URL: `http://127.0.0.1:${elasticsearchPort}` });
+    const returning = new FakeElasticsearch();
     const client = new UserServiceClient(`127.0.0.1:${service.port}`, credentials.createInsecure());
     try {
       const giveUpAt = Date.now() + 60_000;
@@ -81,9 +83,20 @@ describe('logs of a service process', () => {
       assert.ok(sampleValue(samples, 'log_shipping_failures_total') >= 1, 'the failed connection is counted');
       assert.ok(sampleValue(samples, 'log_shipping_documents_total', { outcome: 'dropped' }) >= 1, 'lines that could not be sent are counted');
       assert.equal(sampleValue(samples, 'grpc_server_handled_total', { grpc_method: 'CreateUser', grpc_code: 'OK' }), calls, 'every call succeeded');
+
+      // Elasticsearch comes back on the same address: shipping restarts by itself.
+      await returning.listen(elasticsearchPort);
+      while (returning.documents.length === 0 && Date.now() < giveUpAt) {
+        await unary(client, client.createUser)({ email: `resumed${calls++}@example.com`, displayName: 'Resumed' });
+        await sleep(100);
+      }
+      assert.ok(returning.documents.length > 0, 'lines reach Elasticsearch again after it returns');
+      const after = (await scrapeMetrics(service.metricsPort)).samples;
+      assert.ok(sampleValue(after, 'log_shipping_documents_total', { outcome: 'shipped' }) > 0);
     } finally {
       client.close();
       assert.equal(await service.stop(), 0);
+      await returning.close();
     }
   });
 });

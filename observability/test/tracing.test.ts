@@ -32,6 +32,24 @@ function callWithTraceId<Request, Response>(
   });
 }
 
+/** The spans of one trace as an indented tree: what Jaeger would draw. */
+function spanTree(spans: ReadableSpan[]): string {
+  const children = new Map<string | undefined, ReadableSpan[]>();
+  for (const span of spans) {
+    const parent = span.parentSpanContext?.spanId;
+    children.set(parent, [...(children.get(parent) ?? []), span]);
+  }
+  const lines: string[] = [];
+  const draw = (span: ReadableSpan, depth: number) => {
+    const ms = (span.duration[0] * 1e3 + span.duration[1] / 1e6).toFixed(2);
+    const detail = span.attributes['db.query.text'] ? ` "${String(span.attributes['db.query.text']).replace(/\s+/g, ' ').slice(0, 60)}…"` : '';
+    lines.push(`${'  '.repeat(depth)}${SpanKind[span.kind]} ${span.name} ${ms} ms status=${SpanStatusCode[span.status.code]}${detail}`);
+    for (const child of (children.get(span.spanContext().spanId) ?? []).sort((a, b) => a.startTime[1] - b.startTime[1] + (a.startTime[0] - b.startTime[0]) * 1e9)) draw(child, depth + 1);
+  };
+  for (const root of children.get(undefined) ?? []) draw(root, 0);
+  return lines.join('\n');
+}
+
 describe('one trace from the caller through Order, User and PostgreSQL', () => {
   const databases: string[] = [];
   let user: InProcessService;
@@ -56,7 +74,7 @@ describe('one trace from the caller through Order, User and PostgreSQL', () => {
     for (const url of databases) await dropDatabase(url);
   });
 
-  it('links caller -> Order -> User -> PostgreSQL in one trace, with semantic-convention attributes', async () => {
+  it('links caller -> Order -> User -> PostgreSQL in one trace, with semantic-convention attributes', async (t) => {
     const { response, traceId } = await callWithTraceId<unknown, Order>(orders as unknown as Record<string, unknown>, 'createOrder', { userId, items, currency: 'EUR', requestId: '' });
     assert.ok(response && traceId, 'the response carries x-trace-id');
 
@@ -92,6 +110,7 @@ describe('one trace from the caller through Order, User and PostgreSQL', () => {
     assert.equal(chain.userServer.attributes['app.user.id'], userId);
     assert.equal(chain.userQuery.attributes['db.namespace'], new URL(databases[0]!).pathname.slice(1));
     assert.equal(chain.orderServer.status.code, SpanStatusCode.UNSET);
+    t.diagnostic(`trace ${traceId}\n${spanTree(exportedSpans.getFinishedSpans().filter((span) => span.spanContext().traceId === traceId))}`);
   });
 
   it("leaves the caller's mistakes UNSET and marks server faults ERROR", async () => {

@@ -42,8 +42,9 @@ export class FakeElasticsearch {
     });
   }
 
-  listen(): Promise<string> {
-    return new Promise((resolve) => this.server.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(this.server.address() as { port: number }).port}`)));
+  /** Resolves with the URL; port 0 picks a free one. */
+  listen(port = 0): Promise<string> {
+    return new Promise((resolve) => this.server.listen(port, '127.0.0.1', () => resolve(`http://127.0.0.1:${(this.server.address() as { port: number }).port}`)));
   }
 
   close(): Promise<void> {
