@@ -144,5 +144,10 @@ describe('one trace from the caller through Order, User and PostgreSQL', () => {
     assert.ok(exemplars.length > 0, 'the latency histogram carries exemplars');
     for (const sample of exemplars) assert.ok(recorded.has(sample.exemplar!.trace_id!), `exemplar ${sample.exemplar!.trace_id} belongs to a recorded trace`);
     assert.ok(exemplars.some((sample) => sample.exemplar!.trace_id === traceId && sample.labels.grpc_method === 'CreateOrder'));
+    const clientExemplars = samples.filter((sample) => sample.name === 'grpc_client_handling_seconds_bucket' && sample.exemplar?.trace_id);
+    assert.ok(
+      clientExemplars.some((sample) => sample.exemplar!.trace_id === traceId),
+      'the call to User is linked to the trace of the order that made it',
+    );
   });
 });

@@ -71,42 +71,20 @@ const HANDLED_LABELS = [...METHOD_LABELS, 'grpc_code'] as const;
  * a grpc-js server interceptor so every service, handler and stream is covered.
  */
 export class GrpcServerMetrics {
-  private readonly started: Counter<(typeof METHOD_LABELS)[number]>;
-  private readonly handled: Counter<(typeof HANDLED_LABELS)[number]>;
-  private readonly handling: Histogram<(typeof HANDLED_LABELS)[number]>;
+  private readonly calls: CallMetrics;
   private readonly received: Counter<(typeof METHOD_LABELS)[number]>;
   private readonly sent: Counter<(typeof METHOD_LABELS)[number]>;
 
   constructor(registry: MetricsRegistry, private readonly exemplar: ExemplarSource = () => undefined) {
+    this.calls = new CallMetrics(registry, 'server');
     const registers = [registry];
-    this.started = new Counter({ name: 'grpc_server_started_total', help: 'Total number of RPCs started on the server.', labelNames: METHOD_LABELS, registers });
-    this.handled = new Counter({ name: 'grpc_server_handled_total', help: 'Total number of RPCs completed on the server, regardless of success or failure.', labelNames: HANDLED_LABELS, registers });
-    this.handling = new Histogram({
-      name: 'grpc_server_handling_seconds',
-      help: 'Histogram of response latency (seconds) of gRPC that had been application-level handled by the server.',
-      labelNames: HANDLED_LABELS,
-      buckets: GRPC_LATENCY_BUCKETS,
-      enableExemplars: true,
-      registers,
-    });
     this.received = new Counter({ name: 'grpc_server_msg_received_total', help: 'Total number of RPC stream messages received on the server.', labelNames: METHOD_LABELS, registers });
     this.sent = new Counter({ name: 'grpc_server_msg_sent_total', help: 'Total number of gRPC stream messages sent by the server.', labelNames: METHOD_LABELS, registers });
   }
 
   readonly interceptor: ServerInterceptor = (method, call) => {
     const labels = methodLabels(method.path, method.requestStream, method.responseStream);
-    const startedAt = process.hrtime.bigint();
-    let finished = false;
-    const finish = (code: number) => {
-      if (finished) return;
-      finished = true;
-      const handledLabels = { ...labels, grpc_code: grpcCodeName(code) };
-      this.handled.inc(handledLabels);
-      const seconds = Number(process.hrtime.bigint() - startedAt) / 1e9;
-      const exemplarLabels = this.exemplar();
-      this.handling.observe(exemplarLabels ? { labels: handledLabels, value: seconds, exemplarLabels } : { labels: handledLabels, value: seconds });
-    };
-    this.started.inc(labels);
+    const finish = this.calls.start(labels);
     return new ServerInterceptingCall(call, {
       start: (next) =>
         next({
@@ -114,14 +92,15 @@ export class GrpcServerMetrics {
             this.received.inc(labels);
             nextMessage(message);
           },
-          onCancel: () => finish(Code.CANCELLED),
+          onCancel: () => finish(Code.CANCELLED, this.exemplar()),
         }),
       sendMessage: (message, next) => {
         this.sent.inc(labels);
         next(message);
       },
       sendStatus: (status, next) => {
-        finish(status.code);
+        // The server span is active by now (it is not yet when the call starts).
+        finish(status.code, this.exemplar());
         next(status);
       },
     });
@@ -130,17 +109,45 @@ export class GrpcServerMetrics {
 
 /** Client metrics with go-grpc-prometheus names, for a service's outgoing calls. */
 export class GrpcClientMetrics {
+  private readonly calls: CallMetrics;
+
+  constructor(registry: MetricsRegistry, private readonly exemplar: ExemplarSource = () => undefined) {
+    this.calls = new CallMetrics(registry, 'client');
+  }
+
+  readonly interceptor: Interceptor = (options, nextCall) => {
+    const definition = options.method_definition;
+    const labels = methodLabels(definition.path, definition.requestStream, definition.responseStream);
+    // Taken in the caller's context: the status callback runs outside it.
+    const exemplar = this.exemplar();
+    return new InterceptingCall(nextCall(options), {
+      start: (metadata, listener, next) => {
+        const finish = this.calls.start(labels);
+        next(metadata, {
+          onReceiveStatus: (status, nextStatus) => {
+            finish(status.code, exemplar);
+            nextStatus(status);
+          },
+        });
+      },
+    });
+  };
+}
+
+/** started / handled / handling_seconds, the trio both sides of a call report. */
+class CallMetrics {
   private readonly started: Counter<(typeof METHOD_LABELS)[number]>;
   private readonly handled: Counter<(typeof HANDLED_LABELS)[number]>;
   private readonly handling: Histogram<(typeof HANDLED_LABELS)[number]>;
 
-  constructor(registry: MetricsRegistry, private readonly exemplar: ExemplarSource = () => undefined) {
+  constructor(registry: MetricsRegistry, side: 'server' | 'client') {
     const registers = [registry];
-    this.started = new Counter({ name: 'grpc_client_started_total', help: 'Total number of RPCs started on the client.', labelNames: METHOD_LABELS, registers });
-    this.handled = new Counter({ name: 'grpc_client_handled_total', help: 'Total number of RPCs completed by the client, regardless of success or failure.', labelNames: HANDLED_LABELS, registers });
+    const where = side === 'server' ? 'on the server' : 'by the client';
+    this.started = new Counter({ name: `grpc_${side}_started_total`, help: `Total number of RPCs started ${where}.`, labelNames: METHOD_LABELS, registers });
+    this.handled = new Counter({ name: `grpc_${side}_handled_total`, help: `Total number of RPCs completed ${where}, regardless of success or failure.`, labelNames: HANDLED_LABELS, registers });
     this.handling = new Histogram({
-      name: 'grpc_client_handling_seconds',
-      help: 'Histogram of response latency (seconds) of the gRPC until it is finished by the application.',
+      name: `grpc_${side}_handling_seconds`,
+      help: `Histogram of response latency (seconds) of gRPC calls completed ${where}.`,
       labelNames: HANDLED_LABELS,
       buckets: GRPC_LATENCY_BUCKETS,
       enableExemplars: true,
@@ -148,24 +155,18 @@ export class GrpcClientMetrics {
     });
   }
 
-  readonly interceptor: Interceptor = (options, nextCall) => {
-    const definition = options.method_definition;
-    const labels = methodLabels(definition.path, definition.requestStream, definition.responseStream);
-    const exemplarLabels = this.exemplar();
-    return new InterceptingCall(nextCall(options), {
-      start: (metadata, listener, next) => {
-        this.started.inc(labels);
-        const startedAt = process.hrtime.bigint();
-        next(metadata, {
-          onReceiveStatus: (status, nextStatus) => {
-            const handledLabels = { ...labels, grpc_code: grpcCodeName(status.code) };
-            this.handled.inc(handledLabels);
-            const value = Number(process.hrtime.bigint() - startedAt) / 1e9;
-            this.handling.observe(exemplarLabels ? { labels: handledLabels, value, exemplarLabels } : { labels: handledLabels, value });
-            nextStatus(status);
-          },
-        });
-      },
-    });
-  };
+  /** Counts a call as started; the returned function records its end, once, with the trace it belongs to. */
+  start(labels: MethodLabels): (code: number, exemplarLabels: Record<string, string> | undefined) => void {
+    this.started.inc(labels);
+    const startedAt = process.hrtime.bigint();
+    let finished = false;
+    return (code, exemplarLabels) => {
+      if (finished) return;
+      finished = true;
+      const handledLabels = { ...labels, grpc_code: grpcCodeName(code) };
+      this.handled.inc(handledLabels);
+      const value = Number(process.hrtime.bigint() - startedAt) / 1e9;
+      this.handling.observe(exemplarLabels ? { labels: handledLabels, value, exemplarLabels } : { labels: handledLabels, value });
+    };
+  }
 }
