@@ -1,5 +1,5 @@
 // First: tracing must patch grpc-js and pg before anything loads them.
-import { exportedSpans, waitForSpans } from './support/memory-tracing';
+import { exportedSpans, waitForSpans } from '@platform/testing/memory-tracing';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';

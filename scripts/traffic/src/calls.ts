@@ -1,0 +1,47 @@
+import { Metadata, status as Code, type CallOptions, type ClientUnaryCall, type ServiceError } from '@grpc/grpc-js';
+import { trace } from '@opentelemetry/api';
+import type { Stats } from './stats';
+
+type UnaryMethod<Request, Response> = (
+  request: Request,
+  metadata: Metadata,
+  options: Partial<CallOptions>,
+  callback: (error: ServiceError | null, response: Response) => void,
+) => ClientUnaryCall;
+
+export interface Outcome<Response> {
+  response?: Response;
+  code: number;
+}
+
+/** The trace id of the scenario running here, if its span is sampled. */
+export function scenarioTraceId(): string | undefined {
+  const context = trace.getActiveSpan()?.spanContext();
+  return context && context.traceFlags & 1 ? context.traceId : undefined;
+}
+
+/** Makes calls, times them and records every outcome; never throws for a gRPC status. */
+export class Caller {
+  constructor(
+    private readonly stats: Stats,
+    private readonly deadlineMs: number,
+  ) {}
+
+  unary<Request, Response>(name: string, client: object, method: UnaryMethod<Request, Response>, request: Request): Promise<Outcome<Response>> {
+    const traceId = scenarioTraceId();
+    const startedAt = process.hrtime.bigint();
+    return new Promise((resolve) => {
+      method.call(client, request, new Metadata(), { deadline: Date.now() + this.deadlineMs }, (error, response) => {
+        const micros = Number(process.hrtime.bigint() - startedAt) / 1000;
+        const code = error ? (error.code ?? Code.UNKNOWN) : Code.OK;
+        this.stats.record(name, code, micros, traceId, error?.details);
+        resolve(error ? { code } : { response, code });
+      });
+    });
+  }
+
+  /** Records a streaming call once it has ended. */
+  recordStream(name: string, code: number, startedAt: bigint, traceId: string | undefined, detail?: string): void {
+    this.stats.record(name, code, Number(process.hrtime.bigint() - startedAt) / 1000, traceId, detail, true);
+  }
+}

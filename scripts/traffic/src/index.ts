@@ -1,0 +1,5 @@
+export { runTraffic, type Progress, type ScenarioChoice, type TrafficOptions } from './engine';
+export { durationMs, OptionsError, parseOptions, type CliOptions } from './options';
+export { formatSummary } from './report';
+export { Random } from './random';
+export { codeName, Stats, UNEXPECTED_CODES, type MethodSummary, type NotableCall, type Summary } from './stats';

@@ -1,0 +1,143 @@
+import { status as Code } from '@grpc/grpc-js';
+import { build, type Histogram } from 'hdr-histogram-js';
+
+/** Statuses that mean the platform failed, as opposed to the caller's deliberate mistakes. */
+export const UNEXPECTED_CODES: ReadonlySet<number> = new Set([Code.UNKNOWN, Code.DEADLINE_EXCEEDED, Code.INTERNAL, Code.UNAVAILABLE]);
+
+const CODE_NAMES = Object.fromEntries(Object.entries(Code).filter(([, value]) => typeof value === 'number').map(([name, value]) => [value, name])) as Record<number, string>;
+
+export function codeName(code: number): string {
+  return CODE_NAMES[code] ?? `CODE_${code}`;
+}
+
+export interface LatencySummary {
+  minMs: number;
+  avgMs: number;
+  p50Ms: number;
+  p90Ms: number;
+  p95Ms: number;
+  p99Ms: number;
+  maxMs: number;
+}
+
+export interface MethodSummary {
+  count: number;
+  latency: LatencySummary;
+  /** Status name -> calls, e.g. { OK: 40, INVALID_ARGUMENT: 2 }. */
+  codes: Record<string, number>;
+}
+
+export interface NotableCall {
+  method: string;
+  code: string;
+  latencyMs: number;
+  traceId: string | undefined;
+  jaegerUrl: string | undefined;
+}
+
+export interface Summary {
+  seed: number;
+  scenario: string;
+  startedAt: string;
+  totalSeconds: number;
+  scenarios: { started: number; completed: number; delayedByConcurrencyCap: number };
+  calls: number;
+  achievedCallsPerSecond: number;
+  achievedScenariosPerSecond: number;
+  methods: Record<string, MethodSummary>;
+  codes: Record<string, number>;
+  unexpectedErrors: { count: number; rate: number; samples: string[] };
+  watchedEvents: number;
+  traces: { slowest?: NotableCall; failed?: NotableCall; streaming?: NotableCall };
+}
+
+interface MethodStats {
+  histogram: Histogram;
+  codes: Map<number, number>;
+}
+
+/** What happened, call by call; summarised at the end. */
+export class Stats {
+  calls = 0;
+  unexpected = 0;
+  scenariosStarted = 0;
+  scenariosCompleted = 0;
+  delayedByConcurrencyCap = 0;
+  watchedEvents = 0;
+  private readonly methods = new Map<string, MethodStats>();
+  private readonly unexpectedSamples: string[] = [];
+  private slowest: { method: string; code: number; micros: number; traceId: string | undefined } | undefined;
+  private failed: { method: string; code: number; micros: number; traceId: string | undefined } | undefined;
+  private streaming: { method: string; code: number; micros: number; traceId: string | undefined } | undefined;
+
+  record(method: string, code: number, micros: number, traceId: string | undefined, detail?: string, streaming = false): void {
+    this.calls++;
+    let stats = this.methods.get(method);
+    if (!stats) {
+      stats = { histogram: build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 3 }), codes: new Map() };
+      this.methods.set(method, stats);
+    }
+    stats.histogram.recordValue(Math.max(1, Math.round(micros)));
+    stats.codes.set(code, (stats.codes.get(code) ?? 0) + 1);
+    const call = { method, code, micros, traceId };
+    if (UNEXPECTED_CODES.has(code)) {
+      this.unexpected++;
+      if (this.unexpectedSamples.length < 10) this.unexpectedSamples.push(`${method} ${codeName(code)}: ${detail ?? ''}`);
+    }
+    if (streaming) this.streaming ??= call;
+    else if (!this.slowest || micros > this.slowest.micros) this.slowest = call;
+    // Prefer an unexpected failure to show; else any failure.
+    if (code !== Code.OK && !streaming && (!this.failed || (UNEXPECTED_CODES.has(code) && !UNEXPECTED_CODES.has(this.failed.code)))) this.failed = call;
+  }
+
+  summarise(options: { seed: number; scenario: string; startedAt: Date; elapsedMs: number; jaegerUrl: string }): Summary {
+    const seconds = options.elapsedMs / 1000;
+    const methods: Record<string, MethodSummary> = {};
+    const codes: Record<string, number> = {};
+    for (const [method, stats] of [...this.methods].sort(([a], [b]) => a.localeCompare(b))) {
+      const h = stats.histogram;
+      const ms = (micros: number) => Math.round(micros) / 1000;
+      methods[method] = {
+        count: h.totalCount,
+        latency: {
+          minMs: ms(h.minNonZeroValue),
+          avgMs: ms(h.mean),
+          p50Ms: ms(h.getValueAtPercentile(50)),
+          p90Ms: ms(h.getValueAtPercentile(90)),
+          p95Ms: ms(h.getValueAtPercentile(95)),
+          p99Ms: ms(h.getValueAtPercentile(99)),
+          maxMs: ms(h.maxValue),
+        },
+        codes: Object.fromEntries([...stats.codes].map(([code, count]) => [codeName(code), count])),
+      };
+      for (const [code, count] of stats.codes) codes[codeName(code)] = (codes[codeName(code)] ?? 0) + count;
+    }
+    const notable = (call: typeof this.slowest): NotableCall | undefined =>
+      call && {
+        method: call.method,
+        code: codeName(call.code),
+        latencyMs: Math.round(call.micros) / 1000,
+        traceId: call.traceId,
+        jaegerUrl: call.traceId ? `${options.jaegerUrl.replace(/\/$/, '')}/trace/${call.traceId}` : undefined,
+      };
+    return {
+      seed: options.seed,
+      scenario: options.scenario,
+      startedAt: options.startedAt.toISOString(),
+      totalSeconds: Math.round(seconds * 1000) / 1000,
+      scenarios: { started: this.scenariosStarted, completed: this.scenariosCompleted, delayedByConcurrencyCap: this.delayedByConcurrencyCap },
+      calls: this.calls,
+      achievedCallsPerSecond: seconds > 0 ? Math.round((this.calls / seconds) * 100) / 100 : 0,
+      achievedScenariosPerSecond: seconds > 0 ? Math.round((this.scenariosCompleted / seconds) * 100) / 100 : 0,
+      methods,
+      codes,
+      unexpectedErrors: { count: this.unexpected, rate: this.calls ? this.unexpected / this.calls : 0, samples: [...this.unexpectedSamples] },
+      watchedEvents: this.watchedEvents,
+      traces: {
+        ...(this.slowest && { slowest: notable(this.slowest) }),
+        ...(this.failed && { failed: notable(this.failed) }),
+        ...(this.streaming && { streaming: notable(this.streaming) }),
+      },
+    };
+  }
+}

@@ -1,0 +1,42 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { durationMs, OptionsError, parseOptions } from '../src';
+
+describe('traffic options', () => {
+  it('take flags over environment over defaults', () => {
+    const options = parseOptions(['--rate', '20', '--duration', '2m'], { TRAFFIC_RATE: '3', TRAFFIC_ORDER_ADDR: 'order:50052', TRAFFIC_SEED: '7' });
+    assert.equal(options.rate, 20);
+    assert.equal(options.durationMs, 120_000);
+    assert.equal(options.orderAddr, 'order:50052');
+    assert.equal(options.userAddr, 'localhost:50051');
+    assert.equal(options.seed, 7);
+    assert.equal(options.scenario, 'mixed');
+    assert.equal(options.maxErrorRate, 0.01);
+    assert.equal(options.count, undefined);
+  });
+
+  it('draw a seed when none is given', () => {
+    assert.equal(parseOptions([], {}, () => 1234).seed, 1234);
+  });
+
+  it('reject bad values with a sentence naming the option', () => {
+    const cases: [string[], RegExp][] = [
+      [['--rate', 'fast'], /--rate must be a number/],
+      [['--count', '2.5'], /--count must be a whole number/],
+      [['--scenario', 'dancer'], /--scenario must be one of mixed, shopper, browser, bulk/],
+      [['--duration', '10 minutes'], /--duration must be a duration/],
+      [['--error-rate', '2'], /--error-rate must be a number in 0..1/],
+      [['--bogus'], /Unknown option '--bogus'/],
+    ];
+    for (const [argv, message] of cases) {
+      assert.throws(() => parseOptions(argv, {}), (error: unknown) => error instanceof OptionsError && message.test(error.message), argv.join(' '));
+    }
+  });
+
+  it('read durations in ms, s, m and h', () => {
+    assert.equal(durationMs('--d', '500ms'), 500);
+    assert.equal(durationMs('--d', '1.5s'), 1500);
+    assert.equal(durationMs('--d', '90'), 90_000);
+    assert.equal(durationMs('--d', '1h'), 3_600_000);
+  });
+});

@@ -1,0 +1,156 @@
+// First: tracing must patch grpc-js and pg before anything loads them.
+import { exportedSpans, waitForSpans } from '@platform/testing/memory-tracing';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { SERVICE_NAME as ORDER, startOrderService } from '@platform/order-service/dist/src/internal/server';
+import { dropDatabase } from '@platform/service-kit';
+import { grpcCodeName } from '@platform/telemetry';
+import { freePort, freshDatabaseUrl, sampleValue, scrapeMetrics, startInProcess, testConfig, type InProcessService, type Sample } from '@platform/testing';
+import { SERVICE_NAME as USER, startUserService } from '@platform/user-service/dist/src/internal/server';
+import { status as Code } from '@grpc/grpc-js';
+import { runTraffic, type Summary, type TrafficOptions } from '../src';
+
+const MAIN = path.resolve(__dirname, '../src/main.js');
+
+/** Go code name (grpc_code label) for a summary's status name (INVALID_ARGUMENT). */
+function labelOf(statusName: string): string {
+  return grpcCodeName(Code[statusName as keyof typeof Code] as number);
+}
+
+function handled(samples: Sample[], method: string, code?: string): number {
+  return samples
+    .filter((s) => s.name === 'grpc_server_handled_total' && s.labels.grpc_method === method && (code === undefined || s.labels.grpc_code === code))
+    .reduce((sum, s) => sum + s.value, 0);
+}
+
+function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  return once(child, 'exit').then(([code]) => ({ code: code as number | null, stdout, stderr }));
+}
+
+describe('the traffic generator against running services', () => {
+  const databases: string[] = [];
+  let user: InProcessService;
+  let order: InProcessService;
+  let options: TrafficOptions;
+
+  before(async () => {
+    databases.push(await freshDatabaseUrl('users'), await freshDatabaseUrl('orders'));
+    user = await startInProcess(USER, startUserService, testConfig({ databaseUrl: databases[0] }));
+    order = await startInProcess(ORDER, startOrderService, { ...testConfig({ databaseUrl: databases[1] }), userServiceAddr: user.address, userServiceTimeoutMs: 5000 });
+    options = {
+      userAddr: user.address,
+      orderAddr: order.address,
+      rate: 50,
+      count: 40,
+      concurrency: 10,
+      seed: 20261121,
+      scenario: 'mixed',
+      errorRate: 0.2,
+      deadlineMs: 10_000,
+      jaegerUrl: 'http://jaeger.example:16686',
+    };
+  });
+
+  after(async () => {
+    await order.stop();
+    await user.stop();
+    for (const url of databases) await dropDatabase(url);
+  });
+
+  it('reports what the servers counted, method by method and code by code', async () => {
+    const userBefore = (await scrapeMetrics(user.telemetry.metricsPort)).samples;
+    const orderBefore = (await scrapeMetrics(order.telemetry.metricsPort)).samples;
+    const summary = await runTraffic(options);
+
+    assert.equal(summary.scenarios.completed, 40);
+    assert.equal(Object.values(summary.methods).reduce((sum, m) => sum + m.count, 0), summary.calls);
+    for (const [method, m] of Object.entries(summary.methods)) {
+      assert.equal(Object.values(m.codes).reduce((a, b) => a + b, 0), m.count, method);
+      assert.ok(m.latency.minMs <= m.latency.p50Ms && m.latency.p50Ms <= m.latency.p99Ms, method);
+    }
+    assert.ok(summary.codes['INVALID_ARGUMENT']! > 0 && summary.codes['NOT_FOUND']! > 0 && summary.codes['FAILED_PRECONDITION']! > 0, JSON.stringify(summary.codes));
+    assert.equal(summary.unexpectedErrors.count, 0, summary.unexpectedErrors.samples.join('\n'));
+
+    // The servers record a call when it ends; the WatchOrders cancellation may land a moment later.
+    const deadline = Date.now() + 10_000;
+    let userAfter: Sample[] = [];
+    let orderAfter: Sample[] = [];
+    do {
+      userAfter = (await scrapeMetrics(user.telemetry.metricsPort)).samples;
+      orderAfter = (await scrapeMetrics(order.telemetry.metricsPort)).samples;
+    } while (handled(orderAfter, 'WatchOrders') - handled(orderBefore, 'WatchOrders') < 1 && Date.now() < deadline);
+
+    const clientCalls = (samples: Sample[], code: string) => sampleValue(samples, 'grpc_client_handled_total', { grpc_method: 'GetUser', grpc_code: code });
+    for (const [method, m] of Object.entries(summary.methods)) {
+      const [after, before] = ['CreateUser', 'GetUser', 'ListUsers'].includes(method) ? [userAfter, userBefore] : [orderAfter, orderBefore];
+      for (const [statusName, count] of Object.entries(m.codes)) {
+        const code = labelOf(statusName);
+        let serverCount = handled(after, method, code) - handled(before, method, code);
+        // Order asks User about every order it is given; those GetUser calls are not the generator's.
+        if (method === 'GetUser') serverCount -= clientCalls(orderAfter, code) - clientCalls(orderBefore, code);
+        assert.equal(serverCount, count, `${method} ${statusName}`);
+      }
+    }
+  });
+
+  it('links its notable calls to traces that were recorded, rooted in the generator', async () => {
+    const summary: Summary = await runTraffic({ ...options, count: 10 });
+    const { slowest, failed, streaming } = summary.traces;
+    for (const call of [slowest, failed, streaming]) {
+      assert.ok(call?.traceId, JSON.stringify(summary.traces));
+      assert.equal(call.jaegerUrl, `http://jaeger.example:16686/trace/${call.traceId}`);
+      const root = await waitForSpans((spans) => spans.find((span) => span.spanContext().traceId === call.traceId && span.parentSpanContext === undefined));
+      assert.match(root.name, /^scenario /);
+      const server = await waitForSpans((spans) => spans.find((span) => span.spanContext().traceId === call.traceId && span.kind === 1 && span.name.endsWith(call.method)));
+      assert.ok(server, `a server span for ${call.method} in trace ${call.traceId}`);
+    }
+    assert.ok(exportedSpans.getFinishedSpans().length > 0);
+  });
+
+  it('repeats the same mix for the same seed', async () => {
+    const shape = (summary: Summary) => Object.fromEntries(Object.entries(summary.methods).map(([method, m]) => [method, m.codes]));
+    const first = await runTraffic({ ...options, scenario: 'shopper', count: 15, concurrency: 1 });
+    const second = await runTraffic({ ...options, scenario: 'shopper', count: 15, concurrency: 1 });
+    assert.deepEqual(shape(second), shape(first));
+    const other = await runTraffic({ ...options, scenario: 'shopper', count: 15, concurrency: 1, seed: 7 });
+    assert.notDeepEqual(shape(other), shape(first), 'another seed, another mix');
+  });
+
+  it('as a command: prints the summary, writes JSON, and exits by the unexpected-error rate', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'traffic-'));
+    const ok = await runCli(['--user-addr', user.address, '--order-addr', order.address, '--count', '5', '--rate', '20', '--seed', '1', '--json', path.join(dir, 'summary.json')]);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stdout, /Latency \(ms\):/);
+    assert.match(ok.stdout, /Status code distribution:/);
+    const written = JSON.parse(await readFile(path.join(dir, 'summary.json'), 'utf8')) as Summary;
+    assert.equal(written.scenarios.completed, 5);
+
+    // Order with a dead User behind it: every order is UNAVAILABLE, an unexpected error.
+    const stranded = await startInProcess(ORDER, startOrderService, { ...testConfig(), userServiceAddr: `127.0.0.1:${await freePort()}`, userServiceTimeoutMs: 2000 });
+    try {
+      const failing = await runCli(['--user-addr', user.address, '--order-addr', stranded.address, '--count', '3', '--scenario', 'shopper', '--max-error-rate', '0.05']);
+      assert.equal(failing.code, 1, failing.stderr);
+      assert.match(failing.stdout, /Unexpected errors: [1-9]/);
+      assert.match(failing.stderr, /exceeds --max-error-rate/);
+    } finally {
+      await stranded.stop();
+    }
+  });
+
+  it('as a command: says clearly when a target is unreachable, without a stack trace', async () => {
+    const result = await runCli(['--user-addr', `127.0.0.1:${await freePort()}`, '--count', '1']);
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /cannot reach the user service at 127\.0\.0\.1:\d+/);
+    assert.doesNotMatch(result.stderr, /\n\s+at /);
+  });
+});
