@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
 import { freePort, sampleValue, scrapeMetrics, startServiceProcess, unary } from '@platform/testing';
 import { UserServiceClient, type User } from '@platform/user-service/dist/src/api/user/v1/user';
-import { FakeElasticsearch } from './support/fake-elasticsearch';
+import { FakeElasticsearch } from '../support/fake-elasticsearch';
 
 const USER_MAIN = path.dirname(require.resolve('@platform/user-service/package.json')) + '/dist/src/main.js';
 

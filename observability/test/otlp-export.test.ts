@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { credentials } from '@grpc/grpc-js';
 import { freePort, sampleValue, scrapeMetrics, startServiceProcess, unary } from '@platform/testing';
 import { UserServiceClient } from '@platform/user-service/dist/src/api/user/v1/user';
-import { OtlpTraceReceiver } from './support/otlp-receiver';
+import { OtlpTraceReceiver } from '../support/otlp-receiver';
 
 const USER_MAIN = path.dirname(require.resolve('@platform/user-service/package.json')) + '/dist/src/main.js';
 const SERVER = 2;
