@@ -14,7 +14,8 @@ generate() {
   "$buf" generate "${args[@]}" -o "$out"
 }
 
-generate packages/service-kit/src/api "$rpc/status.proto" "$rpc/error_details.proto"
+# service-kit serves fault.v1 on behalf of every service (when fault injection is enabled).
+generate packages/service-kit/src/api "$rpc/status.proto" "$rpc/error_details.proto" proto/fault/v1
 generate services/user/src/api proto/user/v1
 # Order serves order.v1 and calls user.v1.
 generate services/order/src/api proto/order/v1 proto/user/v1

@@ -9,6 +9,8 @@ if [ -n "${POSTGRES_URL:-}" ]; then
   user_db="${POSTGRES_URL%/}/users"
   order_db="${POSTGRES_URL%/}/orders"
 fi
+# This is the demo setting, so fault injection is on (npm run fault); FAULT_INJECTION_ENABLED=false turns it off.
+export FAULT_INJECTION_ENABLED="${FAULT_INJECTION_ENABLED:-true}"
 exec node_modules/.bin/concurrently --kill-others --names user,order --prefix-colors blue,green \
   "DATABASE_URL=$user_db node --require @platform/telemetry/register services/user/dist/src/main.js" \
   "DATABASE_URL=$order_db node --require @platform/telemetry/register services/order/dist/src/main.js"

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { faultSpec, type Fault } from './faults';
 
 /** Start-up configuration is invalid; the message lists every offending variable. */
 export class ConfigError extends Error {
@@ -43,6 +44,11 @@ export const envVar = {
   /** host:port, or any gRPC target such as dns:///user:50051. */
   grpcTarget: (defaultTarget: string) =>
     z.string().regex(/^\S+$/, { error: 'must be a gRPC target such as localhost:50051' }).default(defaultTarget),
+  flag: (defaultValue: boolean) =>
+    z
+      .enum(['true', 'false', '1', '0'], { error: 'must be true, false, 1 or 0' })
+      .transform((value) => value === 'true' || value === '1')
+      .default(defaultValue),
 } as const;
 
 export type LogLevel = z.output<ReturnType<typeof envVar.logLevel>>;
@@ -62,6 +68,8 @@ export interface ServiceConfig {
   databaseConnectTimeoutMs: number;
   /** Set: logs are also shipped to Elasticsearch. */
   elasticsearch: { url: string; apiKey: string | undefined; username: string | undefined; password: string | undefined } | undefined;
+  /** Set: fault.v1.FaultService is served and these faults are in effect from the start. */
+  faultInjection: { faults: readonly Fault[] } | undefined;
 }
 
 /** The environment variables behind ServiceConfig; spread into a service's own schema. */
@@ -78,12 +86,18 @@ export function serviceEnvShape(defaults: { grpcPort: number; metricsPort: numbe
     ELASTICSEARCH_API_KEY: z.string().optional(),
     ELASTICSEARCH_USERNAME: z.string().optional(),
     ELASTICSEARCH_PASSWORD: z.string().optional(),
+    // Off unless asked for: anyone who can reach the port could slow or fail every call.
+    FAULT_INJECTION_ENABLED: envVar.flag(false),
+    FAULTS: faultSpec.optional(),
   };
 }
 
 export function toServiceConfig(
   parsed: z.output<z.ZodObject<ReturnType<typeof serviceEnvShape>>>,
 ): ServiceConfig {
+  if (parsed.FAULTS !== undefined && !parsed.FAULT_INJECTION_ENABLED) {
+    throw new ConfigError('invalid configuration:\n  FAULTS: set while fault injection is off; also set FAULT_INJECTION_ENABLED=true');
+  }
   return {
     grpcHost: parsed.GRPC_HOST,
     grpcPort: parsed.GRPC_PORT,
@@ -100,5 +114,6 @@ export function toServiceConfig(
           password: parsed.ELASTICSEARCH_PASSWORD,
         }
       : undefined,
+    faultInjection: parsed.FAULT_INJECTION_ENABLED ? { faults: parsed.FAULTS ?? [] } : undefined,
   };
 }

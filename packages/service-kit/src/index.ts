@@ -1,5 +1,7 @@
+export { unary, type UnaryMethod } from './client';
 export { ConfigError, envVar, parseEnv, serviceEnvShape, toServiceConfig, type LogLevel, type ServiceConfig } from './config';
 export { AppError, Code, fieldViolationsOf, isServerFault, readFieldViolations, toGrpcStatus, toRpcStatus, type FieldViolation } from './errors';
+export { FaultInjector, faultSpec, formatFault, formatFaults, type Fault, type FaultInjectorOptions } from './faults';
 export { runService, runUntilSignalled, type Service, type ServiceMain } from './lifecycle';
 export { Telemetry, createLogger, type Logger } from '@platform/telemetry';
 export {

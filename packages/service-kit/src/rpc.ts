@@ -13,6 +13,7 @@ import type {
 } from '@grpc/grpc-js';
 import type { Logger } from '@platform/telemetry';
 import { AppError, Code, isServerFault, toGrpcStatus } from './errors';
+import type { FaultInjector } from './faults';
 
 /** What a handler knows about the call it serves, besides the request. */
 export interface CallContext {
@@ -61,6 +62,8 @@ export interface AdapterOptions {
   logger: Logger;
   /** Aborted when the server begins to shut down: open streams then end with UNAVAILABLE. */
   stopping: AbortSignal;
+  /** Set: its faults are applied before every handler runs. */
+  faults?: FaultInjector | undefined;
 }
 
 type AnyHandler = (input: unknown, context: CallContext) => Promise<unknown> | AsyncIterable<unknown>;
@@ -80,9 +83,27 @@ export function toGrpcImplementation<Definition extends ServiceDefinitionShape>(
   for (const [name, method] of Object.entries(definition)) {
     const handler = (implementation as Record<string, AnyHandler>)[name];
     if (typeof handler !== 'function') throw new Error(`no handler for ${method.path}`);
-    adapted[name] = adaptMethod(method, handler, options);
+    adapted[name] = adaptMethod(method, withFaults(method, handler, options.faults), options);
   }
   return adapted;
+}
+
+/**
+ * Injected faults run before the handler, inside the call's server span, and
+ * fail the call exactly as an error thrown by the handler would.
+ */
+function withFaults(method: MethodDefinitionShape, handler: AnyHandler, faults: FaultInjector | undefined): AnyHandler {
+  if (faults === undefined) return handler;
+  if (method.responseStream) {
+    return async function* (input, context) {
+      await faults.apply(method.path, context.signal);
+      yield* handler(input, context) as AsyncIterable<unknown>;
+    };
+  }
+  return async (input, context) => {
+    await faults.apply(method.path, context.signal);
+    return handler(input, context);
+  };
 }
 
 function adaptMethod(method: MethodDefinitionShape, handler: AnyHandler, options: AdapterOptions): UntypedHandleCall {

@@ -2,6 +2,10 @@ import { Server, ServerCredentials, type ServerInterceptor, type ServerOptions, 
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation } from 'grpc-health-check';
 import type { Logger } from '@platform/telemetry';
+import { FaultServiceService, protoMetadata as faultProtoMetadata } from './api/fault/v1/fault';
+import { ConfigError } from './config';
+import { faultServiceHandlers } from './fault-service';
+import { formatFaults, unservedMethodProblem, type FaultInjector } from './faults';
 import { reflectionPackageDefinition, type ProtoFileMetadata } from './reflection';
 import { toGrpcImplementation, type ServiceDefinitionShape, type ServiceImplementation } from './rpc';
 
@@ -18,6 +22,11 @@ export interface GrpcServerOptions {
   interceptors?: ServerInterceptor[];
   /** Extra grpc-js server options (message size limits, keepalive ...). */
   serverOptions?: Omit<ServerOptions, 'interceptors'>;
+  /**
+   * Set: fault.v1.FaultService is served, and its faults are injected into
+   * the calls of every service added (not into itself, health or reflection).
+   */
+  faults?: FaultInjector | undefined;
 }
 
 /**
@@ -29,6 +38,8 @@ export class GrpcServer {
   readonly #server: Server;
   readonly #health = new HealthImplementation({ '': 'NOT_SERVING' });
   readonly #serviceNames: string[] = [];
+  /** `pkg.Service/Method` of every method faults may target. */
+  readonly #faultTargets = new Set<string>();
   readonly #stopping = new AbortController();
   #shutdown: Promise<void> | undefined;
 
@@ -36,25 +47,43 @@ export class GrpcServer {
     this.#options = options;
     this.#server = new Server({ ...options.serverOptions, interceptors: options.interceptors ?? [] });
     this.#health.addToServer(this.#server);
-    new ReflectionService(reflectionPackageDefinition(options.protoFiles)).addToServer(this.#server);
+    const { faults } = options;
+    const protoFiles = faults ? [...options.protoFiles, faultProtoMetadata] : options.protoFiles;
+    new ReflectionService(reflectionPackageDefinition(protoFiles)).addToServer(this.#server);
+    if (faults) {
+      this.#add(FaultServiceService, faultServiceHandlers(faults, { served: this.#faultTargets, logger: options.logger }), undefined);
+    }
   }
 
   addService<Definition extends ServiceDefinitionShape>(
     definition: Definition,
     implementation: ServiceImplementation<Definition>,
   ): void {
+    this.#add(definition, implementation, this.#options.faults);
+    for (const method of Object.values(definition)) this.#faultTargets.add(method.path.replace(/^\//, ''));
+  }
+
+  #add<Definition extends ServiceDefinitionShape>(
+    definition: Definition,
+    implementation: ServiceImplementation<Definition>,
+    faults: FaultInjector | undefined,
+  ): void {
     const serviceName = serviceNameOf(definition);
     this.#server.addService(
       // The generated definition is exactly a grpc-js ServiceDefinition; ServiceDefinitionShape only names what we read.
       definition as unknown as ServiceDefinition,
-      toGrpcImplementation(definition, implementation, { logger: this.#options.logger, stopping: this.#stopping.signal }),
+      toGrpcImplementation(definition, implementation, { logger: this.#options.logger, stopping: this.#stopping.signal, faults }),
     );
     this.#serviceNames.push(serviceName);
     this.#health.setStatus(serviceName, 'NOT_SERVING');
   }
 
-  /** Binds and serves; health stays NOT_SERVING until setServing(true). */
+  /**
+   * Binds and serves; health stays NOT_SERVING until setServing(true). Faults
+   * set at start-up (FAULTS) must target methods this server serves.
+   */
   async start(): Promise<number> {
+    this.#checkStartupFaults();
     const address = `${this.#options.host.includes(':') ? `[${this.#options.host}]` : this.#options.host}:${this.#options.port}`;
     const port = await new Promise<number>((resolve, reject) => {
       this.#server.bindAsync(address, ServerCredentials.createInsecure(), (error, boundPort) =>
@@ -97,6 +126,13 @@ export class GrpcServer {
       });
     });
     logger.info('gRPC server stopped');
+  }
+
+  #checkStartupFaults(): void {
+    const faults = this.#options.faults?.list() ?? [];
+    const problems = faults.flatMap((fault) => unservedMethodProblem(fault.method, this.#faultTargets) ?? []);
+    if (problems.length > 0) throw new ConfigError(`invalid configuration:\n${problems.map((problem) => `  FAULTS: ${problem}`).join('\n')}`);
+    if (faults.length > 0) this.#options.logger.warn({ faults: formatFaults(faults) }, 'fault injection set from the start');
   }
 
   #setHealth(status: 'SERVING' | 'NOT_SERVING'): void {

@@ -1,25 +1,10 @@
 import assert from 'node:assert/strict';
-import { credentials, makeClientConstructor, Metadata, type CallOptions, type Client, type ClientReadableStream, type ClientUnaryCall, type ServiceError } from '@grpc/grpc-js';
+import { credentials, makeClientConstructor, type Client, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
 import { AppError, readFieldViolations, type FieldViolation } from '@platform/service-kit';
 import { service as healthService } from 'grpc-health-check';
 
-type UnaryMethod<Request, Response> = (
-  request: Request,
-  metadata: Metadata,
-  options: Partial<CallOptions>,
-  callback: (error: ServiceError | null, response: Response) => void,
-) => ClientUnaryCall;
-
-/** A generated client's unary method as a promise: `await unary(client, client.getUser)({ id })`. */
-export function unary<Request, Response>(
-  client: object,
-  method: UnaryMethod<Request, Response>,
-): (request: Request, options?: Partial<CallOptions>) => Promise<Response> {
-  return (request, options = {}) =>
-    new Promise((resolve, reject) => {
-      method.call(client, request, new Metadata(), options, (error, response) => (error ? reject(error) : resolve(response)));
-    });
-}
+// Shared with the fault CLI, which needs it outside tests.
+export { unary } from '@platform/service-kit';
 
 /** Awaits a call that must fail with `code`; returns the error for further checks. */
 export async function expectStatus(call: Promise<unknown>, code: number): Promise<ServiceError> {

@@ -39,6 +39,7 @@ export function testConfig(overrides: Partial<ServiceConfig> = {}): ServiceConfi
     shutdownGraceMs: 1000,
     databaseConnectTimeoutMs: 5000,
     elasticsearch: undefined,
+    faultInjection: undefined,
     ...overrides,
   };
 }

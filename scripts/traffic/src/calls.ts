@@ -1,13 +1,7 @@
-import { Metadata, status as Code, type CallOptions, type ClientUnaryCall, type ServiceError } from '@grpc/grpc-js';
+import { Metadata, status as Code } from '@grpc/grpc-js';
 import { trace } from '@opentelemetry/api';
+import type { UnaryMethod } from '@platform/service-kit';
 import type { Stats } from './stats';
-
-type UnaryMethod<Request, Response> = (
-  request: Request,
-  metadata: Metadata,
-  options: Partial<CallOptions>,
-  callback: (error: ServiceError | null, response: Response) => void,
-) => ClientUnaryCall;
 
 export interface Outcome<Response> {
   response?: Response;

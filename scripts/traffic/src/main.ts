@@ -46,6 +46,10 @@ function progressDisplay(options: CliOptions): { update(progress: Progress): voi
 }
 
 async function main(): Promise<number> {
+  if (process.argv.includes('--help')) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
   const options = parseOptions(process.argv.slice(2), process.env);
   await assertReachable('user', options.userAddr);
   await assertReachable('order', options.orderAddr);

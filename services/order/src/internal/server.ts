@@ -1,5 +1,5 @@
 import { credentials } from '@grpc/grpc-js';
-import { GrpcServer, openConfiguredPostgres, serve, type RunningService, type Telemetry } from '@platform/service-kit';
+import { FaultInjector, GrpcServer, openConfiguredPostgres, serve, type RunningService, type Telemetry } from '@platform/service-kit';
 import { OrderServiceService, protoMetadata } from '../api/order/v1/order';
 import { UserServiceClient } from '../api/user/v1/user';
 import type { OrderServiceConfig } from '../config';
@@ -31,6 +31,7 @@ export async function startOrderService(config: OrderServiceConfig, telemetry: T
     protoFiles: [protoMetadata],
     shutdownGraceMs: config.shutdownGraceMs,
     interceptors: telemetry.serverInterceptors,
+    faults: config.faultInjection && new FaultInjector({ registry, faults: config.faultInjection.faults }),
   });
   server.addService(OrderServiceService, orderServiceHandlers({ orders, users, logger, metrics: new OrderMetrics(registry) }));
   return serve({

@@ -1,4 +1,4 @@
-import { GrpcServer, openConfiguredPostgres, serve, type RunningService, type Telemetry } from '@platform/service-kit';
+import { FaultInjector, GrpcServer, openConfiguredPostgres, serve, type RunningService, type Telemetry } from '@platform/service-kit';
 import { protoMetadata, UserServiceService } from '../api/user/v1/user';
 import type { UserServiceConfig } from '../config';
 import { InMemoryUserRepository, PostgresUserRepository, USER_MIGRATIONS_DIR } from '../repository';
@@ -20,6 +20,7 @@ export async function startUserService(config: UserServiceConfig, telemetry: Tel
     protoFiles: [protoMetadata],
     shutdownGraceMs: config.shutdownGraceMs,
     interceptors: telemetry.serverInterceptors,
+    faults: config.faultInjection && new FaultInjector({ registry, faults: config.faultInjection.faults }),
   });
   server.addService(UserServiceService, userServiceHandlers({ users, metrics: new UserMetrics(registry) }));
   return serve({ server, logger, ...(pool && { pool }) });

@@ -1,0 +1,194 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import { credentials, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
+import { Code, ConfigError, faultSpec, Telemetry, type ServiceConfig } from '@platform/service-kit';
+import { FaultServiceClient, type Fault } from '@platform/service-kit/dist/src/api/fault/v1/fault';
+import { Code as RpcCode } from '@platform/service-kit/dist/src/api/google/rpc/code';
+import {
+  expectStatus,
+  expectViolations,
+  healthStatus,
+  ReflectionProbe,
+  sampleValue,
+  scrapeMetrics,
+  startInProcess,
+  testConfig,
+  unary,
+  type InProcessService,
+} from '@platform/testing';
+import { OrderServiceClient } from '../src/api/order/v1/order';
+import type { OrderServiceConfig } from '../src/config';
+import { SERVICE_NAME, startOrderService } from '../src/internal/server';
+
+const UNKNOWN_ORDER = '5c0a6f3e-1b2d-4c5e-9f8a-7b6c5d4e3f2a';
+const FAULT_CLI = require.resolve('@platform/service-kit/dist/src/cli/fault.js');
+
+/** GetOrder and the streams need no user service; nothing listens on port 1. */
+function config(overrides: Partial<ServiceConfig> = {}): OrderServiceConfig {
+  return { ...testConfig(overrides), userServiceAddr: '127.0.0.1:1', userServiceTimeoutMs: 1000 };
+}
+
+function fault(partial: Partial<Fault>): Fault {
+  return { method: 'order.v1.OrderService/GetOrder', latencyMin: undefined, latencyMax: undefined, errorCode: 0, errorProbability: 0, ...partial };
+}
+
+function streamError(stream: ClientReadableStream<unknown>): Promise<ServiceError> {
+  return new Promise((resolve, reject) => {
+    stream.on('data', () => reject(new Error('expected the stream to fail before sending anything')));
+    stream.on('error', resolve);
+  });
+}
+
+async function runCli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [FAULT_CLI, ...args]);
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code: number; stdout: string; stderr: string };
+    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+  }
+}
+
+describe('fault injection on order.v1.OrderService', () => {
+  let service: InProcessService;
+  let orders: OrderServiceClient;
+  let faults: FaultServiceClient;
+
+  before(async () => {
+    service = await startInProcess(SERVICE_NAME, startOrderService, config({ faultInjection: { faults: [] } }));
+    orders = new OrderServiceClient(service.address, credentials.createInsecure());
+    faults = new FaultServiceClient(service.address, credentials.createInsecure());
+  });
+
+  after(async () => {
+    orders.close();
+    faults.close();
+    await service.stop();
+  });
+
+  const getOrder = (options = {}) => unary(orders, orders.getOrder)({ id: UNKNOWN_ORDER }, options);
+  const setFault = (value: Fault | undefined) => unary(faults, faults.setFault)({ fault: value });
+  const listFaults = () => unary(faults, faults.listFaults)({});
+  const clearFaults = (method = '') => unary(faults, faults.clearFaults)({ method });
+
+  it('injects an error until the fault is cleared, and counts it', async () => {
+    const before = (await scrapeMetrics(service.telemetry.metricsPort)).samples;
+    const set = await setFault(fault({ method: '/order.v1.OrderService/GetOrder', errorCode: RpcCode.UNAVAILABLE, errorProbability: 1 }));
+    assert.equal(set.method, 'order.v1.OrderService/GetOrder', 'the method is stored without its leading slash');
+
+    const error = await expectStatus(getOrder(), Code.UNAVAILABLE);
+    assert.match(error.details, /^injected fault: UNAVAILABLE/);
+    await expectStatus(getOrder(), Code.UNAVAILABLE);
+    assert.deepEqual((await listFaults()).faults, [set]);
+
+    const after = (await scrapeMetrics(service.telemetry.metricsPort)).samples;
+    const labels = { grpc_service: 'order.v1.OrderService', grpc_method: 'GetOrder', kind: 'error' };
+    assert.equal(sampleValue(after, 'app_faults_injected_total', labels) - sampleValue(before, 'app_faults_injected_total', labels), 2);
+
+    assert.deepEqual(await clearFaults('order.v1.OrderService/GetOrder'), { cleared: 1 });
+    await expectStatus(getOrder(), Code.NOT_FOUND);
+    assert.deepEqual((await listFaults()).faults, []);
+  });
+
+  it('injects latency: a call with a shorter deadline runs out, and is on time again once cleared', async () => {
+    await setFault(fault({ latencyMin: { seconds: 60n, nanos: 0 } }));
+    await expectStatus(getOrder({ deadline: Date.now() + 300 }), Code.DEADLINE_EXCEEDED);
+    const { samples } = await scrapeMetrics(service.telemetry.metricsPort);
+    assert.ok(sampleValue(samples, 'app_faults_injected_total', { grpc_method: 'GetOrder', kind: 'latency' }) >= 1);
+    assert.deepEqual(await clearFaults(), { cleared: 1 });
+    await expectStatus(getOrder({ deadline: Date.now() + 5000 }), Code.NOT_FOUND);
+  });
+
+  it('applies * to every method and stream, but never to FaultService, health or reflection', async () => {
+    await setFault(fault({ method: '*', errorCode: RpcCode.INTERNAL, errorProbability: 1 }));
+    try {
+      await expectStatus(getOrder(), Code.INTERNAL);
+      assert.match((await streamError(orders.watchOrders({ userId: '' }))).details, /injected fault: INTERNAL/);
+      const bulk = orders.bulkCreateOrders();
+      const bulkError = streamError(bulk);
+      bulk.end();
+      assert.equal((await bulkError).code, Code.INTERNAL);
+      assert.equal((await listFaults()).faults.length, 1);
+      assert.equal(await healthStatus(service.address, 'order.v1.OrderService'), 'SERVING');
+      const probe = new ReflectionProbe(service.address);
+      try {
+        assert.ok((await probe.listServices()).includes('fault.v1.FaultService'));
+        const files = await probe.resolveSymbol('fault.v1.FaultService');
+        for (const name of ['fault/v1/fault.proto', 'google/protobuf/duration.proto', 'google/rpc/code.proto']) assert.ok(files.has(name), `reflection resolves ${name}`);
+      } finally {
+        probe.close();
+      }
+    } finally {
+      await clearFaults();
+    }
+  });
+
+  it('answers INVALID_ARGUMENT naming every bad field of a fault', async () => {
+    assert.deepEqual(
+      (
+        await expectViolations(
+          setFault(fault({ method: 'order.v1.OrderService/Nope', latencyMin: { seconds: 61n, nanos: 0 }, latencyMax: { seconds: 1n, nanos: 0 }, errorProbability: 1.5 })),
+        )
+      ).sort(),
+      ['fault.error_code', 'fault.error_probability', 'fault.latency_max', 'fault.latency_min', 'fault.method'],
+    );
+    assert.deepEqual(await expectViolations(setFault(fault({ method: 'GetOrder', errorCode: RpcCode.ABORTED }))), ['fault.method', 'fault.error_probability']);
+    assert.deepEqual(await expectViolations(setFault(fault({ latencyMin: { seconds: 0n, nanos: 500 } }))), ['fault.latency_min']);
+    assert.deepEqual(await expectViolations(setFault(fault({}))), ['fault']);
+    assert.deepEqual(await expectViolations(setFault(undefined)), ['fault']);
+    const error = await expectStatus(setFault(fault({ method: 'user.v1.UserService/GetUser', errorCode: RpcCode.UNAVAILABLE, errorProbability: 1 })), Code.INVALID_ARGUMENT);
+    assert.match(error.details, /fault\.method: user\.v1\.UserService\/GetUser is not served here; use \* or one of order\.v1\.OrderService\/BulkCreateOrders/);
+    assert.deepEqual((await listFaults()).faults, [], 'nothing was set');
+  });
+
+  it('is set, listed and cleared by the CLI', async () => {
+    const target = ['--target', service.address];
+    const set = await runCli('set', ...target, 'order.v1.OrderService/GetOrder:latency=1ms..2ms,error=ABORTED@0.25;*:latency=1ms');
+    assert.equal(set.code, 0, set.stderr);
+    assert.equal(
+      set.stdout,
+      `${service.address}: set order.v1.OrderService/GetOrder:latency=1ms..2ms,error=ABORTED@0.25\n${service.address}: set *:latency=1ms\n`,
+    );
+    const list = await runCli('list', ...target);
+    assert.equal(list.stdout, `${service.address}: *:latency=1ms\n  order.v1.OrderService/GetOrder:latency=1ms..2ms,error=ABORTED@0.25\n`);
+    const clear = await runCli('clear', ...target);
+    assert.equal(clear.stdout, `${service.address}: cleared 2 faults\n`);
+    assert.deepEqual((await listFaults()).faults, []);
+  });
+
+  it('CLI: a bad spec, a method no target serves and a service without fault injection fail with a message', async () => {
+    const badSpec = await runCli('set', '--target', service.address, '*:latency=soon,error=NOPE');
+    assert.equal(badSpec.code, 1);
+    assert.equal(badSpec.stderr, 'invalid SPEC:\n  "*:latency=soon,error=NOPE": "soon" is not a duration such as 200ms or 1.5s\n');
+
+    const unserved = await runCli('set', '--target', service.address, 'user.v1.UserService/GetUser:latency=5ms');
+    assert.equal(unserved.code, 1);
+    assert.match(unserved.stderr, /^no target serves user\.v1\.UserService\/GetUser:\n {2}127\.0\.0\.1:\d+: user\.v1\.UserService\/GetUser is not served here/);
+
+    const plain = await startInProcess(SERVICE_NAME, startOrderService, config());
+    try {
+      const off = await runCli('list', '--target', plain.address);
+      assert.equal(off.code, 1);
+      assert.equal(off.stderr, `${plain.address}: fault injection is off there; start the service with FAULT_INJECTION_ENABLED=true\n`);
+    } finally {
+      await plain.stop();
+    }
+    const usage = await runCli('explode');
+    assert.equal(usage.code, 1);
+    assert.match(usage.stderr, /unknown command "explode"/);
+  });
+
+  it('refuses to start with a fault at start-up on a method it does not serve', async () => {
+    const telemetry = await Telemetry.start({ serviceName: SERVICE_NAME, metricsPort: 0, metricsHost: '127.0.0.1', logLevel: 'silent' });
+    try {
+      await assert.rejects(
+        startOrderService(config({ faultInjection: { faults: faultSpec.parse('user.v1.UserService/GetUser:latency=5ms') } }), telemetry),
+        (error: unknown) => error instanceof ConfigError && /FAULTS: user\.v1\.UserService\/GetUser is not served here/.test(error.message),
+      );
+    } finally {
+      await telemetry.shutdown();
+    }
+  });
+});
