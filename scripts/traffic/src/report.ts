@@ -25,7 +25,7 @@ export function formatSummary(summary: Summary): string {
   lines.push('');
   const { unexpectedErrors } = summary;
   lines.push(`Unexpected errors: ${unexpectedErrors.count} (${(unexpectedErrors.rate * 100).toFixed(2)}% of calls)`);
-  for (const sample of unexpectedErrors.samples) lines.push(`  ${sample}`);
+  for (const { message, count } of unexpectedErrors.samples) lines.push(`  ${String(count).padStart(5)} x ${message}`);
   lines.push('');
   lines.push('Traces:');
   for (const [label, call] of Object.entries(summary.traces)) {

@@ -46,7 +46,8 @@ export interface Summary {
   achievedScenariosPerSecond: number;
   methods: Record<string, MethodSummary>;
   codes: Record<string, number>;
-  unexpectedErrors: { count: number; rate: number; samples: string[] };
+  /** `samples`: up to 10 distinct messages, each with how often it occurred. */
+  unexpectedErrors: { count: number; rate: number; samples: { message: string; count: number }[] };
   watchedEvents: number;
   traces: { slowest?: NotableCall; failed?: NotableCall; streaming?: NotableCall };
 }
@@ -65,7 +66,7 @@ export class Stats {
   delayedByConcurrencyCap = 0;
   watchedEvents = 0;
   private readonly methods = new Map<string, MethodStats>();
-  private readonly unexpectedSamples: string[] = [];
+  private readonly unexpectedSamples = new Map<string, number>();
   private slowest: { method: string; code: number; micros: number; traceId: string | undefined } | undefined;
   private failed: { method: string; code: number; micros: number; traceId: string | undefined } | undefined;
   private streaming: { method: string; code: number; micros: number; traceId: string | undefined } | undefined;
@@ -82,7 +83,8 @@ export class Stats {
     const call = { method, code, micros, traceId };
     if (UNEXPECTED_CODES.has(code)) {
       this.unexpected++;
-      if (this.unexpectedSamples.length < 10) this.unexpectedSamples.push(`${method} ${codeName(code)}: ${detail ?? ''}`);
+      const message = `${method} ${codeName(code)}: ${detail ?? ''}`;
+      if (this.unexpectedSamples.has(message) || this.unexpectedSamples.size < 10) this.unexpectedSamples.set(message, (this.unexpectedSamples.get(message) ?? 0) + 1);
     }
     if (streaming) this.streaming ??= call;
     else if (!this.slowest || micros > this.slowest.micros) this.slowest = call;
@@ -131,7 +133,11 @@ export class Stats {
       achievedScenariosPerSecond: seconds > 0 ? Math.round((this.scenariosCompleted / seconds) * 100) / 100 : 0,
       methods,
       codes,
-      unexpectedErrors: { count: this.unexpected, rate: this.calls ? this.unexpected / this.calls : 0, samples: [...this.unexpectedSamples] },
+      unexpectedErrors: {
+        count: this.unexpected,
+        rate: this.calls ? this.unexpected / this.calls : 0,
+        samples: [...this.unexpectedSamples].map(([message, count]) => ({ message, count })),
+      },
       watchedEvents: this.watchedEvents,
       traces: {
         ...(this.slowest && { slowest: notable(this.slowest) }),

@@ -79,7 +79,7 @@ describe('the traffic generator against running services', () => {
       assert.ok(m.latency.minMs <= m.latency.p50Ms && m.latency.p50Ms <= m.latency.p99Ms, method);
     }
     assert.ok(summary.codes['INVALID_ARGUMENT']! > 0 && summary.codes['NOT_FOUND']! > 0 && summary.codes['FAILED_PRECONDITION']! > 0, JSON.stringify(summary.codes));
-    assert.equal(summary.unexpectedErrors.count, 0, summary.unexpectedErrors.samples.join('\n'));
+    assert.equal(summary.unexpectedErrors.count, 0, JSON.stringify(summary.unexpectedErrors.samples));
 
     // The servers record a call when it ends; the WatchOrders cancellation may land a moment later.
     const deadline = Date.now() + 10_000;
@@ -141,6 +141,7 @@ describe('the traffic generator against running services', () => {
       const failing = await runCli(['--user-addr', user.address, '--order-addr', stranded.address, '--count', '3', '--scenario', 'shopper', '--max-error-rate', '0.05']);
       assert.equal(failing.code, 1, failing.stderr);
       assert.match(failing.stdout, /Unexpected errors: [1-9]/);
+      assert.match(failing.stdout, /\d+ x CreateOrder UNAVAILABLE: the user service is unavailable/, 'identical errors are grouped with a count');
       assert.match(failing.stderr, /exceeds --max-error-rate/);
     } finally {
       await stranded.stop();
