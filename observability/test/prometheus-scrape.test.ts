@@ -1,7 +1,5 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { credentials } from '@grpc/grpc-js';
 import { SERVICE_NAME as ORDER, startOrderService } from '@platform/order-service/dist/src/internal/server';
@@ -9,26 +7,7 @@ import { OrderServiceClient } from '@platform/order-service/dist/src/api/order/v
 import { expectStatus, startInProcess, startPrometheus, testConfig, unary, type InProcessService, type PrometheusServer } from '@platform/testing';
 import { SERVICE_NAME as USER, startUserService } from '@platform/user-service/dist/src/internal/server';
 import { UserServiceClient } from '@platform/user-service/dist/src/api/user/v1/user';
-import { parse, stringify } from 'yaml';
-
-const CONFIG_FILE = path.resolve(__dirname, '../../prometheus/prometheus.yml');
-
-interface ScrapeConfig {
-  job_name: string;
-  scrape_interval?: string;
-  static_configs: { targets: string[] }[];
-}
-
-/** The project's own config, with the services' targets moved to where this test runs them. */
-function localConfig(targets: Record<string, string>): string {
-  const config = parse(readFileSync(CONFIG_FILE, 'utf8')) as { global: Record<string, string>; scrape_configs: ScrapeConfig[] };
-  config.global.scrape_interval = '1s';
-  // The self-scrape job points at Prometheus's default port, which this run does not use.
-  config.scrape_configs = config.scrape_configs
-    .filter((job) => job.job_name in targets)
-    .map((job) => ({ ...job, static_configs: [{ targets: [targets[job.job_name]!] }] }));
-  return stringify(config);
-}
+import { localPrometheusConfig, PROMETHEUS_CONFIG } from '../support/project-prometheus';
 
 describe('a real Prometheus scraping both services', () => {
   let user: InProcessService;
@@ -51,7 +30,7 @@ describe('a real Prometheus scraping both services', () => {
     orders.close();
 
     prometheus = await startPrometheus(
-      localConfig({ 'user-service': `127.0.0.1:${user.telemetry.metricsPort}`, 'order-service': `127.0.0.1:${order.telemetry.metricsPort}` }),
+      localPrometheusConfig({ 'user-service': [`127.0.0.1:${user.telemetry.metricsPort}`], 'order-service': [`127.0.0.1:${order.telemetry.metricsPort}`] }),
     );
   });
 
@@ -62,7 +41,7 @@ describe('a real Prometheus scraping both services', () => {
   });
 
   it('accepts the project configuration (promtool check config)', () => {
-    const result = spawnSync('promtool', ['check', 'config', '--syntax-only', CONFIG_FILE], { encoding: 'utf8' });
+    const result = spawnSync('promtool', ['check', 'config', '--syntax-only', PROMETHEUS_CONFIG], { encoding: 'utf8' });
     assert.equal(result.status, 0, `${result.stdout}${result.stderr}`);
   });
 
