@@ -4,7 +4,8 @@ import type { Panel } from './panels';
 
 /** The template variables every service dashboard offers. */
 export const VARIABLES = {
-  job: { label: 'Service', query: 'label_values(up, job)' },
+  // Services only: Prometheus also scrapes Jaeger and itself.
+  job: { label: 'Service', query: 'label_values(grpc_server_handled_total, job)' },
   method: { label: 'Method', query: 'label_values(grpc_server_handled_total{job=~"$job"}, grpc_method)' },
   instance: { label: 'Instance', query: 'label_values(up{job=~"$job"}, instance)' },
 } as const;

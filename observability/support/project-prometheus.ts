@@ -7,12 +7,14 @@ export const PROMETHEUS_CONFIG = path.resolve(__dirname, '../../prometheus/prome
 
 interface ScrapeConfig {
   job_name: string;
-  static_configs: { targets: string[] }[];
+  static_configs?: { targets: string[] }[];
+  dns_sd_configs?: unknown[];
 }
 
 /**
  * The project's own configuration, run outside Compose: the services' jobs
- * point at where the test runs them, scraped every second; jobs the test does
+ * point at where the test runs them instead of Compose's DNS names, scraped
+ * every second; jobs the test does
  * not run (Prometheus itself on its default port) are left out; rule files
  * are resolved against the project's folder, since the config is written
  * elsewhere.
@@ -28,7 +30,7 @@ export function localPrometheusConfig(targets: Record<string, string[]>, options
   config.global.evaluation_interval = interval;
   config.scrape_configs = config.scrape_configs
     .filter((job) => job.job_name in targets)
-    .map((job) => ({ ...job, static_configs: [{ targets: targets[job.job_name]! }] }));
+    .map(({ dns_sd_configs: _compose, ...job }) => ({ ...job, static_configs: [{ targets: targets[job.job_name]! }] }));
   if (config.rule_files) config.rule_files = config.rule_files.map((file) => path.resolve(path.dirname(PROMETHEUS_CONFIG), file));
   return stringify(config);
 }

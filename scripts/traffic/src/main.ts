@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { credentials, Client } from '@grpc/grpc-js';
 import { shutdownTracing } from '@platform/telemetry/tracing';
@@ -65,7 +66,15 @@ async function main(): Promise<number> {
   process.on('SIGTERM', interrupt);
 
   const display = progressDisplay(options);
-  const summary = await runTraffic(options, { signal: interrupted.signal, onProgress: (p) => display.update(p) });
+  const beat = () => options.heartbeatFile && writeFileSync(options.heartbeatFile, `${new Date().toISOString()}\n`);
+  beat();
+  const summary = await runTraffic(options, {
+    signal: interrupted.signal,
+    onProgress: (progress) => {
+      display.update(progress);
+      beat();
+    },
+  });
   display.stop();
   process.stdout.write(`${formatSummary(summary)}\n`);
   if (options.json) await writeFile(options.json, `${JSON.stringify(summary, null, 2)}\n`);

@@ -6,6 +6,8 @@ export interface CliOptions extends TrafficOptions {
   json?: string | undefined;
   /** Exit 1 when unexpected errors exceed this share of calls. */
   maxErrorRate: number;
+  /** Touched every second while running: a container healthcheck reads its age. */
+  heartbeatFile?: string | undefined;
 }
 
 /** A bad option: the message says which and why. */
@@ -27,7 +29,8 @@ export const USAGE = `Usage: npm run traffic -- [options]
   --deadline D             deadline of each call (TRAFFIC_DEADLINE, default 10s)
   --json FILE              write the summary as JSON
   --max-error-rate P       exit 1 above this share of unexpected errors (TRAFFIC_MAX_ERROR_RATE, default 0.01)
-  --jaeger-url URL         for trace links    (JAEGER_UI_URL, default http://localhost:16686)`;
+  --jaeger-url URL         for trace links    (JAEGER_UI_URL, default http://localhost:16686)
+  --heartbeat-file FILE    touched every second while running (TRAFFIC_HEARTBEAT_FILE), for healthchecks`;
 
 const SCENARIOS: readonly ScenarioChoice[] = ['mixed', 'shopper', 'browser', 'bulk'];
 
@@ -38,7 +41,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv, randomSeed 
     ({ values } = parseArgs({
       args: argv,
       options: Object.fromEntries(
-        ['user-addr', 'order-addr', 'rate', 'duration', 'count', 'concurrency', 'seed', 'scenario', 'error-rate', 'deadline', 'json', 'max-error-rate', 'jaeger-url'].map((name) => [name, { type: 'string' as const }]),
+        ['user-addr', 'order-addr', 'rate', 'duration', 'count', 'concurrency', 'seed', 'scenario', 'error-rate', 'deadline', 'json', 'max-error-rate', 'jaeger-url', 'heartbeat-file'].map((name) => [name, { type: 'string' as const }]),
       ),
       strict: true,
       allowPositionals: false,
@@ -67,6 +70,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv, randomSeed 
     json: values['json'],
     maxErrorRate: number('--max-error-rate', pick('max-error-rate', 'TRAFFIC_MAX_ERROR_RATE') ?? '0.01', { min: 0, max: 1 }),
     jaegerUrl: pick('jaeger-url', 'JAEGER_UI_URL') ?? 'http://localhost:16686',
+    heartbeatFile: pick('heartbeat-file', 'TRAFFIC_HEARTBEAT_FILE'),
   };
 }
 

