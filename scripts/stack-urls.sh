@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Printed by `npm run up` once every container is healthy.
+set -euo pipefail
+env_file="$(dirname "$0")/../compose/.env"
+grafana_password=$(grep '^GRAFANA_ADMIN_PASSWORD=' "$env_file" | cut -d= -f2-)
+elastic_password=$(grep '^ELASTIC_PASSWORD=' "$env_file" | cut -d= -f2-)
+cat <<URLS
+
+The platform is up:
+  Grafana     http://localhost:3000    admin / ${grafana_password}  (home: Services overview)
+  Jaeger      http://localhost:16686   (Monitor tab: service metrics)
+  Kibana      http://localhost:5601    elastic / ${elastic_password}  (Discover: logs-*)
+  Prometheus  http://localhost:9090    (Alerts: the SLO burn-rate rules)
+  order gRPC  localhost:50052          user gRPC: localhost:50061, localhost:50062
+
+Break something:  npm run fault -- set --target localhost:50052 'order.v1.OrderService/CreateOrder:latency=300ms..900ms,error=UNAVAILABLE@0.3'
+Undo it:          npm run fault -- clear --target localhost:50052
+Stop:             npm run down
+URLS
