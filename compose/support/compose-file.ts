@@ -4,10 +4,13 @@ import { parse } from 'yaml';
 
 export const COMPOSE_DIR = path.resolve(__dirname, '../..');
 export const COMPOSE_FILE = path.join(COMPOSE_DIR, 'docker-compose.yml');
+/** Laid over COMPOSE_FILE, with its profile mtls: mutual TLS between the gRPC processes. */
+export const MTLS_OVERRIDE_FILE = path.join(COMPOSE_DIR, 'docker-compose.mtls.yml');
 export const ENV_FILE = path.join(COMPOSE_DIR, '.env');
 
 export interface ComposeService {
   image?: string;
+  profiles?: string[];
   build?: unknown;
   restart?: string;
   healthcheck?: { test: string[] | string };
@@ -42,8 +45,8 @@ export function variableReferences(text: string): string[] {
  * The file as Compose sees it before validating: variables from .env
  * substituted, `$$` unescaped, YAML anchors and merge keys resolved.
  */
-export function loadCompose(env = readEnvFile()): { raw: string; model: ComposeFile } {
-  const raw = readFileSync(COMPOSE_FILE, 'utf8');
+export function loadCompose(env = readEnvFile(), file = COMPOSE_FILE): { raw: string; model: ComposeFile } {
+  const raw = readFileSync(file, 'utf8');
   const interpolated = raw.replace(/(?<!\$)\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, name: string) => env[name] ?? '').replaceAll('$$', '$');
   return { raw, model: parse(interpolated, { merge: true }) as ComposeFile };
 }
@@ -54,4 +57,23 @@ export function mebibytes(limit: string): number {
   if (!match) throw new Error(`not a memory size: ${limit}`);
   const factor = { k: 1 / 1024, m: 1, g: 1024 }[(match[2] ?? 'm').toLowerCase() as 'k' | 'm' | 'g'];
   return Number(match[1]) * factor;
+}
+
+/**
+ * An override laid over a base file as Compose merges them, as far as these
+ * checks need: mappings merge key by key, the override's scalars win, and
+ * sequences (volumes, ports) are joined.
+ */
+export function overlay<T>(base: T, override: unknown): T {
+  if (Array.isArray(base) && Array.isArray(override)) return [...base, ...override] as T;
+  if (isMapping(base) && isMapping(override)) {
+    const merged: Record<string, unknown> = { ...base };
+    for (const [key, value] of Object.entries(override)) merged[key] = key in base ? overlay(base[key], value) : value;
+    return merged as T;
+  }
+  return (override ?? base) as T;
+}
+
+function isMapping(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
 }

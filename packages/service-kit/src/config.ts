@@ -4,6 +4,11 @@ import { faultSpec, type Fault } from './faults';
 /** Start-up configuration is invalid; the message lists every offending variable. */
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
+
+  /** One message for every problem, each `VARIABLE: what is wrong`. */
+  static of(problems: readonly string[]): ConfigError {
+    return new ConfigError(`invalid configuration:\n${problems.map((problem) => `  ${problem}`).join('\n')}`);
+  }
 }
 
 /**
@@ -17,8 +22,7 @@ export function parseEnv<Shape extends z.ZodRawShape>(
   const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
   const result = z.object(shape).safeParse(present);
   if (!result.success) {
-    const problems = result.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`);
-    throw new ConfigError(`invalid configuration:\n${problems.join('\n')}`);
+    throw ConfigError.of(result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`));
   }
   return result.data;
 }
@@ -32,12 +36,19 @@ export const envVar = {
       .min(0, { error: 'must be a port number (0-65535)' })
       .max(65535, { error: 'must be a port number (0-65535)' })
       .default(defaultPort),
-  milliseconds: (defaultMs: number) =>
+  milliseconds: (defaultMs: number, options: { allowZero?: boolean } = {}) =>
     z.coerce
       .number({ error: 'must be a number of milliseconds' })
       .int({ error: 'must be a whole number of milliseconds' })
-      .positive({ error: 'must be a positive number of milliseconds' })
+      .min(options.allowZero ? 0 : 1, { error: `must be a ${options.allowZero ? 'non-negative' : 'positive'} number of milliseconds` })
       .default(defaultMs),
+  /** A whole number from `min` up (a rate, a count, a size); where min is 0, 0 may mean "off". */
+  count: (defaultValue: number, min = 0) =>
+    z.coerce
+      .number({ error: 'must be a whole number' })
+      .int({ error: 'must be a whole number' })
+      .min(min, { error: min === 0 ? 'must not be negative' : `must be at least ${min}` })
+      .default(defaultValue),
   logLevel: () => z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   postgresUrl: () =>
     z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// URL' }),
@@ -52,6 +63,34 @@ export const envVar = {
 } as const;
 
 export type LogLevel = z.output<ReturnType<typeof envVar.logLevel>>;
+
+/** gRPC's own default, stated so that both directions have the same, visible limit. */
+export const DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
+/**
+ * Off unless configured: when grpc-js ages a busy connection out, calls racing
+ * the GOAWAY can fail with INTERNAL ("RST_STREAM with code 0"), which callers
+ * must not retry. Compose sets 5 minutes, so new replicas still get traffic.
+ */
+export const DEFAULT_MAX_CONNECTION_AGE_MS = 0;
+
+/** PEM files for mutual TLS: the CA that signs every peer, and this process's own certificate and key. */
+export interface TlsFiles {
+  caFile: string;
+  certFile: string;
+  keyFile: string;
+}
+
+/** Per-caller rate limiting; see RateLimiter. */
+export interface RateLimitConfig {
+  /** Calls per second each caller may make. */
+  perSecond: number;
+  /** Calls a caller may make beyond perSecond in a spike, earned back at perSecond. */
+  burst: number;
+  /** Set: replicas share each caller's budget through this Redis; otherwise each replica counts alone. */
+  redisUrl: string | undefined;
+  /** Prefix of the budget keys; replicas sharing it share budgets. Tests give each run its own. */
+  keyPrefix?: string;
+}
 
 /** The settings every service has. */
 export interface ServiceConfig {
@@ -70,6 +109,44 @@ export interface ServiceConfig {
   elasticsearch: { url: string; apiKey: string | undefined; username: string | undefined; password: string | undefined } | undefined;
   /** Set: fault.v1.FaultService is served and these faults are in effect from the start. */
   faultInjection: { faults: readonly Fault[] } | undefined;
+  /** After SIGTERM, how long health reports NOT_SERVING while calls are still accepted, before draining starts. */
+  shutdownDrainDelayMs: number;
+  /** The largest message the gRPC server receives or sends. */
+  grpcMaxMessageBytes: number;
+  /** Connections are asked to go away (GOAWAY) after about this long, so that clients spread over new replicas. */
+  /** 0: connections are never aged out. */
+  grpcMaxConnectionAgeMs: number;
+  /** Record gRPC server/client metrics; off only to measure their cost (bench/). */
+  grpcMetrics: boolean;
+  /** How long calls may continue on a connection asked to go away; unset: until they end. */
+  grpcMaxConnectionAgeGraceMs: number | undefined;
+  /** Set: the server speaks TLS and requires client certificates signed by the CA; clients present theirs. */
+  tls: TlsFiles | undefined;
+  /** Set: calls are limited per caller. */
+  rateLimit: RateLimitConfig | undefined;
+}
+
+/** TLS_CA_FILE, TLS_CERT_FILE and TLS_KEY_FILE: servers and clients (the CLIs too) read the same three. */
+export const tlsEnvShape = {
+  TLS_CA_FILE: z.string().optional(),
+  TLS_CERT_FILE: z.string().optional(),
+  TLS_KEY_FILE: z.string().optional(),
+};
+
+/** All three TLS files or none: a partial set would silently fall back to plaintext. */
+export function toTlsFiles(parsed: z.output<z.ZodObject<typeof tlsEnvShape>>): TlsFiles | undefined {
+  const { TLS_CA_FILE: caFile, TLS_CERT_FILE: certFile, TLS_KEY_FILE: keyFile } = parsed;
+  if (caFile === undefined && certFile === undefined && keyFile === undefined) return undefined;
+  if (caFile === undefined || certFile === undefined || keyFile === undefined) {
+    const missing = (['TLS_CA_FILE', 'TLS_CERT_FILE', 'TLS_KEY_FILE'] as const).filter((name) => parsed[name] === undefined);
+    throw ConfigError.of(missing.map((name) => `${name}: required when any of TLS_CA_FILE, TLS_CERT_FILE, TLS_KEY_FILE is set`));
+  }
+  return { caFile, certFile, keyFile };
+}
+
+/** The TLS files named in the environment, for processes without a ServiceConfig (CLIs, the traffic generator). */
+export function tlsFromEnv(env: NodeJS.ProcessEnv = process.env): TlsFiles | undefined {
+  return toTlsFiles(parseEnv(tlsEnvShape, env));
 }
 
 /** The environment variables behind ServiceConfig; spread into a service's own schema. */
@@ -89,15 +166,34 @@ export function serviceEnvShape(defaults: { grpcPort: number; metricsPort: numbe
     // Off unless asked for: anyone who can reach the port could slow or fail every call.
     FAULT_INJECTION_ENABLED: envVar.flag(false),
     FAULTS: faultSpec.optional(),
+    // 0 by default so that tests and local runs stop at once; Compose sets it.
+    SHUTDOWN_DRAIN_DELAY_MS: envVar.milliseconds(0, { allowZero: true }),
+    GRPC_MAX_MESSAGE_BYTES: envVar.count(DEFAULT_MAX_MESSAGE_BYTES, 1),
+    GRPC_MAX_CONNECTION_AGE_MS: envVar.milliseconds(DEFAULT_MAX_CONNECTION_AGE_MS, { allowZero: true }),
+    GRPC_METRICS_ENABLED: envVar.flag(true),
+    // Without a default: unset means calls on an old connection may run until they end.
+    GRPC_MAX_CONNECTION_AGE_GRACE_MS: envVar.milliseconds(0, { allowZero: true }).unwrap().optional(),
+    ...tlsEnvShape,
+    // 0: no rate limiting.
+    RATE_LIMIT_PER_SECOND: envVar.count(0),
+    RATE_LIMIT_BURST: envVar.count(0),
+    REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' }).optional(),
   };
 }
 
 export function toServiceConfig(
   parsed: z.output<z.ZodObject<ReturnType<typeof serviceEnvShape>>>,
 ): ServiceConfig {
+  const problems: string[] = [];
   if (parsed.FAULTS !== undefined && !parsed.FAULT_INJECTION_ENABLED) {
-    throw new ConfigError('invalid configuration:\n  FAULTS: set while fault injection is off; also set FAULT_INJECTION_ENABLED=true');
+    problems.push('FAULTS: set while fault injection is off; also set FAULT_INJECTION_ENABLED=true');
   }
+  // Settings that would do nothing are mistakes worth stopping for, as with FAULTS.
+  if (parsed.RATE_LIMIT_PER_SECOND === 0) {
+    if (parsed.RATE_LIMIT_BURST > 0) problems.push('RATE_LIMIT_BURST: set while rate limiting is off; also set RATE_LIMIT_PER_SECOND');
+    if (parsed.REDIS_URL !== undefined) problems.push('REDIS_URL: set while rate limiting is off; also set RATE_LIMIT_PER_SECOND');
+  }
+  if (problems.length > 0) throw ConfigError.of(problems);
   return {
     grpcHost: parsed.GRPC_HOST,
     grpcPort: parsed.GRPC_PORT,
@@ -115,5 +211,15 @@ export function toServiceConfig(
         }
       : undefined,
     faultInjection: parsed.FAULT_INJECTION_ENABLED ? { faults: parsed.FAULTS ?? [] } : undefined,
+    shutdownDrainDelayMs: parsed.SHUTDOWN_DRAIN_DELAY_MS,
+    grpcMaxMessageBytes: parsed.GRPC_MAX_MESSAGE_BYTES,
+    grpcMaxConnectionAgeMs: parsed.GRPC_MAX_CONNECTION_AGE_MS,
+    grpcMetrics: parsed.GRPC_METRICS_ENABLED,
+    grpcMaxConnectionAgeGraceMs: parsed.GRPC_MAX_CONNECTION_AGE_GRACE_MS,
+    tls: toTlsFiles(parsed),
+    rateLimit:
+      parsed.RATE_LIMIT_PER_SECOND > 0
+        ? { perSecond: parsed.RATE_LIMIT_PER_SECOND, burst: parsed.RATE_LIMIT_BURST, redisUrl: parsed.REDIS_URL }
+        : undefined,
   };
 }

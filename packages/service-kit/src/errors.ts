@@ -1,6 +1,7 @@
 import { Metadata, status as Code, type StatusObject } from '@grpc/grpc-js';
 import type { Any } from './api/google/protobuf/any';
-import { BadRequest, type BadRequest_FieldViolation } from './api/google/rpc/error_details';
+import type { Duration } from './api/google/protobuf/duration';
+import { BadRequest, RetryInfo, type BadRequest_FieldViolation } from './api/google/rpc/error_details';
 import { Status } from './api/google/rpc/status';
 
 export { status as Code } from '@grpc/grpc-js';
@@ -12,6 +13,7 @@ export interface FieldViolation {
 }
 
 const BAD_REQUEST_TYPE_URL = 'type.googleapis.com/google.rpc.BadRequest';
+const RETRY_INFO_TYPE_URL = 'type.googleapis.com/google.rpc.RetryInfo';
 const STATUS_DETAILS_KEY = 'grpc-status-details-bin';
 const INTERNAL_MESSAGE = 'internal error';
 
@@ -21,14 +23,17 @@ const INTERNAL_MESSAGE = 'internal error';
  */
 export class AppError extends Error {
   override readonly name = 'AppError';
+  /** Set: the caller may retry after this many milliseconds (sent as google.rpc.RetryInfo). */
+  readonly retryDelayMs: number | undefined;
 
   constructor(
     readonly code: Code,
     message: string,
     readonly fieldViolations: readonly FieldViolation[] = [],
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; retryDelayMs?: number },
   ) {
     super(message, options);
+    this.retryDelayMs = options?.retryDelayMs;
   }
 
   static invalidArgument(violations: readonly FieldViolation[]): AppError {
@@ -50,6 +55,10 @@ export class AppError extends Error {
 
   static unavailable(message: string, cause?: unknown): AppError {
     return new AppError(Code.UNAVAILABLE, message, [], { cause });
+  }
+
+  static resourceExhausted(message: string, retryDelayMs?: number): AppError {
+    return new AppError(Code.RESOURCE_EXHAUSTED, message, [], retryDelayMs === undefined ? {} : { retryDelayMs });
   }
 }
 
@@ -81,6 +90,10 @@ export function toRpcStatus(error: unknown): Status {
     const badRequest: BadRequest = { fieldViolations: error.fieldViolations.map(toProtoViolation) };
     details.push({ typeUrl: BAD_REQUEST_TYPE_URL, value: Buffer.from(BadRequest.encode(badRequest).finish()) });
   }
+  if (error.retryDelayMs !== undefined) {
+    const retryInfo: RetryInfo = { retryDelay: toDuration(error.retryDelayMs) };
+    details.push({ typeUrl: RETRY_INFO_TYPE_URL, value: Buffer.from(RetryInfo.encode(retryInfo).finish()) });
+  }
   return { code: error.code, message: error.message, details };
 }
 
@@ -94,11 +107,23 @@ export function toGrpcStatus(error: unknown): StatusObject {
   return { code: rpcStatus.code, details: rpcStatus.message, metadata };
 }
 
+/** The google.rpc.Status a server put in `grpc-status-details-bin`, if any. */
+function statusDetailsOf(metadata: Metadata | undefined): Status | undefined {
+  const raw = metadata?.get(STATUS_DETAILS_KEY)[0];
+  return raw instanceof Buffer ? Status.decode(raw) : undefined;
+}
+
 /** Reads the field violations a server put in `grpc-status-details-bin` (for clients and tests). */
 export function readFieldViolations(metadata: Metadata | undefined): FieldViolation[] {
-  const raw = metadata?.get(STATUS_DETAILS_KEY)[0];
-  if (!(raw instanceof Buffer)) return [];
-  return fieldViolationsOf(Status.decode(raw));
+  const status = statusDetailsOf(metadata);
+  return status ? fieldViolationsOf(status) : [];
+}
+
+/** Reads the google.rpc.RetryInfo delay, in milliseconds, a server put in `grpc-status-details-bin`. */
+export function readRetryDelayMs(metadata: Metadata | undefined): number | undefined {
+  const detail = statusDetailsOf(metadata)?.details.find((candidate) => candidate.typeUrl === RETRY_INFO_TYPE_URL);
+  const delay = detail && RetryInfo.decode(detail.value).retryDelay;
+  return delay && Number(delay.seconds) * 1000 + Math.round(delay.nanos / 1e6);
 }
 
 /** The BadRequest field violations inside a google.rpc.Status (as sent per item by streaming RPCs). */
@@ -107,6 +132,11 @@ export function fieldViolationsOf(status: Status): FieldViolation[] {
     .filter((detail) => detail.typeUrl === BAD_REQUEST_TYPE_URL)
     .flatMap((detail) => BadRequest.decode(detail.value).fieldViolations)
     .map(({ field, description }) => ({ field, description }));
+}
+
+function toDuration(ms: number): Duration {
+  const whole = Math.max(0, Math.ceil(ms));
+  return { seconds: BigInt(Math.floor(whole / 1000)), nanos: (whole % 1000) * 1e6 };
 }
 
 function toProtoViolation(violation: FieldViolation): BadRequest_FieldViolation {

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { trace } from '@opentelemetry/api';
-import type { MetricsRegistry } from '@platform/telemetry';
+import { grpcMethodLabels, type MetricsRegistry } from '@platform/telemetry';
 import { Counter } from 'prom-client';
 import { z } from 'zod';
 import { AppError, Code } from './errors';
@@ -256,8 +256,7 @@ export class FaultInjector {
       'fault.error_probability': fault.errorProbability,
       'fault.error_injected': failing,
     });
-    const [, service = 'unknown', name = 'unknown'] = /^([^/]+)\/([^/]+)$/.exec(method) ?? [];
-    const labels = { grpc_service: service, grpc_method: name };
+    const labels = grpcMethodLabels(method);
     if (latencyMs > 0) this.#injected.inc({ ...labels, kind: 'latency' });
     if (failing) this.#injected.inc({ ...labels, kind: 'error' });
 

@@ -1,6 +1,31 @@
 export { unary, type UnaryMethod } from './client';
-export { ConfigError, envVar, parseEnv, serviceEnvShape, toServiceConfig, type LogLevel, type ServiceConfig } from './config';
-export { AppError, Code, fieldViolationsOf, isServerFault, readFieldViolations, toGrpcStatus, toRpcStatus, type FieldViolation } from './errors';
+export {
+  ConfigError,
+  DEFAULT_MAX_CONNECTION_AGE_MS,
+  DEFAULT_MAX_MESSAGE_BYTES,
+  envVar,
+  parseEnv,
+  serviceEnvShape,
+  tlsEnvShape,
+  tlsFromEnv,
+  toServiceConfig,
+  toTlsFiles,
+  type LogLevel,
+  type RateLimitConfig,
+  type ServiceConfig,
+  type TlsFiles,
+} from './config';
+export {
+  AppError,
+  Code,
+  fieldViolationsOf,
+  isServerFault,
+  readFieldViolations,
+  readRetryDelayMs,
+  toGrpcStatus,
+  toRpcStatus,
+  type FieldViolation,
+} from './errors';
 export { FaultInjector, faultSpec, formatFault, formatFaults, type Fault, type FaultInjectorOptions } from './faults';
 export { runService, runUntilSignalled, type Service, type ServiceMain } from './lifecycle';
 export { Telemetry, createLogger, type Logger } from '@platform/telemetry';
@@ -19,5 +44,7 @@ export { reflectionPackageDefinition, type ProtoFileMetadata } from './reflectio
 export type { CallContext, MethodImplementation, ServiceImplementation } from './rpc';
 export { GrpcServer, type GrpcServerOptions } from './server';
 export { field, parseRequest, protoFieldPath } from './validation';
-export { serve, type RunningService, type ServeOptions } from './service';
+export { grpcServerOptions, serve, type RunningService, type ServeOptions } from './service';
+export { CLIENT_ID_METADATA_KEY, RateLimiter, type RateLimiterOptions } from './rate-limit';
+export { channelCredentials, serverCredentials } from './tls';
 export { subscription, type SubscriptionOptions } from './subscription';

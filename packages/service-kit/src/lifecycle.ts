@@ -7,29 +7,36 @@ export interface Service {
 
 /**
  * Runs a service's main until SIGTERM or SIGINT, then shuts it down and exits
- * 0. A second signal exits at once. Start-up failures exit 1 with a clear
- * message (configuration errors without a stack trace).
+ * 0. A signal during start-up stops the service as soon as it has started
+ * (rather than killing it half-way, as Node's default would). A second signal
+ * exits at once. Start-up failures exit 1 with a clear message (configuration
+ * errors without a stack trace).
  */
 export function runUntilSignalled(main: () => Promise<Service>): void {
+  let stopping = false;
+  let started: Service | undefined;
+  const shutdown = (service: Service) =>
+    service.shutdown().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        process.stderr.write(`shutdown failed: ${String(error)}\n`);
+        process.exit(1);
+      },
+    );
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      process.stderr.write(`${signal} again: exiting without waiting\n`);
+      process.exit(1);
+    }
+    stopping = true;
+    if (started) void shutdown(started);
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
   main().then(
     (service) => {
-      let stopping = false;
-      const stop = (signal: NodeJS.Signals) => {
-        if (stopping) {
-          process.stderr.write(`${signal} again: exiting without waiting\n`);
-          process.exit(1);
-        }
-        stopping = true;
-        service.shutdown().then(
-          () => process.exit(0),
-          (error: unknown) => {
-            process.stderr.write(`shutdown failed: ${String(error)}\n`);
-            process.exit(1);
-          },
-        );
-      };
-      process.on('SIGTERM', stop);
-      process.on('SIGINT', stop);
+      started = service;
+      if (stopping) void shutdown(service);
     },
     (error: unknown) => {
       const message = error instanceof ConfigError ? error.message : `start-up failed: ${(error as Error)?.stack ?? String(error)}`;
@@ -60,6 +67,7 @@ export function runService<Config extends ServiceConfig>(main: ServiceMain<Confi
       metricsPort: config.metricsPort,
       logLevel: config.logLevel,
       elasticsearch: config.elasticsearch,
+      grpcMetrics: config.grpcMetrics,
     });
     const service = await main.start(config, telemetry);
     return {

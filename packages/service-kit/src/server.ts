@@ -1,13 +1,39 @@
-import { Server, ServerCredentials, type ServerInterceptor, type ServerOptions, type ServiceDefinition } from '@grpc/grpc-js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  Server,
+  ServerInterceptingCall,
+  type ServerInterceptor,
+  type ServerOptions,
+  type ServiceDefinition,
+  type UntypedServiceImplementation,
+} from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation } from 'grpc-health-check';
 import type { Logger } from '@platform/telemetry';
 import { FaultServiceService, protoMetadata as faultProtoMetadata } from './api/fault/v1/fault';
-import { ConfigError } from './config';
+import { ConfigError, DEFAULT_MAX_CONNECTION_AGE_MS, DEFAULT_MAX_MESSAGE_BYTES, type TlsFiles } from './config';
+import { AppError, Code, toGrpcStatus } from './errors';
 import { faultServiceHandlers } from './fault-service';
 import { formatFaults, unservedMethodProblem, type FaultInjector } from './faults';
+import type { RateLimiter } from './rate-limit';
 import { reflectionPackageDefinition, type ProtoFileMetadata } from './reflection';
 import { toGrpcImplementation, type ServiceDefinitionShape, type ServiceImplementation } from './rpc';
+import { serverCredentials } from './tls';
+
+/**
+ * The server pings each connection this often to find peers that vanished
+ * without closing it (a crashed client, a dropped NAT entry).
+ */
+const KEEPALIVE_TIME_MS = 60_000;
+/** A ping unanswered this long closes the connection. */
+const KEEPALIVE_TIMEOUT_MS = 20_000;
+/**
+ * How often clients may ping a connection, with or without calls (set with
+ * grpc.keepalive_permit_without_calls). grpc-js 1.14 does not police client
+ * pings, so these state what clients may rely on (keepalive every 10 s or
+ * slower) and hold if it starts to.
+ */
+const MIN_CLIENT_PING_INTERVAL_MS = 10_000;
 
 export interface GrpcServerOptions {
   host: string;
@@ -18,9 +44,21 @@ export interface GrpcServerOptions {
   protoFiles: readonly ProtoFileMetadata[];
   /** How long in-flight calls may run after shutdown begins before they are cancelled. */
   shutdownGraceMs: number;
+  /** How long health reports NOT_SERVING, with calls still served, before shutdown starts refusing them; default 0. */
+  drainDelayMs?: number;
+  /** The largest message received or sent; larger ones end the call with RESOURCE_EXHAUSTED. Default 4 MiB. */
+  maxMessageBytes?: number;
+  /** Connections get a GOAWAY after about this long, so that clients move to new replicas; default 30 s. */
+  maxConnectionAgeMs?: number;
+  /** How long calls may go on after that GOAWAY before the connection is closed; unset: until they end. */
+  maxConnectionAgeGraceMs?: number | undefined;
+  /** Set: TLS, and callers must present a certificate signed by the CA (mTLS). */
+  tls?: TlsFiles | undefined;
   /** Run around every call, in order; where telemetry and policy hook in. */
   interceptors?: ServerInterceptor[];
-  /** Extra grpc-js server options (message size limits, keepalive ...). */
+  /** Set: callers over their budget are rejected after the interceptors above have seen the call (so it is counted and logged). */
+  rateLimiter?: RateLimiter | undefined;
+  /** Extra grpc-js server options, applied last. */
   serverOptions?: Omit<ServerOptions, 'interceptors'>;
   /**
    * Set: fault.v1.FaultService is served, and its faults are injected into
@@ -31,7 +69,9 @@ export interface GrpcServerOptions {
 
 /**
  * A grpc-js server with the parts every service needs: grpc.health.v1,
- * server reflection, error mapping for handlers and a graceful shutdown.
+ * server reflection, error mapping for handlers (malformed requests
+ * included), optional mTLS and rate limiting, explicit message and connection
+ * limits, and a graceful shutdown.
  */
 export class GrpcServer {
   readonly #options: GrpcServerOptions;
@@ -45,7 +85,18 @@ export class GrpcServer {
 
   constructor(options: GrpcServerOptions) {
     this.#options = options;
-    this.#server = new Server({ ...options.serverOptions, interceptors: options.interceptors ?? [] });
+    this.#server = new TolerantServer({
+      'grpc.max_receive_message_length': options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
+      'grpc.max_send_message_length': options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
+      ...((options.maxConnectionAgeMs ?? DEFAULT_MAX_CONNECTION_AGE_MS) > 0 && { 'grpc.max_connection_age_ms': options.maxConnectionAgeMs ?? DEFAULT_MAX_CONNECTION_AGE_MS }),
+      ...(options.maxConnectionAgeGraceMs !== undefined && { 'grpc.max_connection_age_grace_ms': options.maxConnectionAgeGraceMs }),
+      'grpc.keepalive_time_ms': KEEPALIVE_TIME_MS,
+      'grpc.keepalive_timeout_ms': KEEPALIVE_TIMEOUT_MS,
+      'grpc.keepalive_permit_without_calls': 1,
+      'grpc.http2.min_ping_interval_without_data_ms': MIN_CLIENT_PING_INTERVAL_MS,
+      ...options.serverOptions,
+      interceptors: [...(options.interceptors ?? []), malformedRequestInterceptor, ...(options.rateLimiter ? [options.rateLimiter.interceptor] : [])],
+    });
     this.#health.addToServer(this.#server);
     const { faults } = options;
     const protoFiles = faults ? [...options.protoFiles, faultProtoMetadata] : options.protoFiles;
@@ -86,11 +137,11 @@ export class GrpcServer {
     this.#checkStartupFaults();
     const address = `${this.#options.host.includes(':') ? `[${this.#options.host}]` : this.#options.host}:${this.#options.port}`;
     const port = await new Promise<number>((resolve, reject) => {
-      this.#server.bindAsync(address, ServerCredentials.createInsecure(), (error, boundPort) =>
+      this.#server.bindAsync(address, serverCredentials(this.#options.tls), (error, boundPort) =>
         error ? reject(error) : resolve(boundPort),
       );
     });
-    this.#options.logger.info({ host: this.#options.host, port, services: this.#serviceNames }, 'gRPC server listening');
+    this.#options.logger.info({ host: this.#options.host, port, tls: this.#options.tls !== undefined, services: this.#serviceNames }, 'gRPC server listening');
     return port;
   }
 
@@ -101,8 +152,10 @@ export class GrpcServer {
   }
 
   /**
-   * Reports NOT_SERVING, ends open streams with UNAVAILABLE, stops accepting
-   * calls and waits for in-flight ones; after the grace period it cancels what is left.
+   * Reports NOT_SERVING and keeps serving for the drain delay, so that load
+   * balancers stop sending calls first; then ends open streams with
+   * UNAVAILABLE, stops accepting calls and waits for in-flight ones; after
+   * the grace period it cancels what is left.
    */
   shutdown(): Promise<void> {
     this.#shutdown ??= this.#drain();
@@ -110,8 +163,12 @@ export class GrpcServer {
   }
 
   async #drain(): Promise<void> {
-    const { logger, shutdownGraceMs } = this.#options;
+    const { logger, shutdownGraceMs, drainDelayMs = 0 } = this.#options;
     this.#setHealth('NOT_SERVING');
+    if (drainDelayMs > 0) {
+      logger.info({ drainDelayMs }, 'reporting NOT_SERVING; still serving until load balancers have noticed');
+      await sleep(drainDelayMs);
+    }
     this.#stopping.abort();
     logger.info({ graceMs: shutdownGraceMs }, 'gRPC server draining');
     await new Promise<void>((resolve) => {
@@ -125,13 +182,14 @@ export class GrpcServer {
         resolve();
       });
     });
+    this.#options.rateLimiter?.close();
     logger.info('gRPC server stopped');
   }
 
   #checkStartupFaults(): void {
     const faults = this.#options.faults?.list() ?? [];
     const problems = faults.flatMap((fault) => unservedMethodProblem(fault.method, this.#faultTargets) ?? []);
-    if (problems.length > 0) throw new ConfigError(`invalid configuration:\n${problems.map((problem) => `  FAULTS: ${problem}`).join('\n')}`);
+    if (problems.length > 0) throw ConfigError.of(problems.map((problem) => `FAULTS: ${problem}`));
     if (faults.length > 0) this.#options.logger.warn({ faults: formatFaults(faults) }, 'fault injection set from the start');
   }
 
@@ -139,6 +197,66 @@ export class GrpcServer {
     for (const name of ['', ...this.#serviceNames]) this.#health.setStatus(name, status);
   }
 }
+
+/** What a request that cannot be decoded is handed on as, instead of the decoding error. */
+class MalformedRequest {
+  constructor(readonly reason: string) {}
+}
+
+/**
+ * grpc-js answers a request it cannot decode with INTERNAL, from below every
+ * interceptor (which see it as a cancelled call). Here decoding never
+ * throws: a malformed request becomes a MalformedRequest, which
+ * malformedRequestInterceptor answers with INVALID_ARGUMENT. Every service
+ * added goes through this, health and reflection included.
+ */
+class TolerantServer extends Server {
+  override addService(service: ServiceDefinition, implementation: UntypedServiceImplementation): void {
+    const tolerant = Object.fromEntries(
+      Object.entries(service).map(([name, method]) => [
+        name,
+        {
+          ...method,
+          requestDeserialize: (bytes: Buffer): unknown => {
+            try {
+              return method.requestDeserialize(bytes);
+            } catch (error) {
+              // Decoders throw RangeError and friends, and a deeply nested message can exhaust the stack.
+              return new MalformedRequest(error instanceof Error ? error.message : String(error));
+            }
+          },
+        },
+      ]),
+    ) as ServiceDefinition;
+    super.addService(tolerant, implementation);
+  }
+}
+
+/**
+ * Answers a MalformedRequest with INVALID_ARGUMENT and lets nothing of its
+ * call reach the handler. Placed after the telemetry interceptors, so the
+ * status is counted and logged like a handler's.
+ */
+const malformedRequestInterceptor: ServerInterceptor = (method, call) => {
+  let rejected = false;
+  return new ServerInterceptingCall(call, {
+    start: (next) =>
+      next({
+        onReceiveMessage: (message, nextMessage) => {
+          if (rejected) return;
+          if (!(message instanceof MalformedRequest)) {
+            nextMessage(message);
+            return;
+          }
+          rejected = true;
+          call.sendStatus(toGrpcStatus(new AppError(Code.INVALID_ARGUMENT, `malformed request for ${method.path}: ${message.reason}`)));
+        },
+        onReceiveHalfClose: (nextHalfClose) => {
+          if (!rejected) nextHalfClose();
+        },
+      }),
+  });
+};
 
 /** '/user.v1.UserService/GetUser' -> 'user.v1.UserService' */
 function serviceNameOf(definition: ServiceDefinitionShape): string {

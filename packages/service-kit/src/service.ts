@@ -1,7 +1,32 @@
 import type { Pool } from 'pg';
-import type { Logger } from '@platform/telemetry';
+import type { Logger, Telemetry } from '@platform/telemetry';
+import type { ServiceConfig } from './config';
+import { FaultInjector } from './faults';
 import { watchReachability } from './postgres';
-import type { GrpcServer } from './server';
+import { RateLimiter } from './rate-limit';
+import type { GrpcServer, GrpcServerOptions } from './server';
+
+/**
+ * The GrpcServer options every service derives the same way from its
+ * configuration and telemetry; the service adds the protoFiles it serves.
+ */
+export function grpcServerOptions(config: ServiceConfig, telemetry: Telemetry): Omit<GrpcServerOptions, 'protoFiles'> {
+  const { logger, registry } = telemetry;
+  return {
+    host: config.grpcHost,
+    port: config.grpcPort,
+    logger,
+    shutdownGraceMs: config.shutdownGraceMs,
+    drainDelayMs: config.shutdownDrainDelayMs,
+    maxMessageBytes: config.grpcMaxMessageBytes,
+    maxConnectionAgeMs: config.grpcMaxConnectionAgeMs,
+    maxConnectionAgeGraceMs: config.grpcMaxConnectionAgeGraceMs,
+    tls: config.tls,
+    interceptors: telemetry.serverInterceptors,
+    rateLimiter: config.rateLimit && new RateLimiter({ ...config.rateLimit, registry, logger }),
+    faults: config.faultInjection && new FaultInjector({ registry, faults: config.faultInjection.faults }),
+  };
+}
 
 export interface RunningService {
   readonly port: number;

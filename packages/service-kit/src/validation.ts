@@ -36,11 +36,13 @@ export const field = {
       .string()
       .regex(UUID_PATTERN, { error: 'must be a UUID' })
       .transform((id) => id.toLowerCase()),
-  /** Length in Unicode code points, as a person (and PostgreSQL's char_length) counts it. */
+  /** Free text: length in Unicode code points, as a person (and PostgreSQL's char_length) counts it; no NUL. */
   text: (options: { min: number; max: number; trim?: boolean }) =>
     z
       .string()
       .transform((value) => (options.trim ? value.trim() : value))
+      // No one types NUL, and PostgreSQL text cannot store it (it would fail the write as a server error).
+      .refine((value) => !value.includes('\u0000'), { error: 'must not contain NUL characters' })
       .refine((value) => [...value].length >= options.min, {
         error: options.min === 1 ? 'is required' : `must have at least ${options.min} characters`,
       })

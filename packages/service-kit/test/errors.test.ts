@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { AppError, Code, isServerFault, readFieldViolations, toGrpcStatus, toRpcStatus } from '../src';
+import { AppError, Code, isServerFault, readFieldViolations, readRetryDelayMs, toGrpcStatus, toRpcStatus } from '../src';
 
 describe('error mapping', () => {
   it('sends an AppError with its code, message and google.rpc.BadRequest details', () => {
@@ -12,6 +12,16 @@ describe('error mapping', () => {
     assert.equal(status.code, Code.INVALID_ARGUMENT);
     assert.match(status.details, /email: is required; items\[0\]\.quantity/);
     assert.deepEqual(readFieldViolations(status.metadata), violations);
+  });
+
+  it('sends a retry delay as google.rpc.RetryInfo, whole milliseconds rounded up', () => {
+    const status = toGrpcStatus(AppError.resourceExhausted('slow down', 1234.2));
+    assert.equal(status.code, Code.RESOURCE_EXHAUSTED);
+    assert.equal(status.details, 'slow down');
+    assert.equal(readRetryDelayMs(status.metadata), 1235);
+    assert.deepEqual(readFieldViolations(status.metadata), []);
+    assert.equal(readRetryDelayMs(toGrpcStatus(AppError.resourceExhausted('no hint')).metadata), undefined);
+    assert.equal(readRetryDelayMs(toGrpcStatus(AppError.notFound('gone')).metadata), undefined);
   });
 
   it('turns anything unknown into INTERNAL without leaking its message', () => {

@@ -47,9 +47,17 @@ interface MethodLabels {
   grpc_method: string;
 }
 
+/**
+ * grpc_service and grpc_method of a method path, '/order.v1.OrderService/CreateOrder'
+ * (the leading slash optional), as every per-method metric labels them;
+ * anything else (an unknown path) is one bounded bucket.
+ */
+export function grpcMethodLabels(path: string): { grpc_service: string; grpc_method: string } {
+  const match = /^\/?([^/]+)\/([^/]+)$/.exec(path);
+  return { grpc_service: match?.[1] ?? 'unknown', grpc_method: match?.[2] ?? 'unknown' };
+}
+
 function methodLabels(path: string, requestStream: boolean, responseStream: boolean): MethodLabels {
-  // '/order.v1.OrderService/CreateOrder'; anything else (an unknown path) is one bounded bucket.
-  const match = /^\/([^/]+)\/([^/]+)$/.exec(path);
   const grpcType: GrpcType = requestStream
     ? responseStream
       ? 'bidi_stream'
@@ -57,7 +65,7 @@ function methodLabels(path: string, requestStream: boolean, responseStream: bool
     : responseStream
       ? 'server_stream'
       : 'unary';
-  return { grpc_type: grpcType, grpc_service: match?.[1] ?? 'unknown', grpc_method: match?.[2] ?? 'unknown' };
+  return { grpc_type: grpcType, ...grpcMethodLabels(path) };
 }
 
 /** Supplies exemplar labels (the current trace id) for a latency observation, if there is one. */

@@ -1,4 +1,4 @@
-export { GRPC_LATENCY_BUCKETS, GrpcClientMetrics, GrpcServerMetrics, grpcCodeName, type ExemplarSource } from './grpc-metrics';
+export { GRPC_LATENCY_BUCKETS, GrpcClientMetrics, GrpcServerMetrics, grpcCodeName, grpcMethodLabels, type ExemplarSource } from './grpc-metrics';
 export { accessLogInterceptor } from './access-log';
 export { LogShipper, type ElasticsearchShippingOptions, type ShippingCounts } from './log-shipping';
 export { createLogger, datasetOf, redactEmails, type Logger, type LoggerOptions } from './logger';

@@ -1,4 +1,4 @@
-import type { ServerInterceptor } from '@grpc/grpc-js';
+import type { Interceptor, ServerInterceptor } from '@grpc/grpc-js';
 import { Counter } from 'prom-client';
 import { accessLogInterceptor } from './access-log';
 import { GrpcClientMetrics, GrpcServerMetrics } from './grpc-metrics';
@@ -16,6 +16,11 @@ export interface TelemetryOptions {
   metricsPort: number;
   metricsHost?: string;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /**
+   * Record gRPC server and client metrics (default true). Off only to measure
+   * what they cost (the benchmarks); /metrics is served either way.
+   */
+  grpcMetrics?: boolean;
   /** Also ship logs to Elasticsearch, into the data stream logs-<service_name>-default. */
   elasticsearch?: { url: string; apiKey?: string | undefined; username?: string | undefined; password?: string | undefined } | undefined;
 }
@@ -32,11 +37,13 @@ export class Telemetry {
   readonly metricsPort: number;
   /** Every server interceptor telemetry needs, outermost first. */
   readonly serverInterceptors: ServerInterceptor[];
+  /** Every interceptor a client channel needs (Order's calls to User). */
+  readonly clientInterceptors: Interceptor[];
   private readonly metricsServer: MetricsServer;
   private readonly shipper: LogShipper | undefined;
   private stopped: Promise<void> | undefined;
 
-  private constructor(parts: { logger: Logger; registry: MetricsRegistry; metricsServer: MetricsServer; metricsPort: number; shipper: LogShipper | undefined }) {
+  private constructor(parts: { logger: Logger; registry: MetricsRegistry; metricsServer: MetricsServer; metricsPort: number; shipper: LogShipper | undefined; grpcMetrics: boolean }) {
     this.logger = parts.logger;
     this.shipper = parts.shipper;
     this.registry = parts.registry;
@@ -44,7 +51,8 @@ export class Telemetry {
     this.metricsPort = parts.metricsPort;
     this.serverMetrics = new GrpcServerMetrics(this.registry, traceExemplar);
     this.clientMetrics = new GrpcClientMetrics(this.registry, traceExemplar);
-    this.serverInterceptors = [this.serverMetrics.interceptor, traceIdInterceptor, accessLogInterceptor(this.logger)];
+    this.serverInterceptors = [...(parts.grpcMetrics ? [this.serverMetrics.interceptor] : []), traceIdInterceptor, accessLogInterceptor(this.logger)];
+    this.clientInterceptors = parts.grpcMetrics ? [this.clientMetrics.interceptor] : [];
     if (this.shipper) registerShippingMetrics(this.registry, this.shipper.counts);
     const tracing = activeTracing();
     if (tracing) registerSpanPipelineMetrics(this.registry, tracing);
@@ -66,7 +74,7 @@ export class Telemetry {
     const metricsServer = new MetricsServer(registry);
     const metricsPort = await metricsServer.listen(options.metricsPort, options.metricsHost);
     logger.info({ port: metricsPort }, 'metrics served at /metrics');
-    return new Telemetry({ logger, registry, metricsServer, metricsPort, shipper });
+    return new Telemetry({ logger, registry, metricsServer, metricsPort, shipper, grpcMetrics: options.grpcMetrics ?? true });
   }
 
   /**

@@ -1,5 +1,13 @@
 import assert from 'node:assert/strict';
-import { credentials, makeClientConstructor, type Client, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
+import {
+  credentials,
+  makeClientConstructor,
+  type ChannelCredentials,
+  type ChannelOptions,
+  type Client,
+  type ClientReadableStream,
+  type ServiceError,
+} from '@grpc/grpc-js';
 import { AppError, readFieldViolations, type FieldViolation } from '@platform/service-kit';
 import { service as healthService } from 'grpc-health-check';
 
@@ -32,14 +40,21 @@ export function headersReceived(stream: ClientReadableStream<unknown>): Promise<
   });
 }
 
-/** The grpc.health.v1 status a server reports for `service` ("" for the whole server). */
-export function healthStatus(address: string, service = ''): Promise<string> {
+/**
+ * The grpc.health.v1 status a server reports for `service` ("" for the whole
+ * server); over plaintext unless `channel` says otherwise (mTLS, channel options).
+ */
+export function healthStatus(
+  address: string,
+  service = '',
+  channel: { credentials?: ChannelCredentials; options?: ChannelOptions } = {},
+): Promise<string> {
   const Health = makeClientConstructor(healthService, 'grpc.health.v1.Health');
-  const client = new Health(address, credentials.createInsecure()) as unknown as Client & {
-    check(request: { service: string }, callback: (error: ServiceError | null, response: { status: string }) => void): void;
+  const client = new Health(address, channel.credentials ?? credentials.createInsecure(), channel.options) as unknown as Client & {
+    check(request: { service: string }, options: { deadline: number }, callback: (error: ServiceError | null, response: { status: string }) => void): void;
   };
   return new Promise<string>((resolve, reject) =>
-    client.check({ service }, (error, response) => (error ? reject(error) : resolve(response.status))),
+    client.check({ service }, { deadline: Date.now() + 10_000 }, (error, response) => (error ? reject(error) : resolve(response.status))),
   ).finally(() => client.close());
 }
 

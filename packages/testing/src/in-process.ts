@@ -1,4 +1,4 @@
-import type { RunningService, ServiceConfig } from '@platform/service-kit';
+import { DEFAULT_MAX_CONNECTION_AGE_MS, DEFAULT_MAX_MESSAGE_BYTES, type RunningService, type ServiceConfig } from '@platform/service-kit';
 import { Telemetry } from '@platform/telemetry';
 
 /** A service started inside the test process, with its own telemetry (registry, metrics port). */
@@ -40,6 +40,13 @@ export function testConfig(overrides: Partial<ServiceConfig> = {}): ServiceConfi
     databaseConnectTimeoutMs: 5000,
     elasticsearch: undefined,
     faultInjection: undefined,
+    shutdownDrainDelayMs: 0,
+    grpcMaxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES,
+    grpcMaxConnectionAgeMs: DEFAULT_MAX_CONNECTION_AGE_MS,
+    grpcMaxConnectionAgeGraceMs: undefined,
+    grpcMetrics: true,
+    tls: undefined,
+    rateLimit: undefined,
     ...overrides,
   };
 }

@@ -6,3 +6,6 @@ export { startInProcess, testConfig, type InProcessService } from './in-process'
 export { parseSamples, sampleValue, scrapeMetrics, type Sample, type Scrape } from './metrics';
 export { freePort } from './net';
 export { startPrometheus, type PrometheusServer, type VectorSample } from './prometheus';
+export { generateCertificates, tlsEnv, type CertificateName, type Certificates } from './tls';
+export { RawClient, type RawMethod, type RawOutcome } from './raw';
+export { fuzzTargets, RequestFuzzer, type FuzzCase, type FuzzKind, type FuzzTarget, type ProtoMetadataLike } from './fuzz';

@@ -1,6 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { healthStatus } from './grpc';
 
 /** A service started as its own Node.js process, as in production. */
 export interface ServiceProcess {
@@ -25,31 +27,38 @@ const TELEMETRY_PRELOAD = require.resolve('@platform/telemetry/register');
  * and resolves once it logs "gRPC server listening", with the port from that
  * line (start it with GRPC_PORT=0).
  */
-export async function startServiceProcess(script: string, env: NodeJS.ProcessEnv): Promise<ServiceProcess> {
+export async function startServiceProcess(script: string, env: NodeJS.ProcessEnv, options: { discardOutput?: boolean } = {}): Promise<ServiceProcess> {
+  // Benchmarks discard stdout: parsing every line here would cost the measuring process CPU and,
+  // when it falls behind, block the service on a full pipe. Readiness then comes from health (fixed GRPC_PORT).
+  if (options.discardOutput && !Number(env.GRPC_PORT ?? 0)) throw new Error('discardOutput needs a fixed GRPC_PORT');
   // Free ports unless told otherwise, so test processes never collide with a running platform.
   const child = spawn(process.execPath, ['--require', TELEMETRY_PRELOAD, script], {
     env: { ...process.env, GRPC_PORT: '0', METRICS_PORT: '0', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', options.discardOutput ? 'ignore' : 'pipe', 'pipe'],
   });
   const logLines: Record<string, unknown>[] = [];
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const exited = once(child, 'exit').then(([code]) => code as number | null);
 
+  const fixedPort = Number(env.GRPC_PORT ?? 0);
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`${script} did not log "gRPC server listening" within ${STARTUP_TIMEOUT_MS} ms:\n${stderr}`));
+      reject(new Error(`${script} was not ready within ${STARTUP_TIMEOUT_MS} ms:\n${stderr}`));
     }, STARTUP_TIMEOUT_MS);
-    createInterface({ input: child.stdout! }).on('line', (line) => {
+    const ready = (boundPort: number) => {
+      clearTimeout(timer);
+      resolve(boundPort);
+    };
+    if (child.stdout) createInterface({ input: child.stdout }).on('line', (line) => {
       const entry = parseJson(line);
       if (entry === undefined) return;
       logLines.push(entry);
-      if (messageOf(entry) === 'gRPC server listening' && typeof entry.port === 'number') {
-        clearTimeout(timer);
-        resolve(entry.port);
-      }
+      if (messageOf(entry) === 'gRPC server listening' && typeof entry.port === 'number') ready(entry.port);
     });
+    // On a fixed port the process may log nothing at info: ask its health service, as an orchestrator would.
+    if (fixedPort > 0) void pollHealth(`127.0.0.1:${fixedPort}`, () => child.exitCode !== null).then((serving) => serving && ready(fixedPort));
     void exited.then((code) => {
       clearTimeout(timer);
       reject(new Error(`${script} exited with ${code} before listening:\n${stderr}`));
@@ -57,9 +66,10 @@ export async function startServiceProcess(script: string, env: NodeJS.ProcessEnv
   });
 
   const metricsLine = logLines.find((line) => messageOf(line) === 'metrics served at /metrics');
+  const metricsPort = Number(env.METRICS_PORT ?? 0) || Number(metricsLine?.port);
   return {
     port,
-    metricsPort: Number(metricsLine?.port),
+    metricsPort,
     child,
     logLines,
     stop: async () => {
@@ -67,6 +77,15 @@ export async function startServiceProcess(script: string, env: NodeJS.ProcessEnv
       return exited;
     },
   };
+}
+
+/** Resolves true once the server reports SERVING, false if `gaveUp` turns true first. */
+async function pollHealth(address: string, gaveUp: () => boolean): Promise<boolean> {
+  while (!gaveUp()) {
+    if ((await healthStatus(address).catch(() => 'UNREACHABLE')) === 'SERVING') return true;
+    await sleep(50);
+  }
+  return false;
 }
 
 /** ECS lines say `message`; plain pino lines say `msg`. */

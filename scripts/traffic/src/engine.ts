@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { credentials } from '@grpc/grpc-js';
 import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { channelCredentials, type TlsFiles } from '@platform/service-kit';
 import { OrderServiceClient } from '@platform/order-service/dist/src/api/order/v1/order';
 import { UserServiceClient } from '@platform/user-service/dist/src/api/user/v1/user';
 import { Caller } from './calls';
@@ -28,6 +28,8 @@ export interface TrafficOptions {
   /** Deadline of every unary call. */
   deadlineMs: number;
   jaegerUrl: string;
+  /** Set: mTLS with this certificate, for services that require it. */
+  tls?: TlsFiles | undefined;
 }
 
 export interface Progress {
@@ -54,8 +56,9 @@ export async function runTraffic(options: TrafficOptions, hooks: { signal?: Abor
   const tracer = trace.getTracer('traffic-generator');
   const stats = new Stats();
   const call = new Caller(stats, options.deadlineMs);
-  const users = new UserServiceClient(options.userAddr, credentials.createInsecure());
-  const orders = new OrderServiceClient(options.orderAddr, credentials.createInsecure());
+  const channel = channelCredentials(options);
+  const users = new UserServiceClient(options.userAddr, channel);
+  const orders = new OrderServiceClient(options.orderAddr, channel);
   const master = new Random(options.seed);
   const runId = options.seed.toString(36) + Date.now().toString(36);
   const stopping = new AbortController();

@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import { credentials, Client } from '@grpc/grpc-js';
+import { Client } from '@grpc/grpc-js';
+import { channelCredentials } from '@platform/service-kit';
 import { shutdownTracing } from '@platform/telemetry/tracing';
 import { SingleBar } from 'cli-progress';
 import { runTraffic, type Progress } from './engine';
@@ -8,8 +9,8 @@ import { OptionsError, parseOptions, USAGE, type CliOptions } from './options';
 import { formatSummary } from './report';
 
 /** Fails with a sentence, not a stack trace, when a target does not answer. */
-async function assertReachable(name: string, address: string): Promise<void> {
-  const client = new Client(address, credentials.createInsecure());
+async function assertReachable(name: string, address: string, options: CliOptions): Promise<void> {
+  const client = new Client(address, channelCredentials(options));
   try {
     await new Promise<void>((resolve, reject) => client.waitForReady(Date.now() + 5000, (error) => (error ? reject(error) : resolve())));
   } catch {
@@ -52,8 +53,8 @@ async function main(): Promise<number> {
     return 0;
   }
   const options = parseOptions(process.argv.slice(2), process.env);
-  await assertReachable('user', options.userAddr);
-  await assertReachable('order', options.orderAddr);
+  await assertReachable('user', options.userAddr, options);
+  await assertReachable('order', options.orderAddr, options);
   process.stderr.write(`traffic: ${options.scenario} at ${options.rate}/s, seed ${options.seed}; Ctrl-C stops with a summary\n`);
 
   const interrupted = new AbortController();

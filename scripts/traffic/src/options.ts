@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { ConfigError, tlsFromEnv, type TlsFiles } from '@platform/service-kit';
 import type { ScenarioChoice, TrafficOptions } from './engine';
 
 export interface CliOptions extends TrafficOptions {
@@ -30,7 +31,10 @@ export const USAGE = `Usage: npm run traffic -- [options]
   --json FILE              write the summary as JSON
   --max-error-rate P       exit 1 above this share of unexpected errors (TRAFFIC_MAX_ERROR_RATE, default 0.01)
   --jaeger-url URL         for trace links    (JAEGER_UI_URL, default http://localhost:16686)
-  --heartbeat-file FILE    touched every second while running (TRAFFIC_HEARTBEAT_FILE), for healthchecks`;
+  --heartbeat-file FILE    touched every second while running (TRAFFIC_HEARTBEAT_FILE), for healthchecks
+
+Against services that require mTLS, set TLS_CA_FILE, TLS_CERT_FILE and TLS_KEY_FILE
+(scripts/gen-certs.sh makes a CA and certificates).`;
 
 const SCENARIOS: readonly ScenarioChoice[] = ['mixed', 'shopper', 'browser', 'bulk'];
 
@@ -71,7 +75,17 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv, randomSeed 
     maxErrorRate: number('--max-error-rate', pick('max-error-rate', 'TRAFFIC_MAX_ERROR_RATE') ?? '0.01', { min: 0, max: 1 }),
     jaegerUrl: pick('jaeger-url', 'JAEGER_UI_URL') ?? 'http://localhost:16686',
     heartbeatFile: pick('heartbeat-file', 'TRAFFIC_HEARTBEAT_FILE'),
+    tls: tlsOptions(env),
   };
+}
+
+function tlsOptions(env: NodeJS.ProcessEnv): TlsFiles | undefined {
+  try {
+    return tlsFromEnv(env);
+  } catch (error) {
+    if (error instanceof ConfigError) throw new OptionsError(error.message);
+    throw error;
+  }
 }
 
 function number(name: string, text: string, limits: { min?: number; max?: number; integer?: boolean }): number {

@@ -16,6 +16,16 @@ describe('traffic options', () => {
     assert.equal(parseOptions([], { TRAFFIC_HEARTBEAT_FILE: '/tmp/beat' }).heartbeatFile, '/tmp/beat');
   });
 
+  it('read the TLS_* variables for mTLS, all three or none', () => {
+    assert.equal(parseOptions([], {}).tls, undefined);
+    assert.deepEqual(parseOptions([], { TLS_CA_FILE: '/c/ca.pem', TLS_CERT_FILE: '/c/traffic.pem', TLS_KEY_FILE: '/c/traffic.key' }).tls, {
+      caFile: '/c/ca.pem',
+      certFile: '/c/traffic.pem',
+      keyFile: '/c/traffic.key',
+    });
+    assert.throws(() => parseOptions([], { TLS_CA_FILE: '/c/ca.pem' }), (error: unknown) => error instanceof OptionsError && /TLS_CERT_FILE: required/.test(error.message));
+  });
+
   it('draw a seed when none is given', () => {
     assert.equal(parseOptions([], {}, () => 1234).seed, 1234);
   });

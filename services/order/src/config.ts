@@ -1,18 +1,49 @@
 import { envVar, parseEnv, serviceEnvShape, toServiceConfig, type ServiceConfig } from '@platform/service-kit';
+import { z } from 'zod';
+import type { CircuitBreakerSettings } from './internal/circuit-breaker';
+
+/** How Order copes with a user service that fails or is gone. */
+export interface UserServiceResilience {
+  /** Attempts per GetUser when User is UNAVAILABLE, the first included; 1 turns retries off. */
+  retryAttempts: number;
+  breaker: CircuitBreakerSettings;
+}
+
+export const USER_SERVICE_RESILIENCE_DEFAULTS: UserServiceResilience = {
+  retryAttempts: 3,
+  // Opens when more than half of at least 10 calls in 10 s fail, and probes again after 10 s.
+  breaker: { errorThresholdPercent: 50, volumeThreshold: 10, resetTimeoutMs: 10_000 },
+};
 
 export interface OrderServiceConfig extends ServiceConfig {
   /** gRPC target of user.v1.UserService. */
   userServiceAddr: string;
   /** Deadline of a call to the user service, shortened further by the incoming call's own deadline. */
   userServiceTimeoutMs: number;
+  /** Retries and circuit breaker; USER_SERVICE_RESILIENCE_DEFAULTS when left out (as tests that do not look at them do). */
+  userServiceResilience?: UserServiceResilience;
 }
 
+const wholeNumber = (what: string, min: number, max: number, defaultValue: number) =>
+  z.coerce
+    .number({ error: `must be ${what}` })
+    .int({ error: `must be ${what}` })
+    .min(min, { error: `must be ${what}` })
+    .max(max, { error: `must be ${what}` })
+    .default(defaultValue);
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): OrderServiceConfig {
+  const defaults = USER_SERVICE_RESILIENCE_DEFAULTS;
   const parsed = parseEnv(
     {
       ...serviceEnvShape({ grpcPort: 50052, metricsPort: 9465 }),
       USER_SERVICE_ADDR: envVar.grpcTarget('localhost:50051'),
       USER_SERVICE_TIMEOUT_MS: envVar.milliseconds(2_000),
+      // grpc-js caps attempts at 5.
+      USER_SERVICE_RETRY_ATTEMPTS: wholeNumber('a whole number of attempts from 1 to 5', 1, 5, defaults.retryAttempts),
+      USER_SERVICE_BREAKER_ERROR_THRESHOLD_PERCENT: wholeNumber('a percentage from 1 to 100', 1, 100, defaults.breaker.errorThresholdPercent),
+      USER_SERVICE_BREAKER_VOLUME_THRESHOLD: wholeNumber('a whole number of calls, at least 1', 1, Number.MAX_SAFE_INTEGER, defaults.breaker.volumeThreshold),
+      USER_SERVICE_BREAKER_RESET_TIMEOUT_MS: envVar.milliseconds(defaults.breaker.resetTimeoutMs),
     },
     env,
   );
@@ -20,5 +51,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): OrderServiceCo
     ...toServiceConfig(parsed),
     userServiceAddr: parsed.USER_SERVICE_ADDR,
     userServiceTimeoutMs: parsed.USER_SERVICE_TIMEOUT_MS,
+    userServiceResilience: {
+      retryAttempts: parsed.USER_SERVICE_RETRY_ATTEMPTS,
+      breaker: {
+        errorThresholdPercent: parsed.USER_SERVICE_BREAKER_ERROR_THRESHOLD_PERCENT,
+        volumeThreshold: parsed.USER_SERVICE_BREAKER_VOLUME_THRESHOLD,
+        resetTimeoutMs: parsed.USER_SERVICE_BREAKER_RESET_TIMEOUT_MS,
+      },
+    },
   };
 }

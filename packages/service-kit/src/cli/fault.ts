@@ -4,12 +4,14 @@
  * method slow or failing and dashboards and alerts can be watched reacting.
  */
 import { parseArgs } from 'node:util';
-import { credentials, type ServiceError } from '@grpc/grpc-js';
+import type { ServiceError } from '@grpc/grpc-js';
 import { FaultServiceClient, type Fault as ProtoFault } from '../api/fault/v1/fault';
 import { unary } from '../client';
+import { ConfigError, tlsFromEnv } from '../config';
 import { Code, readFieldViolations } from '../errors';
 import { fromProtoFault, toProtoFault } from '../fault-service';
 import { faultSchema, faultSpec, formatFault, type Fault } from '../faults';
+import { channelCredentials } from '../tls';
 
 /** The services `npm start` runs: user, then order. */
 const DEFAULT_TARGETS = ['localhost:50051', 'localhost:50052'];
@@ -38,7 +40,9 @@ examples:
   npm run fault -- list
   npm run fault -- clear --target localhost:50052 order.v1.OrderService/CreateOrder
 
-The services must run with FAULT_INJECTION_ENABLED=true.`;
+The services must run with FAULT_INJECTION_ENABLED=true. Against services
+that require mTLS, set TLS_CA_FILE, TLS_CERT_FILE and TLS_KEY_FILE to a
+certificate their CA signed (scripts/gen-certs.sh makes them).`;
 
 /** A message for the user, printed without a stack. */
 class UsageError extends Error {}
@@ -62,7 +66,8 @@ async function main(argv: string[]): Promise<boolean> {
   // Checked before connecting, so that a bad spec is reported once rather than by every target.
   const faults = command === 'set' ? parseSpec(rest) : [];
   if (command !== 'set' && rest.length > (command === 'clear' ? 1 : 0)) throw new UsageError(`too many arguments for ${command} (see --help)`);
-  const targets = (values.target ?? DEFAULT_TARGETS).map((address) => ({ address, client: new FaultServiceClient(address, credentials.createInsecure()) }));
+  const channel = channelCredentials({ tls: tlsFromEnv() });
+  const targets = (values.target ?? DEFAULT_TARGETS).map((address) => ({ address, client: new FaultServiceClient(address, channel) }));
   try {
     if (command === 'set') return await set(targets, faults);
     if (command === 'list') return await list(targets);
@@ -162,8 +167,8 @@ main(process.argv.slice(2)).then(
     if (!ok) process.exitCode = 1;
   },
   (error: unknown) => {
-    // UsageError, and parseArgs' own complaints (ERR_PARSE_ARGS_*), are for the user; anything else is a bug.
-    const forUser = error instanceof UsageError || String((error as { code?: unknown }).code).startsWith('ERR_PARSE_ARGS');
+    // UsageError, ConfigError (TLS_*) and parseArgs' own complaints (ERR_PARSE_ARGS_*) are for the user; anything else is a bug.
+    const forUser = error instanceof UsageError || error instanceof ConfigError || String((error as { code?: unknown }).code).startsWith('ERR_PARSE_ARGS');
     process.stderr.write(`${forUser ? (error as Error).message : String((error as Error)?.stack ?? error)}\n`);
     process.exitCode = 1;
   },

@@ -1,12 +1,11 @@
-import { credentials } from '@grpc/grpc-js';
-import { FaultInjector, GrpcServer, openConfiguredPostgres, serve, type RunningService, type Telemetry } from '@platform/service-kit';
+import { channelCredentials, GrpcServer, grpcServerOptions, openConfiguredPostgres, serve, type RunningService, type Telemetry } from '@platform/service-kit';
 import { OrderServiceService, protoMetadata } from '../api/order/v1/order';
-import { UserServiceClient } from '../api/user/v1/user';
-import type { OrderServiceConfig } from '../config';
+import { USER_SERVICE_RESILIENCE_DEFAULTS, type OrderServiceConfig } from '../config';
 import { InMemoryOrderRepository, ORDER_MIGRATIONS_DIR, PostgresOrderRepository } from '../repository';
 import { orderServiceHandlers } from './handlers';
 import { OrderMetrics } from './metrics';
-import { GrpcUserDirectory } from './user-directory';
+import { createUserServiceClient } from './user-client';
+import { GrpcUserDirectory, userServiceBreaker } from './user-directory';
 
 export const SERVICE_NAME = 'order-service';
 
@@ -19,20 +18,18 @@ export async function startOrderService(config: OrderServiceConfig, telemetry: T
       ? new PostgresOrderRepository({ pool, url: config.databaseUrl, logger })
       : new InMemoryOrderRepository();
 
-  const userClient = new UserServiceClient(config.userServiceAddr, credentials.createInsecure(), {
-    interceptors: [telemetry.clientMetrics.interceptor],
+  const resilience = config.userServiceResilience ?? USER_SERVICE_RESILIENCE_DEFAULTS;
+  const userClient = createUserServiceClient({
+    target: config.userServiceAddr,
+    // With TLS_* set, Order presents its own certificate to User and trusts only the platform's CA.
+    credentials: channelCredentials(config),
+    retryAttempts: resilience.retryAttempts,
+    interceptors: telemetry.clientInterceptors,
   });
-  const users = new GrpcUserDirectory({ client: userClient, timeoutMs: config.userServiceTimeoutMs });
+  const breaker = userServiceBreaker(resilience.breaker, telemetry);
+  const users = new GrpcUserDirectory({ client: userClient, timeoutMs: config.userServiceTimeoutMs, breaker });
 
-  const server = new GrpcServer({
-    host: config.grpcHost,
-    port: config.grpcPort,
-    logger,
-    protoFiles: [protoMetadata],
-    shutdownGraceMs: config.shutdownGraceMs,
-    interceptors: telemetry.serverInterceptors,
-    faults: config.faultInjection && new FaultInjector({ registry, faults: config.faultInjection.faults }),
-  });
+  const server = new GrpcServer({ ...grpcServerOptions(config, telemetry), protoFiles: [protoMetadata] });
   server.addService(OrderServiceService, orderServiceHandlers({ orders, users, logger, metrics: new OrderMetrics(registry) }));
   return serve({
     server,
@@ -40,6 +37,7 @@ export async function startOrderService(config: OrderServiceConfig, telemetry: T
     ...(pool && { pool }),
     onShutdown: async () => {
       userClient.close();
+      breaker.shutdown();
       await orders.close();
     },
   });

@@ -23,7 +23,7 @@ export const createOrderRequest = z.object({
     .min(1, { error: 'at least one item is required' })
     .max(MAX_ITEMS, { error: `at most ${MAX_ITEMS} items are allowed` }),
   currency: z.string().regex(/^[A-Z]{3}$/, { error: 'must be an ISO 4217 code of three upper-case letters' }),
-  requestId: z.string().max(128, { error: 'must have at most 128 characters' }),
+  requestId: field.text({ min: 0, max: 128 }),
 });
 
 export type ValidCreateOrderRequest = z.output<typeof createOrderRequest>;

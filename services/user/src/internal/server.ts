@@ -1,4 +1,4 @@
-import { FaultInjector, GrpcServer, openConfiguredPostgres, serve, type RunningService, type Telemetry } from '@platform/service-kit';
+import { GrpcServer, grpcServerOptions, openConfiguredPostgres, serve, type RunningService, type Telemetry } from '@platform/service-kit';
 import { protoMetadata, UserServiceService } from '../api/user/v1/user';
 import type { UserServiceConfig } from '../config';
 import { InMemoryUserRepository, PostgresUserRepository, USER_MIGRATIONS_DIR } from '../repository';
@@ -13,15 +13,7 @@ export async function startUserService(config: UserServiceConfig, telemetry: Tel
   const pool = await openConfiguredPostgres(config, { serviceName: SERVICE_NAME, migrationsDir: USER_MIGRATIONS_DIR, logger, registry });
   const users = pool ? new PostgresUserRepository(pool) : new InMemoryUserRepository();
 
-  const server = new GrpcServer({
-    host: config.grpcHost,
-    port: config.grpcPort,
-    logger,
-    protoFiles: [protoMetadata],
-    shutdownGraceMs: config.shutdownGraceMs,
-    interceptors: telemetry.serverInterceptors,
-    faults: config.faultInjection && new FaultInjector({ registry, faults: config.faultInjection.faults }),
-  });
+  const server = new GrpcServer({ ...grpcServerOptions(config, telemetry), protoFiles: [protoMetadata] });
   server.addService(UserServiceService, userServiceHandlers({ users, metrics: new UserMetrics(registry) }));
   return serve({ server, logger, ...(pool && { pool }) });
 }

@@ -1,0 +1,276 @@
+/**
+ * npm run bench [-- --smoke] [--rounds N] [--seconds S] [--out DIR]
+ *
+ * Four comparisons, each run as interleaved A/B rounds in this one invocation
+ * and reported as ratios (median and spread over the rounds). Servers run on
+ * CPU 0, this load generator (and the telemetry sinks) on CPU 1, when the
+ * machine has two and taskset exists.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { Agent, request } from 'node:http';
+import { credentials } from '@grpc/grpc-js';
+import { OrderServiceClient, type CreateOrderRequest } from '@platform/order-service/dist/src/api/order/v1/order';
+import { freePort, startServiceProcess, unary, type ServiceProcess } from '@platform/testing';
+import { UserServiceClient } from '@platform/user-service/dist/src/api/user/v1/user';
+import { pin, startBulkSink, startCountingProxy, startJsonProcess, startOtlpSink } from './infrastructure';
+import { closedLoop, fixedRate, type Call, type LoadResult } from './load';
+import { formatMarkdown } from './report';
+import { ratioSummary, type RatioSummary } from './stats';
+
+const USER_MAIN = path.dirname(require.resolve('@platform/user-service/package.json')) + '/dist/src/main.js';
+const PROTOCOL_SERVER = path.resolve(__dirname, 'protocol-server.js');
+const CONCURRENCY = 32;
+const SERVER_CPU = 0;
+const CLIENT_CPU = 1;
+
+export interface BenchResults {
+  machine: { cpu: string; cores: number; pinned: boolean };
+  node: string;
+  date: string;
+  command: string;
+  rounds: number;
+  secondsPerMeasurement: number;
+  observabilityTax: Record<string, { maxThroughput: RatioSummary; p50AtHalfLoad: RatioSummary; p99AtHalfLoad: RatioSummary }> & { baselineMaxThroughput?: number };
+  grpcVersusJson: Record<string, { grpcBytesPerCall: number; jsonBytesPerCall: number; bytesRatio: number; throughputRatio: RatioSummary; p50Ratio: RatioSummary; p99Ratio: RatioSummary }>;
+  scrapeImpact: { p99Ratio: RatioSummary; p50Ratio: RatioSummary };
+  frameworkOverhead: { throughputRatio: RatioSummary };
+  raw: Record<string, LoadResult[]>;
+}
+
+const { values } = parseArgs({
+  options: { smoke: { type: 'boolean', default: false }, rounds: { type: 'string' }, seconds: { type: 'string' }, out: { type: 'string' } },
+});
+const smoke = values.smoke ?? false;
+const rounds = Number(values.rounds ?? (smoke ? 1 : 3));
+const seconds = Number(values.seconds ?? (smoke ? 0.5 : 4));
+const outDir = values.out ?? path.resolve(__dirname, '../../results');
+const durationMs = seconds * 1000;
+const raw: Record<string, LoadResult[]> = {};
+const keep = (label: string, result: LoadResult) => ((raw[label] ??= []).push(result), result);
+const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
+
+/** The telemetry settings compared in the observability tax. */
+function telemetryEnvironments(otlp: string, bulk: string): Record<string, NodeJS.ProcessEnv> {
+  const tracing = { OTEL_SDK_DISABLED: 'false', OTEL_TRACES_SAMPLER: 'always_on', OTEL_EXPORTER_OTLP_ENDPOINT: otlp };
+  const noTracing = { OTEL_SDK_DISABLED: 'true' };
+  const logging = { LOG_LEVEL: 'info', ELASTICSEARCH_URL: bulk };
+  const noLogging = { LOG_LEVEL: 'warn' };
+  return {
+    off: { ...noTracing, ...noLogging, GRPC_METRICS_ENABLED: 'false' },
+    all: { ...tracing, ...logging, GRPC_METRICS_ENABLED: 'true' },
+    tracingOnly: { ...tracing, ...noLogging, GRPC_METRICS_ENABLED: 'false' },
+    metricsOnly: { ...noTracing, ...noLogging, GRPC_METRICS_ENABLED: 'true' },
+    loggingOnly: { ...noTracing, ...logging, GRPC_METRICS_ENABLED: 'false' },
+  };
+}
+
+async function userService(env: NodeJS.ProcessEnv): Promise<{ process: ServiceProcess; client: UserServiceClient; getUser: Call }> {
+  const service = await startServiceProcess(USER_MAIN, { ...env, FAULT_INJECTION_ENABLED: 'false', GRPC_PORT: String(await freePort()), METRICS_PORT: String(await freePort()) }, { discardOutput: true });
+  pin(service.child.pid!, SERVER_CPU);
+  const client = new UserServiceClient(`127.0.0.1:${service.port}`, credentials.createInsecure());
+  const { id } = await unary(client, client.createUser)({ email: 'bench@example.com', displayName: 'Bench' });
+  const getUser: Call = () => unary(client, client.getUser)({ id });
+  // Warm-up: let V8 optimise the hot path before anything is measured.
+  await closedLoop(getUser, { concurrency: CONCURRENCY, durationMs: Math.min(1000, durationMs) });
+  return { process: service, client, getUser };
+}
+
+async function observabilityTax(): Promise<BenchResults['observabilityTax']> {
+  const otlp = await startOtlpSink();
+  const bulk = await startBulkSink();
+  const environments = telemetryEnvironments(otlp.url, bulk.url);
+  const ratios: Record<string, { max: number[]; p50: number[]; p99: number[] }> = {};
+  let baselineMax = 0;
+  for (let round = 0; round < rounds; round++) {
+    const measured: Record<string, { max: LoadResult; half?: LoadResult }> = {};
+    for (const [name, env] of Object.entries(environments)) {
+      log(`observability tax, round ${round + 1}: ${name}`);
+      const target = await userService(env);
+      measured[name] = { max: keep(`tax.${name}.max`, await closedLoop(target.getUser, { concurrency: CONCURRENCY, durationMs })) };
+      target.client.close();
+      await target.process.stop();
+    }
+    const halfLoad = measured.off!.max.throughput / 2;
+    baselineMax = measured.off!.max.throughput;
+    for (const [name, env] of Object.entries(environments)) {
+      const target = await userService(env);
+      measured[name]!.half = keep(`tax.${name}.half`, await fixedRate(target.getUser, { rate: halfLoad, durationMs }));
+      target.client.close();
+      await target.process.stop();
+    }
+    for (const name of Object.keys(environments).filter((n) => n !== 'off')) {
+      const entry = (ratios[name] ??= { max: [], p50: [], p99: [] });
+      entry.max.push(measured[name]!.max.throughput / measured.off!.max.throughput);
+      entry.p50.push(measured[name]!.half!.p50Ms / measured.off!.half!.p50Ms);
+      entry.p99.push(measured[name]!.half!.p99Ms / measured.off!.half!.p99Ms);
+    }
+  }
+  otlp.close();
+  await bulk.close();
+  const result = Object.fromEntries(
+    Object.entries(ratios).map(([name, entry]) => [name, { maxThroughput: ratioSummary(entry.max), p50AtHalfLoad: ratioSummary(entry.p50), p99AtHalfLoad: ratioSummary(entry.p99) }]),
+  ) as BenchResults['observabilityTax'];
+  result.baselineMaxThroughput = Math.round(baselineMax);
+  return result;
+}
+
+function jsonCall(port: number, agent: Agent, route: string, body: unknown): Call {
+  const payload = JSON.stringify(body);
+  return () =>
+    new Promise((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port, method: 'POST', path: route, agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } }, (response) => {
+        response.resume();
+        response.on('end', () => (response.statusCode === 200 ? resolve(undefined) : reject(new Error(`HTTP ${response.statusCode}`))));
+      });
+      req.on('error', reject);
+      req.end(payload);
+    });
+}
+
+async function grpcVersusJson(servers: { grpcPort: number; httpPort: number; userId: string }): Promise<BenchResults['grpcVersusJson']> {
+  const grpcProxy = await startCountingProxy(servers.grpcPort);
+  const httpProxy = await startCountingProxy(servers.httpPort);
+  const users = new UserServiceClient(`127.0.0.1:${grpcProxy.port}`, credentials.createInsecure());
+  const orders = new OrderServiceClient(`127.0.0.1:${grpcProxy.port}`, credentials.createInsecure());
+  const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
+  const order: CreateOrderRequest = {
+    userId: servers.userId,
+    currency: 'EUR',
+    requestId: '',
+    items: [
+      { sku: 'BOOK-42', quantity: 2, unitPriceCents: 1999n },
+      { sku: 'MUG-7', quantity: 1, unitPriceCents: 850n },
+    ],
+  };
+  const methods: Record<string, { grpc: Call; json: Call }> = {
+    GetUser: {
+      grpc: () => unary(users, users.getUser)({ id: servers.userId }),
+      json: jsonCall(httpProxy.port, agent, '/user.v1.UserService/GetUser', { id: servers.userId }),
+    },
+    CreateOrder: {
+      grpc: () => unary(orders, orders.createOrder)(order),
+      json: jsonCall(httpProxy.port, agent, '/order.v1.OrderService/CreateOrder', { userId: order.userId, currency: 'EUR', requestId: '', items: order.items.map((item) => ({ ...item, unitPriceCents: String(item.unitPriceCents) })) }),
+    },
+  };
+  const results: BenchResults['grpcVersusJson'] = {};
+  for (const [method, calls] of Object.entries(methods)) {
+    const ratios = { throughput: [] as number[], p50: [] as number[], p99: [] as number[] };
+    const bytes = { grpc: 0, json: 0, grpcCalls: 0, jsonCalls: 0 };
+    for (let round = 0; round < rounds; round++) {
+      log(`gRPC vs JSON, round ${round + 1}: ${method}`);
+      const measure = async (protocol: 'grpc' | 'json') => {
+        const proxy = protocol === 'grpc' ? grpcProxy : httpProxy;
+        const before = proxy.bytes();
+        const max = keep(`protocol.${method}.${protocol}.max`, await closedLoop(calls[protocol], { concurrency: CONCURRENCY, durationMs }));
+        // Latency one call at a time: the protocol's own cost, without queueing.
+        const latency = keep(`protocol.${method}.${protocol}.latency`, await closedLoop(calls[protocol], { concurrency: 1, durationMs }));
+        bytes[protocol] += proxy.bytes() - before;
+        bytes[`${protocol}Calls`] += max.ok + max.failed + latency.ok + latency.failed;
+        return { max, latency };
+      };
+      const grpc = await measure('grpc');
+      const json = await measure('json');
+      ratios.throughput.push(grpc.max.throughput / json.max.throughput);
+      ratios.p50.push(grpc.latency.p50Ms / json.latency.p50Ms);
+      ratios.p99.push(grpc.latency.p99Ms / json.latency.p99Ms);
+    }
+    const grpcBytesPerCall = Math.round(bytes.grpc / bytes.grpcCalls);
+    const jsonBytesPerCall = Math.round(bytes.json / bytes.jsonCalls);
+    results[method] = {
+      grpcBytesPerCall,
+      jsonBytesPerCall,
+      bytesRatio: Math.round((grpcBytesPerCall / jsonBytesPerCall) * 1000) / 1000,
+      throughputRatio: ratioSummary(ratios.throughput),
+      p50Ratio: ratioSummary(ratios.p50),
+      p99Ratio: ratioSummary(ratios.p99),
+    };
+  }
+  users.close();
+  orders.close();
+  agent.destroy();
+  grpcProxy.close();
+  httpProxy.close();
+  return results;
+}
+
+async function scrapeImpact(baselineMax: number): Promise<BenchResults['scrapeImpact']> {
+  const p99: number[] = [];
+  const p50: number[] = [];
+  for (let round = 0; round < rounds; round++) {
+    log(`scrape impact, round ${round + 1}`);
+    const target = await userService({ OTEL_SDK_DISABLED: 'true', LOG_LEVEL: 'warn', GRPC_METRICS_ENABLED: 'true' });
+    const quiet = keep('scrape.off', await fixedRate(target.getUser, { rate: baselineMax / 2, durationMs }));
+    const scraper = setInterval(() => void fetch(`http://127.0.0.1:${target.process.metricsPort}/metrics`, { headers: { accept: 'application/openmetrics-text' } }).then((response) => response.text()), 1000);
+    const scraped = keep('scrape.on', await fixedRate(target.getUser, { rate: baselineMax / 2, durationMs }));
+    clearInterval(scraper);
+    p99.push(scraped.p99Ms / quiet.p99Ms);
+    p50.push(scraped.p50Ms / quiet.p50Ms);
+    target.client.close();
+    await target.process.stop();
+  }
+  return { p99Ratio: ratioSummary(p99), p50Ratio: ratioSummary(p50) };
+}
+
+async function frameworkOverhead(servers: { barePort: number; userId: string }): Promise<BenchResults['frameworkOverhead']> {
+  const bareClient = new UserServiceClient(`127.0.0.1:${servers.barePort}`, credentials.createInsecure());
+  const bare: Call = () => unary(bareClient, bareClient.getUser)({ id: servers.userId });
+  const ratios: number[] = [];
+  for (let round = 0; round < rounds; round++) {
+    log(`framework overhead, round ${round + 1}`);
+    // The full service as it runs in production: every kind of telemetry on.
+    const otlp = await startOtlpSink();
+    const bulk = await startBulkSink();
+    const target = await userService(telemetryEnvironments(otlp.url, bulk.url).all!);
+    const full = keep('framework.full', await closedLoop(target.getUser, { concurrency: CONCURRENCY, durationMs }));
+    target.client.close();
+    await target.process.stop();
+    otlp.close();
+    await bulk.close();
+    const barebones = keep('framework.bare', await closedLoop(bare, { concurrency: CONCURRENCY, durationMs }));
+    ratios.push(full.throughput / barebones.throughput);
+  }
+  bareClient.close();
+  return { throughputRatio: ratioSummary(ratios) };
+}
+
+async function main(): Promise<void> {
+  const pinned = cpus().length >= 2 && pin(process.pid, CLIENT_CPU);
+  const started = Date.now();
+  const protocolServers = await startJsonProcess<{ grpcPort: number; httpPort: number; barePort: number; userId: string }>(PROTOCOL_SERVER, SERVER_CPU);
+  try {
+    const tax = await observabilityTax();
+    const results: BenchResults = {
+      machine: { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, pinned },
+      node: process.version,
+      date: new Date().toISOString(),
+      command: `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim(),
+      rounds,
+      secondsPerMeasurement: seconds,
+      observabilityTax: tax,
+      grpcVersusJson: await grpcVersusJson(protocolServers.info),
+      scrapeImpact: await scrapeImpact(tax.baselineMaxThroughput ?? 1000),
+      frameworkOverhead: await frameworkOverhead(protocolServers.info),
+      raw,
+    };
+    mkdirSync(outDir, { recursive: true });
+    const name = smoke ? 'smoke' : 'latest';
+    writeFileSync(path.join(outDir, `${name}.json`), `${JSON.stringify(results, null, 2)}\n`);
+    const markdown = formatMarkdown(results);
+    writeFileSync(path.join(outDir, `${name}.md`), markdown);
+    process.stdout.write(`${markdown}\n`);
+    log(`done in ${Math.round((Date.now() - started) / 1000)} s; results in ${path.relative(process.cwd(), outDir)}/${name}.{json,md}`);
+  } finally {
+    await protocolServers.stop();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    process.stderr.write(`bench: failed: ${(error as Error)?.stack ?? String(error)}\n`);
+    process.exit(1);
+  },
+);

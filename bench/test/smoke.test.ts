@@ -1,0 +1,40 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { it } from 'node:test';
+import type { BenchResults } from '../src/main';
+
+const MAIN = path.resolve(__dirname, '../src/main.js');
+const finite = (value: number) => Number.isFinite(value) && value > 0;
+
+/**
+ * Keeps the harness working: a seconds-long run must produce every section of
+ * the report. What the numbers are is for `npm run bench`, never asserted here.
+ */
+it('produces a complete report in smoke mode', async () => {
+  const out = await mkdtemp(path.join(tmpdir(), 'bench-'));
+  const child = spawn(process.execPath, [MAIN, '--smoke', '--out', out], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  child.stdout.resume();
+  const [code] = (await once(child, 'exit')) as [number];
+  assert.equal(code, 0, stderr);
+
+  const results = JSON.parse(await readFile(path.join(out, 'smoke.json'), 'utf8')) as BenchResults;
+  for (const name of ['all', 'tracingOnly', 'metricsOnly', 'loggingOnly']) {
+    const entry = (results.observabilityTax as Record<string, { maxThroughput: { median: number }; p99AtHalfLoad: { median: number } }>)[name];
+    assert.ok(entry && finite(entry.maxThroughput.median) && finite(entry.p99AtHalfLoad.median), name);
+  }
+  for (const method of ['GetUser', 'CreateOrder']) {
+    const entry = results.grpcVersusJson[method]!;
+    assert.ok(entry.grpcBytesPerCall > 0 && entry.jsonBytesPerCall > 0 && finite(entry.throughputRatio.median), method);
+  }
+  assert.ok(finite(results.scrapeImpact.p99Ratio.median));
+  assert.ok(finite(results.frameworkOverhead.throughputRatio.median));
+  const markdown = await readFile(path.join(out, 'smoke.md'), 'utf8');
+  for (const heading of ['Observability tax', 'gRPC against JSON', 'Scrape impact', 'Framework overhead']) assert.match(markdown, new RegExp(heading));
+  for (const failures of Object.values(results.raw).flat().map((result) => result.failed)) assert.equal(failures, 0, 'no call failed');
+});

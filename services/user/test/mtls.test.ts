@@ -1,0 +1,109 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import { credentials, type ChannelCredentials, type ChannelOptions, type ServiceError } from '@grpc/grpc-js';
+import { channelCredentials, Code } from '@platform/service-kit';
+import { generateCertificates, healthStatus, startInProcess, testConfig, tlsEnv, unary, type Certificates, type InProcessService } from '@platform/testing';
+import { UserServiceClient } from '../src/api/user/v1/user';
+import { SERVICE_NAME, startUserService } from '../src/internal/server';
+
+const HEALTH_PROBE = require.resolve('@platform/service-kit/dist/src/cli/health-probe.js');
+const FAULT_CLI = require.resolve('@platform/service-kit/dist/src/cli/fault.js');
+
+/** Runs a CLI as its own process; asynchronously, since the server it calls runs in this one. */
+function run(script: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ status: number; output: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [script, ...args], { env: { PATH: process.env.PATH, ...env }, timeout: 30_000 }, (error, stdout, stderr) => {
+      resolve({ status: error ? Number(error.code ?? -1) : 0, output: `${stdout}${stderr}` });
+    });
+  });
+}
+
+describe('mTLS (TLS_CA_FILE, TLS_CERT_FILE, TLS_KEY_FILE), with certificates from scripts/gen-certs.sh', () => {
+  let certs: Certificates;
+  /** A second CA, as an attacker or another environment would have. */
+  let stranger: Certificates;
+  let service: InProcessService;
+
+  before(async () => {
+    certs = generateCertificates();
+    stranger = generateCertificates();
+    service = await startInProcess(SERVICE_NAME, startUserService, testConfig({ tls: certs.files('user'), faultInjection: { faults: [] } }));
+  });
+
+  after(async () => {
+    await service.stop();
+    certs.remove();
+    stranger.remove();
+  });
+
+  /** Fails unless the server turns the connection down: no status from the service itself. */
+  async function assertRejected(channel: { credentials: ChannelCredentials; options?: ChannelOptions }): Promise<void> {
+    await assert.rejects(healthStatus(service.address, '', channel), (error: ServiceError) => {
+      assert.equal(error.code, Code.UNAVAILABLE, `expected the connection to fail, got ${Code[error.code]}: ${error.details}`);
+      return true;
+    });
+  }
+
+  it('serves a client with a certificate from the same CA, by 127.0.0.1 and by localhost', async () => {
+    const trusted = channelCredentials({ tls: certs.files('traffic') });
+    assert.equal(await healthStatus(service.address, '', { credentials: trusted }), 'SERVING');
+    assert.equal(await healthStatus(`localhost:${service.port}`, 'user.v1.UserService', { credentials: trusted }), 'SERVING');
+    const client = new UserServiceClient(service.address, channelCredentials({ tls: certs.files('order') }));
+    try {
+      const user = await unary(client, client.createUser)({ email: 'tls@example.com', displayName: 'TLS' });
+      assert.equal((await unary(client, client.getUser)({ id: user.id })).email, 'tls@example.com');
+    } finally {
+      client.close();
+    }
+  });
+
+  it('rejects a client without a certificate', async () => {
+    await assertRejected({ credentials: credentials.createSsl(readFileSync(certs.caFile)) });
+  });
+
+  it('rejects a client whose certificate another CA signed', async () => {
+    const { certFile, keyFile } = stranger.files('traffic');
+    await assertRejected({ credentials: credentials.createSsl(readFileSync(certs.caFile), readFileSync(keyFile), readFileSync(certFile)) });
+  });
+
+  it('is rejected by a client that does not trust its CA', async () => {
+    const { certFile, keyFile } = certs.files('traffic');
+    await assertRejected({ credentials: credentials.createSsl(readFileSync(stranger.caFile), readFileSync(keyFile), readFileSync(certFile)) });
+  });
+
+  it('is rejected by a client expecting another server name than its certificate holds', async () => {
+    const trusted = channelCredentials({ tls: certs.files('traffic') });
+    // The certificate names user, localhost and 127.0.0.1; "order" is a SAN of another process's certificate.
+    await assertRejected({ credentials: trusted, options: { 'grpc.ssl_target_name_override': 'order' } });
+    await assertRejected({ credentials: trusted, options: { 'grpc.ssl_target_name_override': 'payments.example.com' } });
+  });
+
+  it('refuses plaintext', async () => {
+    await assertRejected({ credentials: credentials.createInsecure() });
+  });
+
+  it('is probed by the health probe CLI with the TLS_* variables, and not without them', async () => {
+    const probe = (env: NodeJS.ProcessEnv) => run(HEALTH_PROBE, [`localhost:${service.port}`], env);
+    const withTls = await probe(tlsEnv(certs.files('user')));
+    assert.equal(withTls.status, 0, withTls.output);
+    assert.match(withTls.output, /SERVING/);
+    const plaintext = await probe({});
+    assert.equal(plaintext.status, 1, plaintext.output);
+    assert.match(plaintext.output, /unreachable/);
+    const partial = await probe({ TLS_CA_FILE: certs.caFile });
+    assert.equal(partial.status, 1);
+    assert.match(partial.output, /TLS_CERT_FILE: required[\s\S]*TLS_KEY_FILE: required/);
+  });
+
+  it('is reached by the fault CLI with the TLS_* variables', async () => {
+    const fault = (...args: string[]) => run(FAULT_CLI, [...args, '--target', service.address], tlsEnv(certs.files('traffic')));
+    const set = await fault('set', 'user.v1.UserService/GetUser:latency=5ms');
+    assert.equal(set.status, 0, set.output);
+    const listed = await fault('list');
+    assert.equal(listed.status, 0, listed.output);
+    assert.match(listed.output, /user\.v1\.UserService\/GetUser:latency=5ms/);
+    assert.equal((await fault('clear')).status, 0);
+  });
+});
