@@ -48,3 +48,4 @@ export { grpcServerOptions, serve, type RunningService, type ServeOptions } from
 export { CLIENT_ID_METADATA_KEY, RateLimiter, type RateLimiterOptions } from './rate-limit';
 export { channelCredentials, serverCredentials } from './tls';
 export { subscription, type SubscriptionOptions } from './subscription';
+export { checkHealth } from './health-client';

@@ -1,15 +1,6 @@
 import assert from 'node:assert/strict';
-import {
-  credentials,
-  makeClientConstructor,
-  type ChannelCredentials,
-  type ChannelOptions,
-  type Client,
-  type ClientReadableStream,
-  type ServiceError,
-} from '@grpc/grpc-js';
+import type { ClientReadableStream, ServiceError } from '@grpc/grpc-js';
 import { AppError, readFieldViolations, type FieldViolation } from '@platform/service-kit';
-import { service as healthService } from 'grpc-health-check';
 
 // Shared with the fault CLI, which needs it outside tests.
 export { unary } from '@platform/service-kit';
@@ -38,24 +29,6 @@ export function headersReceived(stream: ClientReadableStream<unknown>): Promise<
     stream.once('metadata', () => resolve());
     stream.once('error', reject);
   });
-}
-
-/**
- * The grpc.health.v1 status a server reports for `service` ("" for the whole
- * server); over plaintext unless `channel` says otherwise (mTLS, channel options).
- */
-export function healthStatus(
-  address: string,
-  service = '',
-  channel: { credentials?: ChannelCredentials; options?: ChannelOptions } = {},
-): Promise<string> {
-  const Health = makeClientConstructor(healthService, 'grpc.health.v1.Health');
-  const client = new Health(address, channel.credentials ?? credentials.createInsecure(), channel.options) as unknown as Client & {
-    check(request: { service: string }, options: { deadline: number }, callback: (error: ServiceError | null, response: { status: string }) => void): void;
-  };
-  return new Promise<string>((resolve, reject) =>
-    client.check({ service }, { deadline: Date.now() + 10_000 }, (error, response) => (error ? reject(error) : resolve(response.status))),
-  ).finally(() => client.close());
 }
 
 /** The field paths an in-process validation rejects, or [] when it passes. */

@@ -1,4 +1,4 @@
-export { expectStatus, expectViolations, headersReceived, healthStatus, rejectedFields, unary } from './grpc';
+export { expectStatus, expectViolations, headersReceived, rejectedFields, unary } from './grpc';
 export { freshDatabaseUrl, postgresServer, withDatabase, type PostgresServer } from './postgres';
 export { messageOf, startServiceProcess, writeRestartRead, type RestartCheck, type ServiceProcess } from './process';
 export { ReflectionProbe } from './reflection';
@@ -9,3 +9,5 @@ export { startPrometheus, type PrometheusServer, type VectorSample } from './pro
 export { generateCertificates, tlsEnv, type CertificateName, type Certificates } from './tls';
 export { RawClient, type RawMethod, type RawOutcome } from './raw';
 export { fuzzTargets, RequestFuzzer, type FuzzCase, type FuzzKind, type FuzzTarget, type ProtoMetadataLike } from './fuzz';
+/** The grpc.health.v1 status of a server (service-kit's client, as the health probe uses it). */
+export { checkHealth as healthStatus } from '@platform/service-kit';

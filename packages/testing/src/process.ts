@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { healthStatus } from './grpc';
+import { checkHealth } from '@platform/service-kit';
 
 /** A service started as its own Node.js process, as in production. */
 export interface ServiceProcess {
@@ -82,7 +82,7 @@ export async function startServiceProcess(script: string, env: NodeJS.ProcessEnv
 /** Resolves true once the server reports SERVING, false if `gaveUp` turns true first. */
 async function pollHealth(address: string, gaveUp: () => boolean): Promise<boolean> {
   while (!gaveUp()) {
-    if ((await healthStatus(address).catch(() => 'UNREACHABLE')) === 'SERVING') return true;
+    if ((await checkHealth(address).catch(() => 'UNREACHABLE')) === 'SERVING') return true;
     await sleep(50);
   }
   return false;

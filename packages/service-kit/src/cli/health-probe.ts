@@ -6,9 +6,9 @@
  *
  *   node packages/service-kit/dist/src/cli/health-probe.js [host:port] [service]
  */
-import { makeClientConstructor, type ChannelCredentials, type Client, type ServiceError } from '@grpc/grpc-js';
-import { service as healthService } from 'grpc-health-check';
+import type { ChannelCredentials, ServiceError } from '@grpc/grpc-js';
 import { ConfigError, tlsFromEnv } from '../config';
+import { checkHealth } from '../health-client';
 import { channelCredentials } from '../tls';
 
 const [address = 'localhost:50051', serviceName = ''] = process.argv.slice(2);
@@ -22,14 +22,13 @@ function credentialsFromEnv(): ChannelCredentials {
   }
 }
 
-const Health = makeClientConstructor(healthService, 'grpc.health.v1.Health');
-const client = new Health(address, credentialsFromEnv()) as unknown as Client & {
-  check(request: { service: string }, options: { deadline: number }, callback: (error: ServiceError | null, response: { status: string }) => void): void;
-};
-
-client.check({ service: serviceName }, { deadline: Date.now() + 3000 }, (error, response) => {
-  client.close();
-  const status = error ? `unreachable (${error.details || error.message})` : response.status;
-  process.stdout.write(`${address}${serviceName ? ` ${serviceName}` : ''}: ${status}\n`);
-  process.exit(!error && response.status === 'SERVING' ? 0 : 1);
-});
+checkHealth(address, serviceName, { credentials: credentialsFromEnv(), deadlineMs: 3000 }).then(
+  (status) => {
+    process.stdout.write(`${address}${serviceName ? ` ${serviceName}` : ''}: ${status}\n`);
+    process.exit(status === 'SERVING' ? 0 : 1);
+  },
+  (error: ServiceError) => {
+    process.stdout.write(`${address}${serviceName ? ` ${serviceName}` : ''}: unreachable (${error.details || error.message})\n`);
+    process.exit(1);
+  },
+);
