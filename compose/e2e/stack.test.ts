@@ -5,10 +5,10 @@
  * backend through its real API whether the telemetry arrived.
  */
 import assert from 'node:assert/strict';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { DASHBOARDS, DATASOURCES } from '@platform/dashboards';
 import { DockerComposeEnvironment, getContainerRuntimeClient, Wait, type StartedDockerComposeEnvironment } from 'testcontainers';
+import { eventually } from '@platform/testing';
 import { COMPOSE_DIR, readEnvFile } from '../support/compose-file';
 
 const env = readEnvFile();
@@ -29,20 +29,9 @@ async function json<T>(url: string, headers: Record<string, string> = {}): Promi
   return (await response.json()) as T;
 }
 
-/** Polls until `find` returns something (telemetry arrives asynchronously), or fails with the last error. */
-async function eventually<T>(what: string, find: () => Promise<T | undefined>, timeoutMs = 180_000): Promise<T> {
-  const giveUpAt = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const found = await find();
-      if (found !== undefined) return found;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > giveUpAt) throw new Error(`${what}: not within ${timeoutMs / 1000} s (${String(last ?? 'nothing found')})`);
-    await sleep(2000);
-  }
+/** Telemetry arrives asynchronously: poll each backend, tolerating one still starting. */
+function arrives<T>(what: string, find: () => Promise<T | undefined>, timeoutMs = 180_000): Promise<T> {
+  return eventually(find, { timeoutMs, intervalMs: 2000, retryErrors: true, failure: () => `${what}: not within ${timeoutMs / 1000} s` });
 }
 
 async function dockerEngineAnswers(): Promise<boolean> {
@@ -95,7 +84,7 @@ describe('the Compose stack, end to end', async () => {
   });
 
   it('has traces in Jaeger spanning traffic-generator -> order-service -> user-service, with PostgreSQL spans', async () => {
-    const trace = await eventually('a full trace in Jaeger', async () => {
+    const trace = await arrives('a full trace in Jaeger', async () => {
       const { data } = await json<{ data: JaegerTrace[] }>(`${URLS.jaeger}/api/traces?service=traffic-generator&operation=${encodeURIComponent('scenario shopper')}&limit=50`);
       return data.find((candidate) => {
         const services = new Set(Object.values(candidate.processes).map((process) => process.serviceName));
@@ -107,7 +96,7 @@ describe('the Compose stack, end to end', async () => {
   });
 
   it('has log documents in Elasticsearch carrying that trace id', async () => {
-    const hits = await eventually('logs of the trace', async () => {
+    const hits = await arrives('logs of the trace', async () => {
       const body = await json<{ hits: { hits: { _source: Record<string, unknown> }[] } }>(`${URLS.elasticsearch}/logs-*/_search?q=trace.id:${traceId}`, elastic);
       return body.hits.hits.length > 0 ? body.hits.hits : undefined;
     });
@@ -115,7 +104,7 @@ describe('the Compose stack, end to end', async () => {
   });
 
   it('has every Prometheus target up and the alert rules loaded', async () => {
-    await eventually('all targets up', async () => {
+    await arrives('all targets up', async () => {
       const { data } = await json<{ data: { activeTargets: { labels: { job: string }; health: string }[] } }>(`${URLS.prometheus}/api/v1/targets`);
       const jobs = new Set(data.activeTargets.map((target) => target.labels.job));
       const allUp = data.activeTargets.every((target) => target.health === 'up');
@@ -129,7 +118,7 @@ describe('the Compose stack, end to end', async () => {
   it('has every Grafana datasource healthy and every dashboard listed', async () => {
     const admin = basic('admin', env.GRAFANA_ADMIN_PASSWORD!);
     for (const { uid } of Object.values(DATASOURCES)) {
-      const health = await eventually(`datasource ${uid} healthy`, async () => {
+      const health = await arrives(`datasource ${uid} healthy`, async () => {
         const result = await json<{ status: string; message: string }>(`${URLS.grafana}/api/datasources/uid/${uid}/health`, admin);
         return result.status === 'OK' ? result : undefined;
       });
@@ -145,7 +134,7 @@ describe('the Compose stack, end to end', async () => {
   });
 
   it('answers the Jaeger Monitor (SPM) API with service metrics', async () => {
-    const metrics = await eventually('span metrics', async () => {
+    const metrics = await arrives('span metrics', async () => {
       const body = await json<{ metrics: unknown[] }>(`${URLS.jaeger}/api/metrics/calls?service=order-service&endTs=${Date.now()}&lookback=900000&step=60000&ratePer=60000`);
       return body.metrics.length > 0 ? body.metrics : undefined;
     });

@@ -11,3 +11,4 @@ export { RawClient, type RawMethod, type RawOutcome } from './raw';
 export { fuzzTargets, RequestFuzzer, type FuzzCase, type FuzzKind, type FuzzTarget, type ProtoMetadataLike } from './fuzz';
 /** The grpc.health.v1 status of a server (service-kit's client, as the health probe uses it). */
 export { checkHealth as healthStatus } from '@platform/service-kit';
+export { eventually, type EventuallyOptions } from './eventually';

@@ -4,6 +4,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { eventually } from './eventually';
 import { freePort } from './net';
 
 export interface VectorSample {
@@ -66,14 +67,15 @@ export async function startPrometheus(configYaml: string, files: Record<string, 
     return data.result.map((sample) => ({ metric: sample.metric, value: Number(sample.value[1]) }));
   };
 
-  const waitFor = async (promql: string, accept: (samples: VectorSample[]) => boolean, timeoutMs = 60_000) => {
-    const giveUpAt = Date.now() + timeoutMs;
-    for (;;) {
-      const samples = await query(promql);
-      if (accept(samples)) return samples;
-      if (Date.now() > giveUpAt) throw new Error(`Prometheus never satisfied ${promql}; last answer ${JSON.stringify(samples)}`);
-      await sleep(250);
-    }
+  const waitFor = (promql: string, accept: (samples: VectorSample[]) => boolean, timeoutMs = 60_000) => {
+    let last: VectorSample[] = [];
+    return eventually(
+      async () => {
+        last = await query(promql);
+        return accept(last) ? last : undefined;
+      },
+      { timeoutMs, intervalMs: 250, failure: () => `Prometheus never satisfied ${promql}; last answer ${JSON.stringify(last)}` },
+    );
   };
 
   const readyBy = Date.now() + 30_000;
