@@ -1,5 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createConnection, createServer, type Server as NetServer } from 'node:net';
 import { createInterface } from 'node:readline';
@@ -9,6 +10,23 @@ import { Server, ServerCredentials } from '@grpc/grpc-js';
 export function pin(pid: number, cpu: number): boolean {
   const result = spawnSync('taskset', ['-a', '-cp', String(cpu), String(pid)], { encoding: 'utf8' });
   return result.status === 0;
+}
+
+const CLOCK_TICKS_PER_SECOND = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout?.trim()) || 100;
+
+/**
+ * CPU seconds a process has used (all its threads, user + system), from
+ * /proc; undefined where there is no /proc (then only client-observed
+ * throughput is reported).
+ */
+export function processCpuSeconds(pid: number): number | undefined {
+  try {
+    // Fields after the command name, which is in parentheses and may contain spaces: utime and stime are the 12th and 13th.
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return undefined;
+  }
 }
 
 /** An OTLP/gRPC endpoint that accepts every export and keeps nothing. */

@@ -1,4 +1,5 @@
 import { build, type Histogram } from 'hdr-histogram-js';
+import { processCpuSeconds } from './infrastructure';
 
 /** One call of the benchmarked operation; rejects on failure. */
 export type Call = () => Promise<unknown>;
@@ -14,13 +15,41 @@ export interface LoadResult {
   p90Ms: number;
   p99Ms: number;
   maxMs: number;
+  /**
+   * Server CPU time per successful call, in microseconds: what a call costs
+   * the server whether or not the load generator kept it busy. Absent
+   * without a server pid or /proc.
+   */
+  serverCpuUsPerCall?: number;
+  /** Share of one core the load generator's process used: near 1, the client and not the server was the limit. */
+  loadGeneratorCpu: number;
+}
+
+interface Measurement {
+  /** The server process whose CPU time is charged to the calls. */
+  serverPid?: number | undefined;
 }
 
 function histogram(): Histogram {
   return build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
 }
 
-function summarise(h: Histogram, ok: number, failed: number, seconds: number): LoadResult {
+/** Runs `load` and adds what it cost in CPU, on both sides. */
+async function withCpu(serverPid: number | undefined, load: () => Promise<Omit<LoadResult, 'loadGeneratorCpu'>>): Promise<LoadResult> {
+  const serverBefore = serverPid === undefined ? undefined : processCpuSeconds(serverPid);
+  const clientBefore = process.cpuUsage();
+  const result = await load();
+  const client = process.cpuUsage(clientBefore);
+  const serverAfter = serverPid === undefined ? undefined : processCpuSeconds(serverPid);
+  const round = (value: number) => Math.round(value * 1000) / 1000;
+  return {
+    ...result,
+    ...(serverBefore !== undefined && serverAfter !== undefined && result.ok > 0 && { serverCpuUsPerCall: round(((serverAfter - serverBefore) * 1e6) / result.ok) }),
+    loadGeneratorCpu: round((client.user + client.system) / 1e6 / result.seconds),
+  };
+}
+
+function summarise(h: Histogram, ok: number, failed: number, seconds: number): Omit<LoadResult, 'loadGeneratorCpu'> {
   const ms = (micros: number) => Math.round(micros) / 1000;
   return {
     ok,
@@ -38,26 +67,28 @@ function summarise(h: Histogram, ok: number, failed: number, seconds: number): L
  * Closed loop: `concurrency` workers each call again as soon as the previous
  * call returns, for `durationMs`. Measures the most the target can do.
  */
-export async function closedLoop(call: Call, options: { concurrency: number; durationMs: number }): Promise<LoadResult> {
-  const h = histogram();
-  let ok = 0;
-  let failed = 0;
-  const start = performance.now();
-  const end = start + options.durationMs;
-  const worker = async () => {
-    while (performance.now() < end) {
-      const t0 = performance.now();
-      try {
-        await call();
-        h.recordValue(Math.max(1, Math.round((performance.now() - t0) * 1000)));
-        ok++;
-      } catch {
-        failed++;
+export function closedLoop(call: Call, options: { concurrency: number; durationMs: number } & Measurement): Promise<LoadResult> {
+  return withCpu(options.serverPid, async () => {
+    const h = histogram();
+    let ok = 0;
+    let failed = 0;
+    const start = performance.now();
+    const end = start + options.durationMs;
+    const worker = async () => {
+      while (performance.now() < end) {
+        const t0 = performance.now();
+        try {
+          await call();
+          h.recordValue(Math.max(1, Math.round((performance.now() - t0) * 1000)));
+          ok++;
+        } catch {
+          failed++;
+        }
       }
-    }
-  };
-  await Promise.all(Array.from({ length: options.concurrency }, worker));
-  return summarise(h, ok, failed, (performance.now() - start) / 1000);
+    };
+    await Promise.all(Array.from({ length: options.concurrency }, worker));
+    return summarise(h, ok, failed, (performance.now() - start) / 1000);
+  });
 }
 
 /**
@@ -65,29 +96,31 @@ export async function closedLoop(call: Call, options: { concurrency: number; dur
  * and latency is measured from the scheduled start, so a stall shows up in
  * the percentiles instead of slowing the arrivals (no coordinated omission).
  */
-export async function fixedRate(call: Call, options: { rate: number; durationMs: number }): Promise<LoadResult> {
-  const h = histogram();
-  let ok = 0;
-  let failed = 0;
-  const interval = 1000 / options.rate;
-  const start = performance.now();
-  const pending: Promise<void>[] = [];
-  for (let i = 0; i * interval < options.durationMs; i++) {
-    const scheduled = start + i * interval;
-    const wait = scheduled - performance.now();
-    if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
-    pending.push(
-      call().then(
-        () => {
-          h.recordValue(Math.max(1, Math.round((performance.now() - scheduled) * 1000)));
-          ok++;
-        },
-        () => {
-          failed++;
-        },
-      ),
-    );
-  }
-  await Promise.all(pending);
-  return summarise(h, ok, failed, (performance.now() - start) / 1000);
+export function fixedRate(call: Call, options: { rate: number; durationMs: number } & Measurement): Promise<LoadResult> {
+  return withCpu(options.serverPid, async () => {
+    const h = histogram();
+    let ok = 0;
+    let failed = 0;
+    const interval = 1000 / options.rate;
+    const start = performance.now();
+    const pending: Promise<void>[] = [];
+    for (let i = 0; i * interval < options.durationMs; i++) {
+      const scheduled = start + i * interval;
+      const wait = scheduled - performance.now();
+      if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
+      pending.push(
+        call().then(
+          () => {
+            h.recordValue(Math.max(1, Math.round((performance.now() - scheduled) * 1000)));
+            ok++;
+          },
+          () => {
+            failed++;
+          },
+        ),
+      );
+    }
+    await Promise.all(pending);
+    return summarise(h, ok, failed, (performance.now() - start) / 1000);
+  });
 }

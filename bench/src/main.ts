@@ -1,5 +1,5 @@
 /**
- * npm run bench [-- --smoke] [--rounds N] [--seconds S] [--out DIR]
+ * npm run bench [-- --smoke] [--rounds N] [--seconds S] [--out DIR] [--profile DIR]
  *
  * Four comparisons, each run as interleaved A/B rounds in this one invocation
  * and reported as ratios (median and spread over the rounds). Servers run on
@@ -33,21 +33,42 @@ export interface BenchResults {
   command: string;
   rounds: number;
   secondsPerMeasurement: number;
-  observabilityTax: Record<string, { maxThroughput: RatioSummary; p50AtHalfLoad: RatioSummary; p99AtHalfLoad: RatioSummary }> & { baselineMaxThroughput?: number };
+  observabilityTax: Record<string, TaxEntry> & { baselineMaxThroughput?: number; baselineServerCpuUsPerCall?: number };
   grpcVersusJson: Record<string, { grpcBytesPerCall: number; jsonBytesPerCall: number; bytesRatio: number; throughputRatio: RatioSummary; p50Ratio: RatioSummary; p99Ratio: RatioSummary }>;
   scrapeImpact: { p99Ratio: RatioSummary; p50Ratio: RatioSummary };
-  frameworkOverhead: { throughputRatio: RatioSummary };
+  frameworkOverhead: { throughputRatio: RatioSummary; cpuCapacityRatio?: RatioSummary | undefined };
   raw: Record<string, LoadResult[]>;
 }
 
+export interface TaxEntry {
+  maxThroughput: RatioSummary;
+  /**
+   * Server CPU per call with telemetry off ÷ with this telemetry: the share
+   * of its capacity a saturated server keeps. Unlike maxThroughput it does
+   * not depend on whether the load generator kept the server busy.
+   */
+  cpuCapacity?: RatioSummary | undefined;
+  serverCpuUsPerCall?: number | undefined;
+  p50AtHalfLoad: RatioSummary;
+  p99AtHalfLoad: RatioSummary;
+}
+
 const { values } = parseArgs({
-  options: { smoke: { type: 'boolean', default: false }, rounds: { type: 'string' }, seconds: { type: 'string' }, out: { type: 'string' } },
+  options: {
+    smoke: { type: 'boolean', default: false },
+    rounds: { type: 'string' },
+    seconds: { type: 'string' },
+    out: { type: 'string' },
+    profile: { type: 'string' },
+  },
 });
 const smoke = values.smoke ?? false;
 const rounds = Number(values.rounds ?? (smoke ? 1 : 3));
 const seconds = Number(values.seconds ?? (smoke ? 0.5 : 4));
 const outDir = values.out ?? path.resolve(__dirname, '../../results');
 const durationMs = seconds * 1000;
+/** Set: every service process writes a V8 CPU profile (node --cpu-prof) here when it stops. */
+const profileDir = values.profile === undefined ? undefined : path.resolve(values.profile);
 const raw: Record<string, LoadResult[]> = {};
 const keep = (label: string, result: LoadResult) => ((raw[label] ??= []).push(result), result);
 const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
@@ -68,7 +89,10 @@ function telemetryEnvironments(otlp: string, bulk: string): Record<string, NodeJ
 }
 
 async function userService(env: NodeJS.ProcessEnv): Promise<{ process: ServiceProcess; client: UserServiceClient; getUser: Call }> {
-  const service = await startServiceProcess(USER_MAIN, { ...env, FAULT_INJECTION_ENABLED: 'false', GRPC_PORT: String(await freePort()), METRICS_PORT: String(await freePort()) }, { discardOutput: true });
+  const service = await startServiceProcess(USER_MAIN, { ...env, FAULT_INJECTION_ENABLED: 'false', GRPC_PORT: String(await freePort()), METRICS_PORT: String(await freePort()) }, {
+    discardOutput: true,
+    nodeArgs: profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [],
+  });
   pin(service.child.pid!, SERVER_CPU);
   const client = new UserServiceClient(`127.0.0.1:${service.port}`, credentials.createInsecure());
   const { id } = await unary(client, client.createUser)({ email: 'bench@example.com', displayName: 'Bench' });
@@ -82,14 +106,15 @@ async function observabilityTax(): Promise<BenchResults['observabilityTax']> {
   const otlp = await startOtlpSink();
   const bulk = await startBulkSink();
   const environments = telemetryEnvironments(otlp.url, bulk.url);
-  const ratios: Record<string, { max: number[]; p50: number[]; p99: number[] }> = {};
+  const ratios: Record<string, { max: number[]; cpu: number[]; cpuPerCall: number[]; p50: number[]; p99: number[] }> = {};
   let baselineMax = 0;
+  const baselineCpuPerCall: number[] = [];
   for (let round = 0; round < rounds; round++) {
     const measured: Record<string, { max: LoadResult; half?: LoadResult }> = {};
     for (const [name, env] of Object.entries(environments)) {
       log(`observability tax, round ${round + 1}: ${name}`);
       const target = await userService(env);
-      measured[name] = { max: keep(`tax.${name}.max`, await closedLoop(target.getUser, { concurrency: CONCURRENCY, durationMs })) };
+      measured[name] = { max: keep(`tax.${name}.max`, await closedLoop(target.getUser, { concurrency: CONCURRENCY, durationMs, serverPid: target.process.child.pid })) };
       target.client.close();
       await target.process.stop();
     }
@@ -101,9 +126,16 @@ async function observabilityTax(): Promise<BenchResults['observabilityTax']> {
       target.client.close();
       await target.process.stop();
     }
+    const offCpuPerCall = measured.off!.max.serverCpuUsPerCall;
+    if (offCpuPerCall !== undefined) baselineCpuPerCall.push(offCpuPerCall);
     for (const name of Object.keys(environments).filter((n) => n !== 'off')) {
-      const entry = (ratios[name] ??= { max: [], p50: [], p99: [] });
+      const entry = (ratios[name] ??= { max: [], cpu: [], cpuPerCall: [], p50: [], p99: [] });
       entry.max.push(measured[name]!.max.throughput / measured.off!.max.throughput);
+      const cpuPerCall = measured[name]!.max.serverCpuUsPerCall;
+      if (offCpuPerCall !== undefined && cpuPerCall !== undefined) {
+        entry.cpu.push(offCpuPerCall / cpuPerCall);
+        entry.cpuPerCall.push(cpuPerCall);
+      }
       entry.p50.push(measured[name]!.half!.p50Ms / measured.off!.half!.p50Ms);
       entry.p99.push(measured[name]!.half!.p99Ms / measured.off!.half!.p99Ms);
     }
@@ -111,9 +143,19 @@ async function observabilityTax(): Promise<BenchResults['observabilityTax']> {
   otlp.close();
   await bulk.close();
   const result = Object.fromEntries(
-    Object.entries(ratios).map(([name, entry]) => [name, { maxThroughput: ratioSummary(entry.max), p50AtHalfLoad: ratioSummary(entry.p50), p99AtHalfLoad: ratioSummary(entry.p99) }]),
+    Object.entries(ratios).map(([name, entry]): [string, TaxEntry] => [
+      name,
+      {
+        maxThroughput: ratioSummary(entry.max),
+        cpuCapacity: entry.cpu.length > 0 ? ratioSummary(entry.cpu) : undefined,
+        serverCpuUsPerCall: entry.cpuPerCall.length > 0 ? ratioSummary(entry.cpuPerCall).median : undefined,
+        p50AtHalfLoad: ratioSummary(entry.p50),
+        p99AtHalfLoad: ratioSummary(entry.p99),
+      },
+    ]),
   ) as BenchResults['observabilityTax'];
   result.baselineMaxThroughput = Math.round(baselineMax);
+  if (baselineCpuPerCall.length > 0) result.baselineServerCpuUsPerCall = ratioSummary(baselineCpuPerCall).median;
   return result;
 }
 
@@ -214,26 +256,29 @@ async function scrapeImpact(baselineMax: number): Promise<BenchResults['scrapeIm
   return { p99Ratio: ratioSummary(p99), p50Ratio: ratioSummary(p50) };
 }
 
-async function frameworkOverhead(servers: { barePort: number; userId: string }): Promise<BenchResults['frameworkOverhead']> {
+async function frameworkOverhead(servers: { barePort: number; userId: string }, barePid: number | undefined): Promise<BenchResults['frameworkOverhead']> {
   const bareClient = new UserServiceClient(`127.0.0.1:${servers.barePort}`, credentials.createInsecure());
   const bare: Call = () => unary(bareClient, bareClient.getUser)({ id: servers.userId });
   const ratios: number[] = [];
+  const cpuRatios: number[] = [];
   for (let round = 0; round < rounds; round++) {
     log(`framework overhead, round ${round + 1}`);
     // The full service as it runs in production: every kind of telemetry on.
     const otlp = await startOtlpSink();
     const bulk = await startBulkSink();
     const target = await userService(telemetryEnvironments(otlp.url, bulk.url).all!);
-    const full = keep('framework.full', await closedLoop(target.getUser, { concurrency: CONCURRENCY, durationMs }));
+    const full = keep('framework.full', await closedLoop(target.getUser, { concurrency: CONCURRENCY, durationMs, serverPid: target.process.child.pid }));
     target.client.close();
     await target.process.stop();
     otlp.close();
     await bulk.close();
-    const barebones = keep('framework.bare', await closedLoop(bare, { concurrency: CONCURRENCY, durationMs }));
+    // The bare server shares its process with the protocol servers, which are idle meanwhile.
+    const barebones = keep('framework.bare', await closedLoop(bare, { concurrency: CONCURRENCY, durationMs, serverPid: barePid }));
     ratios.push(full.throughput / barebones.throughput);
+    if (full.serverCpuUsPerCall !== undefined && barebones.serverCpuUsPerCall !== undefined) cpuRatios.push(barebones.serverCpuUsPerCall / full.serverCpuUsPerCall);
   }
   bareClient.close();
-  return { throughputRatio: ratioSummary(ratios) };
+  return { throughputRatio: ratioSummary(ratios), cpuCapacityRatio: cpuRatios.length > 0 ? ratioSummary(cpuRatios) : undefined };
 }
 
 async function main(): Promise<void> {
@@ -252,7 +297,7 @@ async function main(): Promise<void> {
       observabilityTax: tax,
       grpcVersusJson: await grpcVersusJson(protocolServers.info),
       scrapeImpact: await scrapeImpact(tax.baselineMaxThroughput ?? 1000),
-      frameworkOverhead: await frameworkOverhead(protocolServers.info),
+      frameworkOverhead: await frameworkOverhead(protocolServers.info, protocolServers.child.pid),
       raw,
     };
     mkdirSync(outDir, { recursive: true });

@@ -2,6 +2,7 @@ import type { BenchResults } from './main';
 import type { RatioSummary } from './stats';
 
 const ratio = (r: RatioSummary) => `${r.median.toFixed(3)} (${r.min.toFixed(3)}–${r.max.toFixed(3)})`;
+const optionalRatio = (r: RatioSummary | undefined) => (r === undefined ? 'n/a' : ratio(r));
 
 /** The results as the Markdown committed under bench/results and summarised in the README. */
 export function formatMarkdown(results: BenchResults): string {
@@ -13,13 +14,25 @@ export function formatMarkdown(results: BenchResults): string {
   lines.push(`- ${results.rounds} interleaved rounds, ${results.secondsPerMeasurement} s per measurement; ratios as median (min–max over rounds).`, '');
 
   lines.push('## Observability tax (GetUser, user-service, in-memory storage)', '');
-  lines.push(`Baseline (telemetry off) maximum: ${results.observabilityTax.baselineMaxThroughput} calls/s at concurrency 32. Ratios are against telemetry off; 1.000 means no cost.`, '');
-  lines.push('| Telemetry | Max throughput ratio | p50 ratio at 50 % load | p99 ratio at 50 % load |', '| --- | --- | --- | --- |');
-  for (const [name, entry] of Object.entries(results.observabilityTax)) {
+  const tax = results.observabilityTax;
+  const baselineCpu = tax.baselineServerCpuUsPerCall === undefined ? '' : `, ${tax.baselineServerCpuUsPerCall.toFixed(1)} µs of server CPU per call`;
+  lines.push(`Baseline (telemetry off): ${tax.baselineMaxThroughput} calls/s at concurrency 32${baselineCpu}. Ratios are against telemetry off; 1.000 means no cost.`, '');
+  lines.push(
+    '| Telemetry | Max throughput ratio | CPU capacity ratio | Server CPU per call | p50 ratio at 50 % load | p99 ratio at 50 % load |',
+    '| --- | --- | --- | --- | --- | --- |',
+  );
+  for (const [name, entry] of Object.entries(tax)) {
     if (typeof entry !== 'object') continue;
-    lines.push(`| ${name} | ${ratio(entry.maxThroughput)} | ${ratio(entry.p50AtHalfLoad)} | ${ratio(entry.p99AtHalfLoad)} |`);
+    const perCall = entry.serverCpuUsPerCall === undefined ? 'n/a' : `${entry.serverCpuUsPerCall.toFixed(1)} µs`;
+    lines.push(`| ${name} | ${ratio(entry.maxThroughput)} | ${optionalRatio(entry.cpuCapacity)} | ${perCall} | ${ratio(entry.p50AtHalfLoad)} | ${ratio(entry.p99AtHalfLoad)} |`);
   }
-  lines.push('');
+  lines.push(
+    '',
+    'Max throughput is what the load generator observed; CPU capacity is server CPU per call with telemetry off divided by',
+    'the same with this telemetry (CPU time of the whole service process, /proc), so it does not depend on the load generator',
+    'keeping the server busy.',
+    '',
+  );
 
   lines.push('## gRPC against JSON over HTTP/1.1 (same handlers, same repositories)', '');
   lines.push('| Method | gRPC bytes/call | JSON bytes/call | Bytes ratio | Throughput ratio (gRPC/JSON) | p50 ratio | p99 ratio |', '| --- | --- | --- | --- | --- | --- | --- |');
@@ -32,6 +45,9 @@ export function formatMarkdown(results: BenchResults): string {
   lines.push(`/metrics scraped every second against not scraped, at 50 % load: p99 ratio ${ratio(results.scrapeImpact.p99Ratio)}, p50 ratio ${ratio(results.scrapeImpact.p50Ratio)}.`, '');
 
   lines.push('## Framework overhead', '');
-  lines.push(`GetUser through the full service (every kind of telemetry on) against a bare grpc-js server answering the same bytes: throughput ratio ${ratio(results.frameworkOverhead.throughputRatio)}.`, '');
+  lines.push(
+    `GetUser through the full service (every kind of telemetry on) against a bare grpc-js server answering the same bytes: throughput ratio ${ratio(results.frameworkOverhead.throughputRatio)}, CPU capacity ratio ${optionalRatio(results.frameworkOverhead.cpuCapacityRatio)}.`,
+    '',
+  );
   return `${lines.join('\n')}\n`;
 }

@@ -1,14 +1,17 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { it } from 'node:test';
-import type { BenchResults } from '../src/main';
+import type { BenchResults, TaxEntry } from '../src/main';
 
 const MAIN = path.resolve(__dirname, '../src/main.js');
 const finite = (value: number) => Number.isFinite(value) && value > 0;
+/** Server CPU per call is read from /proc (Linux). */
+const hasProc = existsSync('/proc/self/stat');
 
 /**
  * Keeps the harness working: a seconds-long run must produce every section of
@@ -25,8 +28,9 @@ it('produces a complete report in smoke mode', async () => {
 
   const results = JSON.parse(await readFile(path.join(out, 'smoke.json'), 'utf8')) as BenchResults;
   for (const name of ['all', 'tracingOnly', 'metricsOnly', 'loggingOnly']) {
-    const entry = (results.observabilityTax as Record<string, { maxThroughput: { median: number }; p99AtHalfLoad: { median: number } }>)[name];
+    const entry = (results.observabilityTax as Record<string, TaxEntry>)[name];
     assert.ok(entry && finite(entry.maxThroughput.median) && finite(entry.p99AtHalfLoad.median), name);
+    if (hasProc) assert.ok(entry.cpuCapacity && finite(entry.cpuCapacity.median), `${name}: server CPU per call measured`);
   }
   for (const method of ['GetUser', 'CreateOrder']) {
     const entry = results.grpcVersusJson[method]!;
@@ -34,6 +38,7 @@ it('produces a complete report in smoke mode', async () => {
   }
   assert.ok(finite(results.scrapeImpact.p99Ratio.median));
   assert.ok(finite(results.frameworkOverhead.throughputRatio.median));
+  if (hasProc) assert.ok(results.frameworkOverhead.cpuCapacityRatio && finite(results.frameworkOverhead.cpuCapacityRatio.median));
   const markdown = await readFile(path.join(out, 'smoke.md'), 'utf8');
   for (const heading of ['Observability tax', 'gRPC against JSON', 'Scrape impact', 'Framework overhead']) assert.match(markdown, new RegExp(heading));
   for (const failures of Object.values(results.raw).flat().map((result) => result.failed)) assert.equal(failures, 0, 'no call failed');

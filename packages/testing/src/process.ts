@@ -27,12 +27,16 @@ const TELEMETRY_PRELOAD = require.resolve('@platform/telemetry/register');
  * and resolves once it logs "gRPC server listening", with the port from that
  * line (start it with GRPC_PORT=0).
  */
-export async function startServiceProcess(script: string, env: NodeJS.ProcessEnv, options: { discardOutput?: boolean } = {}): Promise<ServiceProcess> {
+export async function startServiceProcess(
+  script: string,
+  env: NodeJS.ProcessEnv,
+  options: { discardOutput?: boolean; /** Extra Node.js flags, e.g. --cpu-prof (not allowed in NODE_OPTIONS). */ nodeArgs?: string[] } = {},
+): Promise<ServiceProcess> {
   // Benchmarks discard stdout: parsing every line here would cost the measuring process CPU and,
   // when it falls behind, block the service on a full pipe. Readiness then comes from health (fixed GRPC_PORT).
   if (options.discardOutput && !Number(env.GRPC_PORT ?? 0)) throw new Error('discardOutput needs a fixed GRPC_PORT');
   // Free ports unless told otherwise, so test processes never collide with a running platform.
-  const child = spawn(process.execPath, ['--require', TELEMETRY_PRELOAD, script], {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), '--require', TELEMETRY_PRELOAD, script], {
     env: { ...process.env, GRPC_PORT: '0', METRICS_PORT: '0', ...env },
     stdio: ['ignore', options.discardOutput ? 'ignore' : 'pipe', 'pipe'],
   });
