@@ -30,7 +30,8 @@ export function formatMarkdown(results: BenchResults): string {
     '',
     'Max throughput is what the load generator observed; CPU capacity is server CPU per call with telemetry off divided by',
     'the same with this telemetry (CPU time of the whole service process, /proc), so it does not depend on the load generator',
-    'keeping the server busy.',
+    'keeping the server busy. allSampled is everything on with 10 % of traces kept (parentbased_traceidratio 0.1), as production',
+    'would run; every other row keeps every trace.',
     '',
   );
 

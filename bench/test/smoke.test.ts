@@ -27,7 +27,7 @@ it('produces a complete report in smoke mode', async () => {
   assert.equal(code, 0, stderr);
 
   const results = JSON.parse(await readFile(path.join(out, 'smoke.json'), 'utf8')) as BenchResults;
-  for (const name of ['all', 'tracingOnly', 'metricsOnly', 'loggingOnly']) {
+  for (const name of ['all', 'allSampled', 'tracingOnly', 'metricsOnly', 'loggingOnly']) {
     const entry = (results.observabilityTax as Record<string, TaxEntry>)[name];
     assert.ok(entry && finite(entry.maxThroughput.median) && finite(entry.p99AtHalfLoad.median), name);
     if (hasProc) assert.ok(entry.cpuCapacity && finite(entry.cpuCapacity.median), `${name}: server CPU per call measured`);

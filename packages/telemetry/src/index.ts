@@ -1,5 +1,5 @@
-export { GRPC_LATENCY_BUCKETS, GrpcClientMetrics, GrpcServerMetrics, grpcCodeName, grpcMethodLabels, type ExemplarSource } from './grpc-metrics';
-export { accessLogInterceptor } from './access-log';
+export { GRPC_LATENCY_BUCKETS, GrpcClientMetrics, GrpcServerMetrics, grpcCodeName, grpcMethodLabels, type ExemplarSource, type MethodShape, type ServerCallRecorder } from './grpc-metrics';
+export { serverTelemetryInterceptor, type ServerTelemetryOptions } from './server-interceptor';
 export { LogShipper, type ElasticsearchShippingOptions, type ShippingCounts } from './log-shipping';
 export { createLogger, datasetOf, redactEmails, type Logger, type LoggerOptions } from './logger';
 export { serviceIdentity, type ServiceIdentity } from './service-identity';
@@ -9,4 +9,4 @@ export { Telemetry, type TelemetryOptions } from './telemetry';
 export { SelfObservation, type PipelineCount } from './self-observation';
 export { GrpcServerSpanConventions } from './span-conventions';
 export { activeTracing, shutdownTracing, startTracing, Tracing, tracingOptionsFromEnvironment, type TracingOptions } from './tracing';
-export { currentTraceId, TRACE_ID_METADATA_KEY, traceExemplar, traceIdInterceptor } from './trace-context';
+export { currentTraceId, TRACE_ID_METADATA_KEY, traceExemplar } from './trace-context';

@@ -1,11 +1,11 @@
 import type { Interceptor, ServerInterceptor } from '@grpc/grpc-js';
 import { Counter } from 'prom-client';
-import { accessLogInterceptor } from './access-log';
 import { GrpcClientMetrics, GrpcServerMetrics } from './grpc-metrics';
 import { LogShipper, type ShippingCounts } from './log-shipping';
 import { createLogger, datasetOf, type Logger } from './logger';
 import { createRegistry, MetricsServer, type MetricsRegistry } from './metrics';
-import { traceExemplar, traceIdInterceptor } from './trace-context';
+import { serverTelemetryInterceptor } from './server-interceptor';
+import { traceExemplar } from './trace-context';
 import { serviceIdentity } from './service-identity';
 import { activeTracing, type Tracing } from './tracing';
 
@@ -49,9 +49,9 @@ export class Telemetry {
     this.registry = parts.registry;
     this.metricsServer = parts.metricsServer;
     this.metricsPort = parts.metricsPort;
-    this.serverMetrics = new GrpcServerMetrics(this.registry, traceExemplar);
+    this.serverMetrics = new GrpcServerMetrics(this.registry);
     this.clientMetrics = new GrpcClientMetrics(this.registry, traceExemplar);
-    this.serverInterceptors = [...(parts.grpcMetrics ? [this.serverMetrics.interceptor] : []), traceIdInterceptor, accessLogInterceptor(this.logger)];
+    this.serverInterceptors = [serverTelemetryInterceptor({ logger: this.logger, metrics: parts.grpcMetrics ? this.serverMetrics : undefined })];
     this.clientInterceptors = parts.grpcMetrics ? [this.clientMetrics.interceptor] : [];
     if (this.shipper) registerShippingMetrics(this.registry, this.shipper.counts);
     const tracing = activeTracing();
