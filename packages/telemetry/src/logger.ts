@@ -60,6 +60,9 @@ export function createLogger(options: LoggerOptions): Logger {
       },
       hooks: {
         logMethod(args, method) {
+          // An address needs an '@': most lines (every access line) skip the copy and the pattern.
+          const mayHoldEmail = args.some((arg) => typeof arg === 'string' && arg.includes('@'));
+          if (!mayHoldEmail) return method.apply(this, args);
           method.apply(this, args.map((arg) => (typeof arg === 'string' ? redactEmails(arg) : arg)) as Parameters<typeof method>);
         },
       },
