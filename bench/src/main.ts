@@ -36,7 +36,8 @@ export interface BenchResults {
   observabilityTax: Record<string, TaxEntry> & { baselineMaxThroughput?: number; baselineServerCpuUsPerCall?: number };
   grpcVersusJson: Record<string, { grpcBytesPerCall: number; jsonBytesPerCall: number; bytesRatio: number; throughputRatio: RatioSummary; p50Ratio: RatioSummary; p99Ratio: RatioSummary }>;
   scrapeImpact: { p99Ratio: RatioSummary; p50Ratio: RatioSummary };
-  frameworkOverhead: { throughputRatio: RatioSummary; cpuCapacityRatio?: RatioSummary | undefined };
+  /** The full service against the bare server, by the full service's telemetry settings. */
+  frameworkOverhead: Record<string, { throughputRatio: RatioSummary; cpuCapacityRatio?: RatioSummary | undefined }>;
   raw: Record<string, LoadResult[]>;
 }
 
@@ -258,29 +259,40 @@ async function scrapeImpact(baselineMax: number): Promise<BenchResults['scrapeIm
   return { p99Ratio: ratioSummary(p99), p50Ratio: ratioSummary(p50) };
 }
 
+/** The full service's settings compared against the bare server: as measured in the tax, by name. */
+const FRAMEWORK_VARIANTS = ['off', 'allSampled', 'all'] as const;
+
 async function frameworkOverhead(servers: { barePort: number; userId: string }, barePid: number | undefined): Promise<BenchResults['frameworkOverhead']> {
   const bareClient = new UserServiceClient(`127.0.0.1:${servers.barePort}`, credentials.createInsecure());
   const bare: Call = () => unary(bareClient, bareClient.getUser)({ id: servers.userId });
-  const ratios: number[] = [];
-  const cpuRatios: number[] = [];
+  const ratios = Object.fromEntries(FRAMEWORK_VARIANTS.map((name) => [name, { throughput: [] as number[], cpu: [] as number[] }]));
   for (let round = 0; round < rounds; round++) {
-    log(`framework overhead, round ${round + 1}`);
-    // The full service as it runs in production: every kind of telemetry on.
     const otlp = await startOtlpSink();
     const bulk = await startBulkSink();
-    const target = await userService(telemetryEnvironments(otlp.url, bulk.url).all!);
-    const full = keep('framework.full', await closedLoop(target.getUser, { concurrency: CONCURRENCY, durationMs, serverPid: target.process.child.pid }));
-    target.client.close();
-    await target.process.stop();
+    const environments = telemetryEnvironments(otlp.url, bulk.url);
+    const full: Record<string, LoadResult> = {};
+    for (const name of FRAMEWORK_VARIANTS) {
+      log(`framework overhead, round ${round + 1}: ${name}`);
+      const target = await userService(environments[name]!);
+      full[name] = keep(`framework.${name}`, await closedLoop(target.getUser, { concurrency: CONCURRENCY, durationMs, serverPid: target.process.child.pid }));
+      target.client.close();
+      await target.process.stop();
+    }
     otlp.close();
     await bulk.close();
     // The bare server shares its process with the protocol servers, which are idle meanwhile.
     const barebones = keep('framework.bare', await closedLoop(bare, { concurrency: CONCURRENCY, durationMs, serverPid: barePid }));
-    ratios.push(full.throughput / barebones.throughput);
-    if (full.serverCpuUsPerCall !== undefined && barebones.serverCpuUsPerCall !== undefined) cpuRatios.push(barebones.serverCpuUsPerCall / full.serverCpuUsPerCall);
+    for (const name of FRAMEWORK_VARIANTS) {
+      const entry = ratios[name]!;
+      entry.throughput.push(full[name]!.throughput / barebones.throughput);
+      const fullCpu = full[name]!.serverCpuUsPerCall;
+      if (fullCpu !== undefined && barebones.serverCpuUsPerCall !== undefined) entry.cpu.push(barebones.serverCpuUsPerCall / fullCpu);
+    }
   }
   bareClient.close();
-  return { throughputRatio: ratioSummary(ratios), cpuCapacityRatio: cpuRatios.length > 0 ? ratioSummary(cpuRatios) : undefined };
+  return Object.fromEntries(
+    Object.entries(ratios).map(([name, entry]) => [name, { throughputRatio: ratioSummary(entry.throughput), cpuCapacityRatio: entry.cpu.length > 0 ? ratioSummary(entry.cpu) : undefined }]),
+  );
 }
 
 async function main(): Promise<void> {
