@@ -97,7 +97,8 @@ export async function startCountingProxy(targetPort: number): Promise<{ port: nu
 
 /** Starts `node script`, pinned to `cpu`, and resolves with the first JSON line it prints. */
 export async function startJsonProcess<T>(script: string, cpu: number, env: NodeJS.ProcessEnv = {}): Promise<{ info: T; child: ChildProcess; stop(): Promise<void> }> {
-  const child = spawn(process.execPath, [script], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  // stdin stays open for the child's life: it exits when the pipe closes, even if this process is killed.
+  const child = spawn(process.execPath, [script], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'inherit'] });
   pin(child.pid!, cpu);
   const [line] = (await once(createInterface({ input: child.stdout! }), 'line')) as [string];
   return {

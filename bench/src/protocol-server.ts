@@ -80,6 +80,9 @@ async function main(): Promise<void> {
   );
 
   process.stdout.write(`${JSON.stringify({ grpcPort, httpPort: (http.address() as { port: number }).port, barePort, userId: seeded.id })}\n`);
+  // The harness holds our stdin open: when it ends, however it ends, so do we, instead of lingering and skewing the next run.
+  process.stdin.resume();
+  process.stdin.on('end', () => process.exit(0));
 }
 
 function httpContext(): CallContext {
