@@ -13,18 +13,15 @@ import { parseArgs } from 'node:util';
 import { Agent, request } from 'node:http';
 import { credentials } from '@grpc/grpc-js';
 import { OrderServiceClient, type CreateOrderRequest } from '@platform/order-service/dist/src/api/order/v1/order';
-import { freePort, startServiceProcess, unary, type ServiceProcess } from '@platform/testing';
+import { unary } from '@platform/testing';
 import { UserServiceClient } from '@platform/user-service/dist/src/api/user/v1/user';
 import { pin, startBulkSink, startCountingProxy, startJsonProcess, startOtlpSink } from './infrastructure';
+import { CLIENT_CPU, CONCURRENCY, SERVER_CPU, startUserService, telemetryEnvironments, type UserServiceUnderTest } from './user-service';
 import { closedLoop, fixedRate, type Call, type LoadResult } from './load';
 import { formatMarkdown } from './report';
 import { ratioSummary, type RatioSummary } from './stats';
 
-const USER_MAIN = path.dirname(require.resolve('@platform/user-service/package.json')) + '/dist/src/main.js';
 const PROTOCOL_SERVER = path.resolve(__dirname, 'protocol-server.js');
-const CONCURRENCY = 32;
-const SERVER_CPU = 0;
-const CLIENT_CPU = 1;
 
 export interface BenchResults {
   machine: { cpu: string; cores: number; pinned: boolean };
@@ -74,35 +71,9 @@ const raw: Record<string, LoadResult[]> = {};
 const keep = (label: string, result: LoadResult) => ((raw[label] ??= []).push(result), result);
 const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
 
-/** The telemetry settings compared in the observability tax. */
-function telemetryEnvironments(otlp: string, bulk: string): Record<string, NodeJS.ProcessEnv> {
-  const tracing = { OTEL_SDK_DISABLED: 'false', OTEL_TRACES_SAMPLER: 'always_on', OTEL_EXPORTER_OTLP_ENDPOINT: otlp };
-  const noTracing = { OTEL_SDK_DISABLED: 'true' };
-  const logging = { LOG_LEVEL: 'info', ELASTICSEARCH_URL: bulk };
-  const noLogging = { LOG_LEVEL: 'warn' };
-  return {
-    off: { ...noTracing, ...noLogging, GRPC_METRICS_ENABLED: 'false' },
-    all: { ...tracing, ...logging, GRPC_METRICS_ENABLED: 'true' },
-    // What production would run: everything, with one trace in ten kept (the caller's choice wins when there is one).
-    allSampled: { ...tracing, OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.1', ...logging, GRPC_METRICS_ENABLED: 'true' },
-    tracingOnly: { ...tracing, ...noLogging, GRPC_METRICS_ENABLED: 'false' },
-    metricsOnly: { ...noTracing, ...noLogging, GRPC_METRICS_ENABLED: 'true' },
-    loggingOnly: { ...noTracing, ...logging, GRPC_METRICS_ENABLED: 'false' },
-  };
-}
-
-async function userService(env: NodeJS.ProcessEnv): Promise<{ process: ServiceProcess; client: UserServiceClient; getUser: Call }> {
-  const service = await startServiceProcess(USER_MAIN, { ...env, FAULT_INJECTION_ENABLED: 'false', GRPC_PORT: String(await freePort()), METRICS_PORT: String(await freePort()) }, {
-    discardOutput: true,
-    nodeArgs: profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [],
-  });
-  pin(service.child.pid!, SERVER_CPU);
-  const client = new UserServiceClient(`127.0.0.1:${service.port}`, credentials.createInsecure());
-  const { id } = await unary(client, client.createUser)({ email: 'bench@example.com', displayName: 'Bench' });
-  const getUser: Call = () => unary(client, client.getUser)({ id });
-  // Warm-up: let V8 optimise the hot path before anything is measured.
-  await closedLoop(getUser, { concurrency: CONCURRENCY, durationMs: Math.min(1000, durationMs) });
-  return { process: service, client, getUser };
+/** user-service with these settings, this checkout's, warmed up. */
+function userService(env: NodeJS.ProcessEnv): Promise<UserServiceUnderTest> {
+  return startUserService({ env, profileDir, warmUpMs: Math.min(1000, durationMs) });
 }
 
 async function observabilityTax(): Promise<BenchResults['observabilityTax']> {
@@ -118,16 +89,14 @@ async function observabilityTax(): Promise<BenchResults['observabilityTax']> {
       log(`observability tax, round ${round + 1}: ${name}`);
       const target = await userService(env);
       measured[name] = { max: keep(`tax.${name}.max`, await closedLoop(target.getUser, { concurrency: CONCURRENCY, durationMs, serverPid: target.process.child.pid })) };
-      target.client.close();
-      await target.process.stop();
+      await target.stop();
     }
     const halfLoad = measured.off!.max.throughput / 2;
     baselineMax = measured.off!.max.throughput;
     for (const [name, env] of Object.entries(environments)) {
       const target = await userService(env);
       measured[name]!.half = keep(`tax.${name}.half`, await fixedRate(target.getUser, { rate: halfLoad, durationMs }));
-      target.client.close();
-      await target.process.stop();
+      await target.stop();
     }
     const offCpuPerCall = measured.off!.max.serverCpuUsPerCall;
     if (offCpuPerCall !== undefined) baselineCpuPerCall.push(offCpuPerCall);
@@ -253,8 +222,7 @@ async function scrapeImpact(baselineMax: number): Promise<BenchResults['scrapeIm
     clearInterval(scraper);
     p99.push(scraped.p99Ms / quiet.p99Ms);
     p50.push(scraped.p50Ms / quiet.p50Ms);
-    target.client.close();
-    await target.process.stop();
+    await target.stop();
   }
   return { p99Ratio: ratioSummary(p99), p50Ratio: ratioSummary(p50) };
 }
@@ -275,8 +243,7 @@ async function frameworkOverhead(servers: { barePort: number; userId: string }, 
       log(`framework overhead, round ${round + 1}: ${name}`);
       const target = await userService(environments[name]!);
       full[name] = keep(`framework.${name}`, await closedLoop(target.getUser, { concurrency: CONCURRENCY, durationMs, serverPid: target.process.child.pid }));
-      target.client.close();
-      await target.process.stop();
+      await target.stop();
     }
     otlp.close();
     await bulk.close();

@@ -9,6 +9,7 @@ import { it } from 'node:test';
 import type { BenchResults, TaxEntry } from '../src/main';
 
 const MAIN = path.resolve(__dirname, '../src/main.js');
+const COMPARE = path.resolve(__dirname, '../src/compare.js');
 const finite = (value: number) => Number.isFinite(value) && value > 0;
 /** Server CPU per call is read from /proc (Linux). */
 const hasProc = existsSync('/proc/self/stat');
@@ -45,4 +46,22 @@ it('produces a complete report in smoke mode', async () => {
   const markdown = await readFile(path.join(out, 'smoke.md'), 'utf8');
   for (const heading of ['Observability tax', 'gRPC against JSON', 'Scrape impact', 'Framework overhead']) assert.match(markdown, new RegExp(heading));
   for (const failures of Object.values(results.raw).flat().map((result) => result.failed)) assert.equal(failures, 0, 'no call failed');
+});
+
+/** Keeps the before/after tool working: this checkout against itself, one short round. */
+it('compares this checkout against a baseline checkout', async () => {
+  const checkout = path.resolve(__dirname, '../../..');
+  const child = spawn(process.execPath, [COMPARE, '--baseline', checkout, '--rounds', '1', '--seconds', '0.5', '--telemetry', 'off,metricsOnly'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const [code] = (await once(child, 'exit')) as [number];
+  assert.equal(code, 0, stderr);
+  for (const name of ['off', 'metricsOnly']) {
+    const row = new RegExp(`^\\| ${name} \\| (\\S+) \\(.*\\) \\| (\\S+) \\(.*\\) \\|$`, 'm').exec(stdout);
+    assert.ok(row, `a row for ${name} in:\n${stdout}`);
+    if (hasProc) assert.ok(finite(Number(row[1])), `${name}: CPU ratio ${row[1]}`);
+    assert.ok(finite(Number(row[2])), `${name}: throughput ratio ${row[2]}`);
+  }
 });

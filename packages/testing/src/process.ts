@@ -30,13 +30,19 @@ const TELEMETRY_PRELOAD = require.resolve('@platform/telemetry/register');
 export async function startServiceProcess(
   script: string,
   env: NodeJS.ProcessEnv,
-  options: { discardOutput?: boolean; /** Extra Node.js flags, e.g. --cpu-prof (not allowed in NODE_OPTIONS). */ nodeArgs?: string[] } = {},
+  options: {
+    discardOutput?: boolean;
+    /** Extra Node.js flags, e.g. --cpu-prof (not allowed in NODE_OPTIONS). */
+    nodeArgs?: string[];
+    /** Another build's telemetry preload (benchmarks compare checkouts); this workspace's by default. */
+    preload?: string;
+  } = {},
 ): Promise<ServiceProcess> {
   // Benchmarks discard stdout: parsing every line here would cost the measuring process CPU and,
   // when it falls behind, block the service on a full pipe. Readiness then comes from health (fixed GRPC_PORT).
   if (options.discardOutput && !Number(env.GRPC_PORT ?? 0)) throw new Error('discardOutput needs a fixed GRPC_PORT');
   // Free ports unless told otherwise, so test processes never collide with a running platform.
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), '--require', TELEMETRY_PRELOAD, script], {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), '--require', options.preload ?? TELEMETRY_PRELOAD, script], {
     env: { ...process.env, GRPC_PORT: '0', METRICS_PORT: '0', ...env },
     stdio: ['ignore', options.discardOutput ? 'ignore' : 'pipe', 'pipe'],
   });
