@@ -14,7 +14,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { pin, startBulkSink, startOtlpSink } from './infrastructure';
 import { closedLoop } from './load';
-import { ratioSummary, type RatioSummary } from './stats';
+import { formatRatio, ratioSummary, ratioSummaryIfAny } from './stats';
 import { CLIENT_CPU, CONCURRENCY, startUserService, telemetryEnvironments } from './user-service';
 
 const { values } = parseArgs({
@@ -27,7 +27,6 @@ const { values } = parseArgs({
 });
 
 const log = (line: string) => process.stderr.write(`bench:compare: ${line}\n`);
-const ratio = (r: RatioSummary) => `${r.median.toFixed(3)} (${r.min.toFixed(3)}–${r.max.toFixed(3)})`;
 
 async function main(): Promise<void> {
   if (!values.baseline) throw new Error('--baseline DIR is required: a built checkout to compare this one against');
@@ -69,7 +68,7 @@ async function main(): Promise<void> {
     '',
     '| Telemetry | Server CPU per call ratio | Throughput ratio |',
     '| --- | --- | --- |',
-    ...names.map((name) => `| ${name} | ${ratios[name]!.cpu.length > 0 ? ratio(ratioSummary(ratios[name]!.cpu)) : 'n/a'} | ${ratio(ratioSummary(ratios[name]!.throughput))} |`),
+    ...names.map((name) => `| ${name} | ${formatRatio(ratioSummaryIfAny(ratios[name]!.cpu))} | ${formatRatio(ratioSummary(ratios[name]!.throughput))} |`),
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
 }

@@ -19,7 +19,7 @@ import { pin, startBulkSink, startCountingProxy, startJsonProcess, startOtlpSink
 import { CLIENT_CPU, CONCURRENCY, SERVER_CPU, startUserService, telemetryEnvironments, type UserServiceUnderTest } from './user-service';
 import { closedLoop, fixedRate, type Call, type LoadResult } from './load';
 import { formatMarkdown } from './report';
-import { ratioSummary, type RatioSummary } from './stats';
+import { ratioSummary, ratioSummaryIfAny, type RatioSummary } from './stats';
 
 const PROTOCOL_SERVER = path.resolve(__dirname, 'protocol-server.js');
 
@@ -119,15 +119,15 @@ async function observabilityTax(): Promise<BenchResults['observabilityTax']> {
       name,
       {
         maxThroughput: ratioSummary(entry.max),
-        cpuCapacity: entry.cpu.length > 0 ? ratioSummary(entry.cpu) : undefined,
-        serverCpuUsPerCall: entry.cpuPerCall.length > 0 ? ratioSummary(entry.cpuPerCall).median : undefined,
+        cpuCapacity: ratioSummaryIfAny(entry.cpu),
+        serverCpuUsPerCall: ratioSummaryIfAny(entry.cpuPerCall)?.median,
         p50AtHalfLoad: ratioSummary(entry.p50),
         p99AtHalfLoad: ratioSummary(entry.p99),
       },
     ]),
   ) as BenchResults['observabilityTax'];
   result.baselineMaxThroughput = Math.round(baselineMax);
-  if (baselineCpuPerCall.length > 0) result.baselineServerCpuUsPerCall = ratioSummary(baselineCpuPerCall).median;
+  result.baselineServerCpuUsPerCall = ratioSummaryIfAny(baselineCpuPerCall)?.median;
   return result;
 }
 
@@ -258,7 +258,7 @@ async function frameworkOverhead(servers: { barePort: number; userId: string }, 
   }
   bareClient.close();
   return Object.fromEntries(
-    Object.entries(ratios).map(([name, entry]) => [name, { throughputRatio: ratioSummary(entry.throughput), cpuCapacityRatio: entry.cpu.length > 0 ? ratioSummary(entry.cpu) : undefined }]),
+    Object.entries(ratios).map(([name, entry]) => [name, { throughputRatio: ratioSummary(entry.throughput), cpuCapacityRatio: ratioSummaryIfAny(entry.cpu) }]),
   );
 }
 

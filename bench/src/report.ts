@@ -1,8 +1,6 @@
 import type { BenchResults } from './main';
-import type { RatioSummary } from './stats';
+import { formatRatio as ratio } from './stats';
 
-const ratio = (r: RatioSummary) => `${r.median.toFixed(3)} (${r.min.toFixed(3)}–${r.max.toFixed(3)})`;
-const optionalRatio = (r: RatioSummary | undefined) => (r === undefined ? 'n/a' : ratio(r));
 
 /** The results as the Markdown committed under bench/results and summarised in the README. */
 export function formatMarkdown(results: BenchResults): string {
@@ -24,7 +22,7 @@ export function formatMarkdown(results: BenchResults): string {
   for (const [name, entry] of Object.entries(tax)) {
     if (typeof entry !== 'object') continue;
     const perCall = entry.serverCpuUsPerCall === undefined ? 'n/a' : `${entry.serverCpuUsPerCall.toFixed(1)} µs`;
-    lines.push(`| ${name} | ${ratio(entry.maxThroughput)} | ${optionalRatio(entry.cpuCapacity)} | ${perCall} | ${ratio(entry.p50AtHalfLoad)} | ${ratio(entry.p99AtHalfLoad)} |`);
+    lines.push(`| ${name} | ${ratio(entry.maxThroughput)} | ${ratio(entry.cpuCapacity)} | ${perCall} | ${ratio(entry.p50AtHalfLoad)} | ${ratio(entry.p99AtHalfLoad)} |`);
   }
   lines.push(
     '',
@@ -54,7 +52,7 @@ export function formatMarkdown(results: BenchResults): string {
     '| --- | --- | --- |',
   );
   for (const [name, entry] of Object.entries(results.frameworkOverhead)) {
-    lines.push(`| ${name} | ${ratio(entry.throughputRatio)} | ${optionalRatio(entry.cpuCapacityRatio)} |`);
+    lines.push(`| ${name} | ${ratio(entry.throughputRatio)} | ${ratio(entry.cpuCapacityRatio)} |`);
   }
   lines.push('');
   return `${lines.join('\n')}\n`;

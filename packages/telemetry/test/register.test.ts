@@ -8,7 +8,7 @@ const REGISTER = require.resolve('../src/register');
 function grpcPatchedUnder(env: NodeJS.ProcessEnv): boolean {
   const script = "process.stdout.write(String(Boolean(require('@grpc/grpc-js').Server.prototype.register.__wrapped)))";
   const output = execFileSync(process.execPath, ['--require', REGISTER, '-e', script], {
-    env: { ...process.env, OTEL_TRACES_EXPORTER: 'none', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9', ...env },
+    env: { ...process.env, OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9', ...env },
     encoding: 'utf8',
   });
   return output.trim() === 'true';
