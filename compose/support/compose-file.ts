@@ -12,8 +12,11 @@ export interface ComposeService {
   image?: string;
   profiles?: string[];
   build?: unknown;
+  command?: string[];
+  working_dir?: string;
   restart?: string;
-  healthcheck?: { test: string[] | string };
+  stop_grace_period?: string;
+  healthcheck?: { test: string[] | string; interval?: string; timeout?: string; retries?: number };
   ports?: string[];
   volumes?: string[];
   depends_on?: Record<string, { condition: string }>;

@@ -20,9 +20,14 @@ export class FakeElasticsearch {
     return this.server.requests.map((request) => request.headers);
   }
 
+  /** Every request, in order. */
+  get requests(): readonly RecordedRequest[] {
+    return this.server.requests;
+  }
+
   /** Resolves with the URL; port 0 picks a free one. */
-  listen(port = 0): Promise<string> {
-    return this.server.listen(port);
+  listen(port = 0, host = '127.0.0.1'): Promise<string> {
+    return this.server.listen(port, host);
   }
 
   close(): Promise<void> {

@@ -62,11 +62,11 @@ export class OtlpTraceReceiver {
     );
   }
 
-  /** Resolves with the OTLP endpoint URL to give the exporter. */
-  listen(): Promise<string> {
+  /** Resolves with the OTLP endpoint URL to give the exporter; port 0 picks a free one. */
+  listen(port = 0, host = '127.0.0.1'): Promise<string> {
     return new Promise((resolve, reject) =>
-      this.server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (error, port) =>
-        error ? reject(error) : resolve(`http://127.0.0.1:${port}`),
+      this.server.bindAsync(`${host}:${port}`, ServerCredentials.createInsecure(), (error, bound) =>
+        error ? reject(error) : resolve(`http://${host}:${bound}`),
       ),
     );
   }

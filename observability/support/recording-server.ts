@@ -39,10 +39,11 @@ export class RecordingServer {
   }
 
   /** Resolves with the base URL; port 0 picks a free one. */
-  listen(port = 0): Promise<string> {
-    return new Promise((resolve) =>
-      this.server.listen(port, '127.0.0.1', () => resolve(`http://127.0.0.1:${(this.server.address() as { port: number }).port}`)),
-    );
+  listen(port = 0, host = '127.0.0.1'): Promise<string> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => resolve(`http://${host}:${(this.server.address() as { port: number }).port}`));
+    });
   }
 
   close(): Promise<void> {

@@ -96,7 +96,8 @@ export interface RateLimitConfig {
 export interface ServiceConfig {
   grpcHost: string;
   grpcPort: number;
-  /** Where /metrics is served. */
+  /** Where /metrics is served: METRICS_HOST, by default the gRPC host. */
+  metricsHost: string;
   metricsPort: number;
   /** Unset: in-memory storage, which keeps nothing across restarts. */
   databaseUrl: string | undefined;
@@ -154,6 +155,8 @@ export function serviceEnvShape(defaults: { grpcPort: number; metricsPort: numbe
   return {
     GRPC_HOST: z.string().min(1).default('0.0.0.0'),
     GRPC_PORT: envVar.port(defaults.grpcPort),
+    // Unset: the gRPC host, so that a service bound to one address exposes nothing on the others.
+    METRICS_HOST: z.string().min(1).optional(),
     METRICS_PORT: envVar.port(defaults.metricsPort),
     DATABASE_URL: envVar.postgresUrl().optional(),
     LOG_LEVEL: envVar.logLevel(),
@@ -197,6 +200,7 @@ export function toServiceConfig(
   return {
     grpcHost: parsed.GRPC_HOST,
     grpcPort: parsed.GRPC_PORT,
+    metricsHost: parsed.METRICS_HOST ?? parsed.GRPC_HOST,
     metricsPort: parsed.METRICS_PORT,
     databaseUrl: parsed.DATABASE_URL,
     logLevel: parsed.LOG_LEVEL,

@@ -65,6 +65,7 @@ export function runService<Config extends ServiceConfig>(main: ServiceMain<Confi
     const telemetry = await Telemetry.start({
       serviceName: main.name,
       metricsPort: config.metricsPort,
+      metricsHost: config.metricsHost,
       logLevel: config.logLevel,
       elasticsearch: config.elasticsearch,
       grpcMetrics: config.grpcMetrics,

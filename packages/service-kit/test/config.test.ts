@@ -13,6 +13,12 @@ describe('configuration', () => {
     assert.equal(config.databaseUrl, undefined);
   });
 
+  it('serves /metrics on the gRPC host unless METRICS_HOST says otherwise', () => {
+    assert.equal(toServiceConfig(parseEnv(shape, {})).metricsHost, '0.0.0.0');
+    assert.equal(toServiceConfig(parseEnv(shape, { GRPC_HOST: '127.0.0.2' })).metricsHost, '127.0.0.2');
+    assert.equal(toServiceConfig(parseEnv(shape, { GRPC_HOST: '127.0.0.2', METRICS_HOST: '0.0.0.0' })).metricsHost, '0.0.0.0');
+  });
+
   it('stops with one message naming every bad variable', () => {
     assert.throws(
       () => parseEnv(shape, { GRPC_PORT: 'http', METRICS_PORT: '70000', DATABASE_URL: 'mysql://x/y', LOG_LEVEL: 'loud' }),

@@ -33,6 +33,7 @@ export function testConfig(overrides: Partial<ServiceConfig> = {}): ServiceConfi
   return {
     grpcHost: '127.0.0.1',
     grpcPort: 0,
+    metricsHost: '127.0.0.1',
     metricsPort: 0,
     databaseUrl: undefined,
     logLevel: 'silent',
