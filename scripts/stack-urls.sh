@@ -1,9 +1,15 @@
 #!/usr/bin/env bash
 # Printed by `npm run up` once every container is healthy.
 set -euo pipefail
-env_file="$(dirname "$0")/../compose/.env"
-grafana_password=$(grep '^GRAFANA_ADMIN_PASSWORD=' "$env_file" | cut -d= -f2-)
-elastic_password=$(grep '^ELASTIC_PASSWORD=' "$env_file" | cut -d= -f2-)
+compose_dir="$(dirname "$0")/../compose"
+# The last value wins, as in Compose: compose/.env, then compose/.env.local (scripts/gen-env.sh).
+setting() {
+  local files=("$compose_dir/.env")
+  if [ -f "$compose_dir/.env.local" ]; then files+=("$compose_dir/.env.local"); fi
+  grep -h "^$1=" "${files[@]}" | tail -n 1 | cut -d= -f2-
+}
+grafana_password=$(setting GRAFANA_ADMIN_PASSWORD)
+elastic_password=$(setting ELASTIC_PASSWORD)
 cat <<URLS
 
 The platform is up:

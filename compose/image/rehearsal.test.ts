@@ -14,13 +14,14 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { FakeElasticsearch, localPrometheusConfig, OtlpTraceReceiver } from '@platform/observability';
 import { eventually, postgresServer, startPrometheus, withDatabase } from '@platform/testing';
 import { Client } from 'pg';
 import { COMPOSE_DIR, loadCompose, mebibytes, readEnvFile, type ComposeService } from '../support/compose-file';
-import { baseImages, buildImage, DOCKERFILE, ensureStandinBase, imageToolsMissing, inspectImage, type ImageConfig } from '../support/image';
+import { baseImages, buildImage, DOCKERFILE, ensureStandinBase, imageToolsMissing, inspectImage, REPO, type ImageConfig } from '../support/image';
 import { durationMs, RehearsedContainer, removeLeftovers, Teardown, type ContainerSpec } from '../support/rehearsal';
 
 const env = readEnvFile();
@@ -29,6 +30,7 @@ const TAG = env.PLATFORM_IMAGE!;
 /** The containers Compose runs from the platform image (profiles aside: mtls has its own check). */
 const platformServices = Object.entries(model.services).filter(([, service]) => service.image === TAG && service.profiles === undefined);
 const isJob = (service: ComposeService) => service.restart === 'no';
+const LOG_WRITER = `Basic ${Buffer.from(`log_writer:${env.LOG_WRITER_PASSWORD}`).toString('base64')}`;
 
 /** Addresses that stand in for the containers' own network namespaces. */
 const STANDINS = { postgres: '127.0.0.1', jaeger: '127.0.0.20', elasticsearch: '127.0.0.21' } as const;
@@ -166,7 +168,14 @@ describe('the Compose stack rehearsed from the built image', { concurrency: fals
       },
       { timeoutMs: 60_000, intervalMs: 1000, failure: () => `no trace through traffic, order, user and PostgreSQL among ${receiver.spans.length} spans` },
     );
-    report.push({ container: 'jaeger', ran: `OTLP/gRPC receiver at jaeger:4317 (${STANDINS.jaeger})`, result: `${receiver.spans.length} spans; trace ${trace[0]} spans ${[...trace[1]].join(' -> ')}` });
+    const traces = new Set(receiver.spans.map((span) => span.traceId)).size;
+    report.push({
+      container: 'jaeger',
+      ran: `OTLP/gRPC receiver at jaeger:4317 (${STANDINS.jaeger})`,
+      result:
+        `${receiver.spans.length} spans in ${traces} traces, ${(receiver.receivedBytes / receiver.spans.length).toFixed(0)} bytes of OTLP per span; ` +
+        `trace ${trace[0]} spans ${[...trace[1]].join(', ')}`,
+    });
   });
 
   it('user and order ship their log lines to elasticsearch:9200 as log_writer', async () => {
@@ -176,8 +185,7 @@ describe('the Compose stack rehearsed from the built image', { concurrency: fals
       intervalMs: 500,
       failure: () => `documents shipped: ${elasticsearch.documents.length}, from ${[...new Set(elasticsearch.documents.map((document) => document.source['service.name']))].join(', ')}`,
     });
-    const writer = `Basic ${Buffer.from(`log_writer:${env.LOG_WRITER_PASSWORD}`).toString('base64')}`;
-    assert.ok(elasticsearch.headers.every((headers) => headers.authorization === writer), 'every request authenticates as log_writer');
+    assert.ok(elasticsearch.headers.every((headers) => headers.authorization === LOG_WRITER), 'every request authenticates as log_writer');
     report.push({ container: 'elasticsearch', ran: `bulk-API receiver at elasticsearch:9200 (${STANDINS.elasticsearch})`, result: `${elasticsearch.documents.length} log documents, all as log_writer` });
   });
 
@@ -240,6 +248,27 @@ describe('the Compose stack rehearsed from the built image', { concurrency: fals
         assert.ok(seconds * 1000 < grace, `${container.spec.name} took ${seconds.toFixed(1)} s`);
       }
     }
+  });
+
+  it('log_writer holds every privilege the services used in Elasticsearch, closing included', () => {
+    // What each request the shipper makes needs, in Elasticsearch's security privileges.
+    const needs: [RegExp, string][] = [
+      [/^POST \/_bulk/, 'create_doc'],
+      // pino-elasticsearch refreshes the data stream when it closes (refreshOnCompletion).
+      [/^(GET|POST) \/[^_/][^/]*\/_refresh/, 'maintenance'],
+    ];
+    const roles = JSON.parse(readFileSync(path.join(REPO, 'observability/elasticsearch/roles.json'), 'utf8')) as Record<string, { indices: { names: string[]; privileges: string[] }[] }>;
+    const granted = new Set(roles.log_writer!.indices.flatMap((entry) => entry.privileges));
+    const requests = [
+      ...new Set(elasticsearch.requests.filter((request) => request.headers.authorization === LOG_WRITER).map((request) => `${request.method} ${request.url.split('?')[0]}`)),
+    ];
+    assert.ok(requests.some((request) => request.endsWith('/_refresh')), `the services closed their shippers: ${requests.join(', ')}`);
+    for (const request of requests) {
+      const privilege = needs.find(([pattern]) => pattern.test(request))?.[1];
+      assert.ok(privilege, `${request}: which privilege does it need? Add it to this table`);
+      assert.ok(granted.has(privilege), `${request} needs ${privilege}, which log_writer lacks (observability/elasticsearch/roles.json)`);
+    }
+    report.push({ container: 'elasticsearch', ran: 'requests against the log_writer role', result: `${requests.join(', ')}: all granted` });
   });
 });
 

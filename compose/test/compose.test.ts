@@ -96,14 +96,28 @@ describe('compose/docker-compose.yml', () => {
     }
   });
 
-  it('limits memory for every container, at most 4 GiB in all', () => {
+  it('has every one-shot job waited for by a long-running service (up --wait fails on a job that exits unwaited)', () => {
+    // docker/compose#10596: `up --wait` reports "container ... exited (0)" for a job nothing depends on.
+    const waitedFor = (stack: ComposeFile, job: string) =>
+      Object.values(stack.services).some((service) => !isOneShot(service) && service.depends_on?.[job]?.condition === 'service_completed_successfully');
+    const mtls = overlay<ComposeFile>(model, loadCompose(readEnvFile(), MTLS_OVERRIDE_FILE).model);
+    for (const [name, service] of services.filter(([, candidate]) => isOneShot(candidate))) {
+      assert.ok(waitedFor(service.profiles ? mtls : model, name), `${name}: no long-running service waits for it to complete`);
+    }
+  });
+
+  it('limits memory for every container, at most 4.5 GiB in all, each backend at least its vendor\'s minimum', () => {
     let total = 0;
     for (const [name, service] of services) {
       const limit = service.deploy?.resources?.limits?.memory;
       assert.ok(limit, `${name} has no memory limit`);
       total += mebibytes(limit) * (service.deploy?.replicas ?? 1);
     }
-    assert.ok(total <= 4096, `memory limits add up to ${total} MiB`);
+    assert.ok(total <= 4608, `memory limits add up to ${total} MiB`);
+    // Documented minimums: Kibana 1 GiB (Elastic's smallest Kibana instance), Grafana 512 MB.
+    for (const [name, minimum] of [['kibana', 1024], ['grafana', 512]] as const) {
+      assert.ok(mebibytes(model.services[name]!.deploy!.resources!.limits!.memory!) >= minimum, `${name} below ${minimum} MiB`);
+    }
   });
 
   it('rotates container logs', () => {
@@ -118,7 +132,8 @@ describe('compose/docker-compose.yml', () => {
     const dockerfile = readFileSync(path.join(REPO, 'Dockerfile'), 'utf8');
     const lastStage = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
     assert.match(lastStage, /^USER node$/m);
-    assert.match(lastStage, /COPY --from=build --chown=node:node/);
+    // The code stays root's: the process cannot rewrite what it runs (compose/image checks the built files).
+    assert.doesNotMatch(lastStage, /--chown/);
   });
 });
 
@@ -183,4 +198,11 @@ describe('compose/docker-compose.mtls.yml, with profile mtls', () => {
 
 it('the Compose file referenced by the README and npm scripts exists', () => {
   assert.ok(existsSync(COMPOSE_FILE));
+});
+
+it('every script the README, compose/.env and the Compose files name exists', () => {
+  const texts = ['README.md', 'compose/.env', 'compose/docker-compose.yml', 'compose/docker-compose.mtls.yml', 'package.json'].map((file) => readFileSync(path.join(REPO, file), 'utf8'));
+  const named = new Set(texts.flatMap((text) => [...text.matchAll(/\bscripts\/[\w./-]+\.(?:sh|mjs|ts)\b/g)].map((match) => match[0])));
+  assert.ok(named.size > 0);
+  assert.deepEqual([...named].filter((script) => !existsSync(path.join(REPO, script))), []);
 });

@@ -7,7 +7,7 @@ export const business = new DashboardDefinition({
   title: 'Business',
   description: 'Users and orders: what the platform is for.',
   tags: ['grpc-platform', 'business'],
-  variables: ['instance'],
+  variables: ['job', 'instance'],
   rows: [
     {
       title: 'Users and orders',

@@ -19,6 +19,8 @@ export interface DashboardSpec {
   description: string;
   tags: string[];
   variables: VariableName[];
+  /** Variables a dashboard does not offer because it is about one value of them (its job); other variables' queries use that value. */
+  fixed?: Partial<Record<VariableName, string>>;
   rows: { title: string; panels: Panel[] }[];
 }
 
@@ -40,8 +42,9 @@ export class DashboardDefinition {
     const { spec } = this;
     const dashboard = new dashgen.Dashboard({ title: spec.title, tags: spec.tags, refresh: '30s', time: { from: 'now-30m', to: 'now' } });
     for (const name of spec.variables) {
+      const query = Object.entries(spec.fixed ?? {}).reduce((text, [fixed, value]) => text.replaceAll(`$${fixed}`, value), VARIABLES[name].query as string);
       dashboard.addTemplate(
-        new dashgen.Templates.Query(VARIABLES[name].query, {
+        new dashgen.Templates.Query(query, {
           name,
           label: VARIABLES[name].label,
           datasource: DATASOURCES.prometheus.uid,

@@ -12,6 +12,7 @@ export const dependencies = new DashboardDefinition({
   description: 'The user service as the order service sees it: client-side rate, errors and latency of GetUser.',
   tags: ['grpc-platform', 'dependencies'],
   variables: ['instance'],
+  fixed: { job: 'order-service' },
   rows: [
     {
       title: 'Calls from Order to User',

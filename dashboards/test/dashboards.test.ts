@@ -27,6 +27,14 @@ describe('dashboards as code', () => {
       assert.equal(committed, renderDashboard(definition), `dashboards/generated/${uid}.json is stale: run npm run dashboards`);
     });
 
+    it(`${uid}: every $variable a query or a variable uses is defined on the dashboard (or is Grafana's own)`, () => {
+      const json = definition.toGrafanaJson() as { panels: GridPanel[]; templating: { list: { name: string; definition: string }[] } };
+      const defined = new Set(json.templating.list.map((variable) => variable.name));
+      const texts = [...json.templating.list.map((variable) => variable.definition), ...json.panels.flatMap((panel) => (panel.targets ?? []).map((target) => target.expr))];
+      const used = new Set(texts.flatMap((text) => [...text.matchAll(/\$\{?(\w+)/g)].map((match) => match[1]!)).filter((name) => !name.startsWith('__')));
+      assert.deepEqual([...used].filter((name) => !defined.has(name)), [], 'used but not defined');
+    });
+
     it(`${uid}: every panel is a current type, described, with a unit and a provisioned datasource`, () => {
       const json = definition.toGrafanaJson() as { panels: GridPanel[]; templating: { list: { datasource: { uid: string } }[] }; schemaVersion: number };
       assert.ok(json.schemaVersion >= 39);

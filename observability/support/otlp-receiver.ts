@@ -37,6 +37,8 @@ export interface ReceivedSpan {
  */
 export class OtlpTraceReceiver {
   readonly spans: ReceivedSpan[] = [];
+  /** Bytes of the export requests received, as OTLP protobuf on the wire (uncompressed). */
+  receivedBytes = 0;
   private readonly server = new Server();
 
   constructor() {
@@ -47,7 +49,10 @@ export class OtlpTraceReceiver {
           requestStream: false,
           responseStream: false,
           requestSerialize: () => Buffer.alloc(0),
-          requestDeserialize: (bytes: Buffer) => ExportTraceServiceRequest.decode(bytes),
+          requestDeserialize: (bytes: Buffer) => {
+            this.receivedBytes += bytes.length;
+            return ExportTraceServiceRequest.decode(bytes);
+          },
           // An empty ExportTraceServiceResponse: everything accepted.
           responseSerialize: () => Buffer.alloc(0),
           responseDeserialize: () => ({}),
