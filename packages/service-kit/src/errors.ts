@@ -3,6 +3,7 @@ import type { Any } from './api/google/protobuf/any';
 import type { Duration } from './api/google/protobuf/duration';
 import { BadRequest, RetryInfo, type BadRequest_FieldViolation } from './api/google/rpc/error_details';
 import { Status } from './api/google/rpc/status';
+import { isDependencyUnavailable } from './unavailable';
 
 export { status as Code } from '@grpc/grpc-js';
 
@@ -16,6 +17,7 @@ const BAD_REQUEST_TYPE_URL = 'type.googleapis.com/google.rpc.BadRequest';
 const RETRY_INFO_TYPE_URL = 'type.googleapis.com/google.rpc.RetryInfo';
 const STATUS_DETAILS_KEY = 'grpc-status-details-bin';
 const INTERNAL_MESSAGE = 'internal error';
+const UNAVAILABLE_MESSAGE = 'a dependency of this service is unavailable; retry later';
 
 /**
  * The one error type handlers and repositories throw. Everything else that
@@ -79,10 +81,13 @@ const SERVER_FAULT_CODES: ReadonlySet<Code> = new Set([
 
 /**
  * Maps any thrown value to a google.rpc.Status. Only AppError messages reach
- * the caller; anything else is reported as a generic INTERNAL error.
+ * the caller; an unreachable dependency (a database that is down) is a
+ * generic UNAVAILABLE, which callers may retry; anything else a generic
+ * INTERNAL error.
  */
 export function toRpcStatus(error: unknown): Status {
   if (!(error instanceof AppError)) {
+    if (isDependencyUnavailable(error)) return { code: Code.UNAVAILABLE, message: UNAVAILABLE_MESSAGE, details: [] };
     return { code: Code.INTERNAL, message: INTERNAL_MESSAGE, details: [] };
   }
   const details: Any[] = [];

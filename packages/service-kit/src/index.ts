@@ -39,7 +39,8 @@ export {
   type Page,
   type PageCursor,
 } from './pagination';
-export { dropDatabase, ensureDatabase, openConfiguredPostgres, openPostgres, pgCode, watchReachability, type PostgresOptions } from './postgres';
+export { dropDatabase, ensureDatabase, inTransaction, openConfiguredPostgres, openPostgres, pgCode, watchReachability, type PostgresOptions } from './postgres';
+export { isDependencyUnavailable } from './unavailable';
 export { reflectionPackageDefinition, type ProtoFileMetadata } from './reflection';
 export type { CallContext, MethodImplementation, ServiceImplementation } from './rpc';
 export { GrpcServer, type GrpcServerOptions } from './server';

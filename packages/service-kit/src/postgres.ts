@@ -1,7 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Client, Pool, escapeIdentifier, type DatabaseError } from 'pg';
+import { Client, Pool, escapeIdentifier, type DatabaseError, type PoolClient } from 'pg';
 import { registerPoolMetrics, type Logger, type MetricsRegistry } from '@platform/telemetry';
 import type { ServiceConfig } from './config';
+import { isDependencyUnavailable } from './unavailable';
 
 export interface PostgresOptions {
   /** postgres://user:password@host:port/database; the database is created when missing. */
@@ -118,7 +119,7 @@ async function retryWhileUnreachable(attempt: () => Promise<void>, options: Post
     try {
       return await attempt();
     } catch (error) {
-      if (!isConnectionError(error) || Date.now() + delayMs > giveUpAt) throw error;
+      if (!isDependencyUnavailable(error) || Date.now() + delayMs > giveUpAt) throw error;
       options.logger.warn({ err: error, retryInMs: delayMs }, 'PostgreSQL not reachable yet');
       await sleep(delayMs);
     }
@@ -152,6 +153,32 @@ export async function watchReachability(
   return () => clearInterval(timer);
 }
 
+/**
+ * Runs `work` in a transaction on one client of the pool. A connection lost
+ * while the client is held, even between two queries, fails the work (the
+ * error reaches the caller, and the client is discarded) instead of being an
+ * unhandled 'error' event that ends the process: pg-pool listens for errors
+ * on idle clients only.
+ */
+export async function inTransaction<T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  let lost: Error | undefined;
+  const onError = (error: Error) => (lost ??= error);
+  client.on('error', onError);
+  try {
+    await client.query('BEGIN');
+    const result = await work(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (error) {
+    if (lost === undefined && !isDependencyUnavailable(error)) await client.query('ROLLBACK').catch(() => undefined);
+    throw lost ?? error;
+  } finally {
+    client.off('error', onError);
+    client.release(lost);
+  }
+}
+
 async function withClient<T>(url: string, use: (client: Client) => Promise<T>): Promise<T> {
   const client = new Client({ connectionString: url });
   await client.connect();
@@ -165,13 +192,7 @@ async function withClient<T>(url: string, use: (client: Client) => Promise<T>): 
 const INVALID_CATALOG_NAME = '3D000';
 const DUPLICATE_DATABASE = '42P04';
 const UNIQUE_VIOLATION = '23505';
-const CANNOT_CONNECT_NOW = '57P03';
 
 export function pgCode(error: unknown): string | undefined {
   return (error as Partial<DatabaseError> | undefined)?.code;
-}
-
-function isConnectionError(error: unknown): boolean {
-  const code = pgCode(error);
-  return code === CANNOT_CONNECT_NOW || code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'ECONNRESET' || code === 'ETIMEDOUT';
 }

@@ -1,8 +1,12 @@
 import { AppError, Code } from './errors';
 
 export interface SubscriptionOptions<Item> {
-  /** Starts delivering items to push; resolves once delivery is live, with a function that stops it. */
-  start: (push: (item: Item) => void) => Promise<() => void>;
+  /**
+   * Starts delivering items to push; resolves once delivery is live, with a
+   * function that stops it. `fail` ends the stream with that error once the
+   * items pushed before it are sent (the source can no longer deliver every item).
+   */
+  start: (push: (item: Item) => void, fail: (error: unknown) => void) => Promise<() => void>;
   /** Ends the stream quietly (the caller cancelled or the server stops). */
   signal: AbortSignal;
   /** Items a slow reader may fall behind by before its stream fails with RESOURCE_EXHAUSTED. */
@@ -15,16 +19,24 @@ export interface SubscriptionOptions<Item> {
 export async function* subscription<Item>(options: SubscriptionOptions<Item>): AsyncGenerator<Item> {
   const backlog: Item[] = [];
   let overflowed = false;
+  let failure: { error: unknown } | undefined;
   let wake: (() => void) | undefined;
   const notify = () => {
     wake?.();
     wake = undefined;
   };
-  const stop = await options.start((item) => {
-    if (backlog.length >= options.maxBacklog) overflowed = true;
-    else backlog.push(item);
-    notify();
-  });
+  const stop = await options.start(
+    (item) => {
+      if (failure) return;
+      if (backlog.length >= options.maxBacklog) overflowed = true;
+      else backlog.push(item);
+      notify();
+    },
+    (error) => {
+      failure ??= { error };
+      notify();
+    },
+  );
   options.signal.addEventListener('abort', notify, { once: true });
   try {
     options.onLive?.();
@@ -34,6 +46,7 @@ export async function* subscription<Item>(options: SubscriptionOptions<Item>): A
         yield item;
         continue;
       }
+      if (failure) throw failure.error;
       if (overflowed) {
         throw new AppError(Code.RESOURCE_EXHAUSTED, `stream fell more than ${options.maxBacklog} events behind; resubscribe`);
       }

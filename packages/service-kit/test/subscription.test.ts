@@ -29,6 +29,28 @@ describe('subscription', () => {
     assert.equal(stopped, true);
   });
 
+  it('sends what was pushed before a failure, then ends with the failure', async () => {
+    const stream = subscription<number>({
+      start: async (push, fail) => {
+        push(1);
+        push(2);
+        fail(AppError.unavailable('the source lost its connection'));
+        push(3);
+        return () => undefined;
+      },
+      signal: new AbortController().signal,
+      maxBacklog: 10,
+    });
+    const received: number[] = [];
+    await assert.rejects(
+      (async () => {
+        for await (const n of stream) received.push(n);
+      })(),
+      (error: unknown) => error instanceof AppError && error.code === Code.UNAVAILABLE,
+    );
+    assert.deepEqual(received, [1, 2]);
+  });
+
   it('fails with RESOURCE_EXHAUSTED when a reader falls too far behind', async () => {
     const stream = subscription<number>({
       start: async (push) => {

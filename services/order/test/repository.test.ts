@@ -29,10 +29,13 @@ function collectChanges(repository: OrderRepository, count: number): { live: Pro
   const changes: OrderChange[] = [];
   let resolveChanges: (changes: OrderChange[]) => void = () => undefined;
   const done = new Promise<OrderChange[]>((resolve) => (resolveChanges = resolve));
-  const unsubscribe = repository.watch((change) => {
-    changes.push(change);
-    if (changes.length === count) resolveChanges(changes);
-  });
+  const unsubscribe = repository.watch(
+    (change) => {
+      changes.push(change);
+      if (changes.length === count) resolveChanges(changes);
+    },
+    (error) => assert.fail(`the watch was lost: ${error.message}`),
+  );
   return {
     live: unsubscribe.then(() => undefined),
     changes: done.finally(() => unsubscribe.then((stop) => stop())),

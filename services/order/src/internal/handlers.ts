@@ -82,10 +82,10 @@ export function orderServiceHandlers(dependencies: OrderHandlerDependencies): Se
     async *watchOrders(request, context) {
       const { userId } = parseRequest(watchOrdersRequest, request);
       yield* subscription<OrderEvent>({
-        start: (push) =>
+        start: (push, fail) =>
           orders.watch((change) => {
             if (userId === undefined || change.order.userId === userId) push(toProtoEvent(change));
-          }),
+          }, fail),
         signal: context.signal,
         maxBacklog: WATCH_MAX_BACKLOG,
         onLive: () => context.sendHeaders(),

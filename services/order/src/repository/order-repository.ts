@@ -52,8 +52,13 @@ export interface OrderRepository {
   list(options: ListOrdersOptions): Promise<Page<OrderRecord>>;
   /** CREATED -> CANCELLED. */
   cancel(id: string): Promise<OrderRecord>;
-  /** Delivers every change made through any replica sharing this storage; resolves once live. */
-  watch(listener: (change: OrderChange) => void): Promise<() => void>;
+  /**
+   * Delivers every change made through any replica sharing this storage;
+   * resolves once live. Should changes be missed (the storage's connection
+   * lost), onLost is called with UNAVAILABLE and no change follows: the
+   * watcher must watch again.
+   */
+  watch(listener: (change: OrderChange) => void, onLost: (error: AppError) => void): Promise<() => void>;
   /** Releases what watch() holds. */
   close(): Promise<void>;
 }

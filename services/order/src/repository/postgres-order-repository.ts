@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Logger, Page } from '@platform/service-kit';
+import { AppError, inTransaction, type Logger, type Page } from '@platform/service-kit';
 import { Client, type Pool, type PoolClient } from 'pg';
 import {
   alreadyCancelled,
@@ -55,12 +55,15 @@ export class PostgresOrderRepository implements OrderRepository {
   constructor(options: PostgresOrderRepositoryOptions) {
     this.pool = options.pool;
     this.changes.setMaxListeners(0);
-    this.feed = new ChangeFeed(options.url, options.logger, (notice) => this.publish(notice));
+    this.feed = new ChangeFeed(options.url, options.logger, {
+      onNotice: (notice) => this.publish(notice),
+      onLost: (error) => this.changes.emit('lost', AppError.unavailable(WATCH_INTERRUPTED, error)),
+    });
   }
 
   async create(order: NewOrder): Promise<{ order: OrderRecord; created: boolean }> {
     const id = randomUUID();
-    const inserted = await this.transaction(async (client) => {
+    const inserted = await inTransaction(this.pool, async (client) => {
       const { rowCount } = await client.query(
         `INSERT INTO orders (id, user_id, currency, total_cents, status, request_id, request_hash)
          VALUES ($1, $2, $3, $4, 'CREATED', $5, $6)
@@ -117,7 +120,7 @@ export class PostgresOrderRepository implements OrderRepository {
   }
 
   async cancel(id: string): Promise<OrderRecord> {
-    const cancelled = await this.transaction(async (client) => {
+    const cancelled = await inTransaction(this.pool, async (client) => {
       const { rowCount } = await client.query(
         `UPDATE orders SET status = 'CANCELLED' WHERE id = $1 AND status = 'CREATED'`,
         [id],
@@ -132,10 +135,14 @@ export class PostgresOrderRepository implements OrderRepository {
     return order;
   }
 
-  async watch(listener: (change: OrderChange) => void): Promise<() => void> {
+  async watch(listener: (change: OrderChange) => void, onLost: (error: AppError) => void): Promise<() => void> {
     await this.feed.listen();
     this.changes.on('change', listener);
-    return () => this.changes.off('change', listener);
+    this.changes.on('lost', onLost);
+    return () => {
+      this.changes.off('change', listener);
+      this.changes.off('lost', onLost);
+    };
   }
 
   async close(): Promise<void> {
@@ -156,22 +163,15 @@ export class PostgresOrderRepository implements OrderRepository {
     if (order === undefined) throw new Error(`order ${id} vanished right after it was written`);
     return order;
   }
-
-  private async transaction<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
-      const result = await work(client);
-      await client.query('COMMIT');
-      return result;
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
-  }
 }
+
+/**
+ * Watchers are told, rather than left to miss events in silence: NOTIFY
+ * delivers only to connected listeners, so whatever was committed while the
+ * LISTEN connection was down (or an event that could not be read back) is
+ * gone from the feed.
+ */
+const WATCH_INTERRUPTED = 'the order change feed was interrupted and events may have been missed; watch again, and use ListOrders for what changed meanwhile';
 
 interface ChangeNotice {
   type: OrderState;
@@ -196,7 +196,11 @@ class ChangeFeed {
   constructor(
     private readonly url: string,
     private readonly logger: Logger,
-    private readonly onNotice: (notice: ChangeNotice) => Promise<void>,
+    private readonly handlers: {
+      onNotice: (notice: ChangeNotice) => Promise<void>;
+      /** The feed may have skipped notices: the connection dropped, or a notice could not be delivered. */
+      onLost: (error: unknown) => void;
+    },
   ) {}
 
   listen(): Promise<void> {
@@ -219,12 +223,16 @@ class ChangeFeed {
       const notice = parseNotice(message.payload);
       if (!notice) return;
       this.queue = this.queue
-        .then(() => this.onNotice(notice))
-        .catch((error: unknown) => this.logger.error({ err: error }, 'could not deliver an order change'));
+        .then(() => this.handlers.onNotice(notice))
+        .catch((error: unknown) => {
+          this.logger.error({ err: error }, 'could not deliver an order change; ending the watches');
+          this.handlers.onLost(error);
+        });
     });
     client.on('error', (error) => {
-      this.logger.error({ err: error }, 'order change feed connection lost; reconnecting');
+      this.logger.error({ err: error }, 'order change feed connection lost; ending the watches and reconnecting');
       this.client = undefined;
+      this.handlers.onLost(error);
       void client.end().catch(() => undefined);
       void this.reconnect();
     });

@@ -1,0 +1,71 @@
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { after, before, describe, it } from 'node:test';
+import { Client, Pool, type PoolClient } from 'pg';
+import { Code, inTransaction, isDependencyUnavailable, toRpcStatus } from '../src';
+
+// The kit cannot use @platform/testing (which depends on it): the server is DATABASE_URL or the local one.
+const URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+
+/** Ends the server side of a client's connection, as a PostgreSQL restart does (57P01 admin_shutdown). */
+async function terminate(admin: Client, client: PoolClient): Promise<void> {
+  const ended = once(client, 'end');
+  await admin.query('SELECT pg_terminate_backend($1)', [(client as unknown as { processID: number }).processID]);
+  await ended;
+}
+
+describe('inTransaction', () => {
+  const pool = new Pool({ connectionString: URL, max: 2 });
+  const admin = new Client({ connectionString: URL });
+  before(() => admin.connect());
+  after(async () => {
+    await admin.end();
+    await pool.end();
+  });
+
+  it('fails the work, not the process, when the connection is lost while the client is held between queries', async () => {
+    await assert.rejects(
+      inTransaction(pool, async (client) => {
+        await terminate(admin, client);
+        await client.query('SELECT 1');
+      }),
+      (error: unknown) => {
+        assert.ok(isDependencyUnavailable(error), String(error));
+        assert.equal(toRpcStatus(error).code, Code.UNAVAILABLE);
+        return true;
+      },
+    );
+    // The broken client was discarded: the pool still works.
+    assert.equal((await pool.query<{ one: number }>('SELECT 1 AS one')).rows[0]!.one, 1);
+  });
+
+  it('commits the work, and rolls it back when the work throws', async () => {
+    const table = `kit_tx_${process.pid}`;
+    await pool.query(`CREATE TABLE IF NOT EXISTS ${table} (n int)`);
+    try {
+      await inTransaction(pool, (client) => client.query(`INSERT INTO ${table} VALUES (1)`));
+      await assert.rejects(
+        inTransaction(pool, async (client) => {
+          await client.query(`INSERT INTO ${table} VALUES (2)`);
+          throw new Error('the work failed');
+        }),
+        /the work failed/,
+      );
+      assert.deepEqual((await pool.query(`SELECT n FROM ${table} ORDER BY n`)).rows, [{ n: 1 }]);
+    } finally {
+      await pool.query(`DROP TABLE ${table}`);
+    }
+  });
+});
+
+describe('isDependencyUnavailable', () => {
+  it('recognises unreachable servers and PostgreSQL shutting down, and nothing else', () => {
+    const coded = (code: string) => Object.assign(new Error(code), { code });
+    for (const error of [coded('ECONNREFUSED'), coded('57P01'), coded('57P03'), coded('08006'), new Error('Connection terminated unexpectedly'), new Error('timeout exceeded when trying to connect'), new Error('wrapped', { cause: coded('ECONNRESET') })]) {
+      assert.ok(isDependencyUnavailable(error), error.message);
+    }
+    for (const error of [coded('23505'), coded('42P01'), new Error('boom'), 'ECONNREFUSED', undefined]) {
+      assert.ok(!isDependencyUnavailable(error), String(error));
+    }
+  });
+});
