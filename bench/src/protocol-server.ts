@@ -5,13 +5,14 @@
  * pre-encoded bytes. Telemetry is off in all three, so only the protocol and
  * the framework differ. Prints one JSON line with the ports.
  */
+import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { Server, ServerCredentials, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
 import { OrderServiceService, CreateOrderRequest, Order, protoMetadata as orderProto } from '@platform/order-service/dist/src/api/order/v1/order';
 import { orderServiceHandlers } from '@platform/order-service/dist/src/internal/handlers';
 import { OrderMetrics } from '@platform/order-service/dist/src/internal/metrics';
 import { InMemoryOrderRepository } from '@platform/order-service/dist/src/repository';
-import { AppError, Code, GrpcServer, type CallContext } from '@platform/service-kit';
+import { AppError, Code, GrpcServer, PageTokens, type CallContext } from '@platform/service-kit';
 import { createLogger, createRegistry } from '@platform/telemetry';
 import { GetUserRequest, User, UserServiceService, protoMetadata as userProto } from '@platform/user-service/dist/src/api/user/v1/user';
 import { userServiceHandlers } from '@platform/user-service/dist/src/internal/handlers';
@@ -26,8 +27,9 @@ const HTTP_STATUS: Partial<Record<Code, number>> = { [Code.INVALID_ARGUMENT]: 40
 async function main(): Promise<void> {
   const logger = createLogger({ name: 'bench', level: 'silent' });
   const registry = createRegistry();
-  const userHandlers = userServiceHandlers({ users: new InMemoryUserRepository(), metrics: new UserMetrics(registry) });
-  const orderHandlers = orderServiceHandlers({ orders: new InMemoryOrderRepository(), users: everyoneExists, logger, metrics: new OrderMetrics(registry) });
+  const pageTokens = new PageTokens(randomBytes(32));
+  const userHandlers = userServiceHandlers({ users: new InMemoryUserRepository(), metrics: new UserMetrics(registry), pageTokens });
+  const orderHandlers = orderServiceHandlers({ orders: new InMemoryOrderRepository(), users: everyoneExists, logger, metrics: new OrderMetrics(registry), pageTokens });
 
   const grpc = new GrpcServer({ host: '127.0.0.1', port: 0, logger, protoFiles: [userProto, orderProto], shutdownGraceMs: 1000 });
   grpc.addService(UserServiceService, userHandlers);

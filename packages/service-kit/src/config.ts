@@ -125,6 +125,8 @@ export interface ServiceConfig {
   tls: TlsFiles | undefined;
   /** Set: calls are limited per caller. */
   rateLimit: RateLimitConfig | undefined;
+  /** Signs page tokens; every replica of a service needs the same. Unset: a key of this process. */
+  pageTokenKey: string | undefined;
 }
 
 /** TLS_CA_FILE, TLS_CERT_FILE and TLS_KEY_FILE: servers and clients (the CLIs too) read the same three. */
@@ -181,6 +183,7 @@ export function serviceEnvShape(defaults: { grpcPort: number; metricsPort: numbe
     RATE_LIMIT_PER_SECOND: envVar.count(0),
     RATE_LIMIT_BURST: envVar.count(0),
     REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' }).optional(),
+    PAGE_TOKEN_KEY: z.string().min(32, { error: 'must have at least 32 characters' }).optional(),
   };
 }
 
@@ -225,5 +228,6 @@ export function toServiceConfig(
       parsed.RATE_LIMIT_PER_SECOND > 0
         ? { perSecond: parsed.RATE_LIMIT_PER_SECOND, burst: parsed.RATE_LIMIT_BURST, redisUrl: parsed.REDIS_URL }
         : undefined,
+    pageTokenKey: parsed.PAGE_TOKEN_KEY,
   };
 }

@@ -32,10 +32,9 @@ export { Telemetry, createLogger, type Logger } from '@platform/telemetry';
 export {
   DEFAULT_PAGE_SIZE,
   MAX_PAGE_SIZE,
-  encodePageToken,
+  PageTokens,
   pageSizeField,
   pageTokenField,
-  resumePosition,
   type Page,
   type PageCursor,
 } from './pagination';

@@ -1,3 +1,5 @@
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Logger } from '@platform/telemetry';
 import { z } from 'zod';
 import { AppError } from './errors';
 
@@ -22,42 +24,69 @@ export interface PageCursor {
   after: string;
 }
 
+/** Positions are PostgreSQL bigint identities: 1 to 2^63-1. */
+const MAX_POSITION = 2n ** 63n - 1n;
+/** 128 bits of HMAC-SHA256. */
+const MAC_LENGTH = 22;
+
 const cursorJson = z.object({
   l: z.string(),
   s: z.string(),
-  a: z.string().regex(/^\d{1,19}$/),
+  a: z
+    .string()
+    .regex(/^\d{1,19}$/)
+    .refine((after) => BigInt(after) <= MAX_POSITION),
 });
 
-/** Opaque to callers: base64url JSON, so tokens survive copy and paste into URLs. */
-export function encodePageToken(cursor: PageCursor): string {
-  const json = JSON.stringify({ l: cursor.listing, s: cursor.scope, a: cursor.after });
-  return Buffer.from(json).toString('base64url');
-}
-
-/** page_token: empty means the first page; anything that is not one of our tokens is rejected. */
-export const pageTokenField = () =>
-  z.string().transform((token, ctx): PageCursor | undefined => {
-    if (token === '') return undefined;
-    const decoded = cursorJson.safeParse(safeJson(Buffer.from(token, 'base64url').toString()));
-    if (!decoded.success) {
-      ctx.addIssue({ code: 'custom', message: 'is not a page token returned by this service' });
-      return z.NEVER;
-    }
-    return { listing: decoded.data.l, scope: decoded.data.s, after: decoded.data.a };
-  });
+/** page_token as received: bounded before anything else looks at it; PageTokens decides what it means. */
+export const pageTokenField = () => z.string().max(512, { error: 'is not a page token returned by this service' });
 
 /**
- * Rejects a token issued for another listing or another filter, which would
- * otherwise silently page through the wrong rows.
+ * Page tokens callers cannot forge or edit: base64url JSON of the cursor,
+ * then an HMAC-SHA256 of it under a key of the deployment (PAGE_TOKEN_KEY,
+ * the same on every replica). Opaque to callers, and safe in URLs.
  */
-export function resumePosition(cursor: PageCursor | undefined, listing: string, scope: string): string | undefined {
-  if (cursor === undefined) return undefined;
-  if (cursor.listing !== listing || cursor.scope !== scope) {
-    throw AppError.invalidArgument([
-      { field: 'page_token', description: 'belongs to another listing or filter; start again without a token' },
-    ]);
+export class PageTokens {
+  readonly #key: Buffer;
+
+  constructor(key: string | Buffer) {
+    this.#key = Buffer.from(key);
   }
-  return cursor.after;
+
+  /** The key from configuration, or one of this process (tokens then fail on other replicas and after a restart, which is said once). */
+  static fromConfig(key: string | undefined, logger: Pick<Logger, 'warn'>): PageTokens {
+    if (key !== undefined) return new PageTokens(key);
+    logger.warn('PAGE_TOKEN_KEY is not set: page tokens are signed with a key of this process, so other replicas and restarts reject them');
+    return new PageTokens(randomBytes(32));
+  }
+
+  encode(cursor: PageCursor): string {
+    const body = Buffer.from(JSON.stringify({ l: cursor.listing, s: cursor.scope, a: cursor.after })).toString('base64url');
+    return `${body}.${this.#mac(body)}`;
+  }
+
+  /**
+   * The position to resume after, undefined for the first page (no token);
+   * INVALID_ARGUMENT for a token this deployment did not issue, or issued for
+   * another listing or filter (which would page through the wrong rows).
+   */
+  resume(token: string, listing: string, scope: string): string | undefined {
+    if (token === '') return undefined;
+    const [body = '', mac = '', ...rest] = token.split('.');
+    const expected = Buffer.from(this.#mac(body));
+    const cursor = rest.length === 0 && mac.length === MAC_LENGTH && timingSafeEqual(Buffer.from(mac), expected) ? cursorJson.safeParse(safeJson(Buffer.from(body, 'base64url').toString())) : undefined;
+    if (!cursor?.success) throw invalidToken('is not a page token returned by this service');
+    if (cursor.data.l !== listing || cursor.data.s !== scope) throw invalidToken('belongs to another listing or filter; start again without a token');
+    return cursor.data.a;
+  }
+
+  #mac(body: string): string {
+    return createHmac('sha256', this.#key).update(body).digest('base64url').slice(0, MAC_LENGTH);
+  }
+}
+
+function invalidToken(description: string): AppError {
+  return AppError.invalidArgument([{ field: 'page_token', description }]);
 }
 
 function safeJson(text: string): unknown {

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
 import { Client, Pool, type PoolClient } from 'pg';
 import { Code, inTransaction, isDependencyUnavailable, toRpcStatus } from '../src';
@@ -9,7 +8,8 @@ const URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/post
 
 /** Ends the server side of a client's connection, as a PostgreSQL restart does (57P01 admin_shutdown). */
 async function terminate(admin: Client, client: PoolClient): Promise<void> {
-  const ended = once(client, 'end');
+  // Not events.once: it rejects on the 'error' the client also emits, which is inTransaction's to handle.
+  const ended = new Promise((resolve) => client.once('end', resolve));
   await admin.query('SELECT pg_terminate_backend($1)', [(client as unknown as { processID: number }).processID]);
   await ended;
 }

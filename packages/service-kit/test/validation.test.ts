@@ -6,13 +6,12 @@ import {
   Code,
   DEFAULT_PAGE_SIZE,
   MAX_PAGE_SIZE,
-  encodePageToken,
+  PageTokens,
   field,
   pageSizeField,
   pageTokenField,
   parseRequest,
   protoFieldPath,
-  resumePosition,
 } from '../src';
 
 function violationsOf(run: () => unknown): { field: string; description: string }[] {
@@ -56,21 +55,38 @@ describe('pagination', () => {
     assert.deepEqual(violationsOf(() => parseRequest(request, { pageSize: -1, pageToken: '' })).map((v) => v.field), ['page_size']);
   });
 
-  it('round-trips a token and resumes from its position', () => {
-    const token = encodePageToken({ listing: 'orders', scope: 'u1', after: '42' });
+  const tokens = new PageTokens('a-key-of-these-tests-0123456789abcdef');
+
+  it('round-trips a token and resumes from its position; no token is the first page', () => {
+    const token = tokens.encode({ listing: 'orders', scope: 'u1', after: '42' });
     const { pageToken } = parseRequest(request, { pageSize: 1, pageToken: token });
-    assert.equal(resumePosition(pageToken, 'orders', 'u1'), '42');
+    assert.equal(tokens.resume(pageToken, 'orders', 'u1'), '42');
+    assert.equal(tokens.resume('', 'orders', 'u1'), undefined);
   });
 
-  it('rejects malformed tokens', () => {
-    for (const token of ['garbage', Buffer.from('{"l":"orders"}').toString('base64url'), encodePageToken({ listing: 'x', scope: '', after: '1' }).slice(0, -3)]) {
-      assert.deepEqual(violationsOf(() => parseRequest(request, { pageSize: 1, pageToken: token })).map((v) => v.field), ['page_token'], token);
+  it('rejects malformed, truncated, edited and foreign tokens', () => {
+    const token = tokens.encode({ listing: 'orders', scope: '', after: '7' });
+    const [body, mac] = token.split('.') as [string, string];
+    const reencoded = (cursor: object) => `${Buffer.from(JSON.stringify(cursor)).toString('base64url')}.${mac}`;
+    const rejected = [
+      'garbage',
+      body,
+      token.slice(0, -3),
+      `${token}.x`,
+      reencoded({ l: 'orders', s: '', a: '8' }),
+      new PageTokens('another-deployment-key-0123456789abcdef').encode({ listing: 'orders', scope: '', after: '7' }),
+    ];
+    for (const candidate of rejected) {
+      assert.deepEqual(violationsOf(() => tokens.resume(candidate, 'orders', '')).map((v) => v.field), ['page_token'], candidate);
     }
+    // Even correctly signed, a position PostgreSQL's bigint cannot hold is not one of ours.
+    assert.deepEqual(violationsOf(() => tokens.resume(tokens.encode({ listing: 'orders', scope: '', after: '9999999999999999999' }), 'orders', '')).map((v) => v.field), ['page_token']);
+    assert.deepEqual(violationsOf(() => parseRequest(request, { pageSize: 1, pageToken: 'x'.repeat(513) })).map((v) => v.field), ['page_token']);
   });
 
   it('rejects a token from another listing or another filter', () => {
-    const cursor = { listing: 'orders', scope: 'u1', after: '42' };
-    assert.deepEqual(violationsOf(() => resumePosition(cursor, 'users', 'u1')).map((v) => v.field), ['page_token']);
-    assert.deepEqual(violationsOf(() => resumePosition(cursor, 'orders', 'u2')).map((v) => v.field), ['page_token']);
+    const token = tokens.encode({ listing: 'orders', scope: 'u1', after: '42' });
+    assert.deepEqual(violationsOf(() => tokens.resume(token, 'users', 'u1')).map((v) => v.field), ['page_token']);
+    assert.deepEqual(violationsOf(() => tokens.resume(token, 'orders', 'u2')).map((v) => v.field), ['page_token']);
   });
 });

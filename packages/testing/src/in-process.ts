@@ -34,6 +34,8 @@ export function testConfig(overrides: Partial<ServiceConfig> = {}): ServiceConfi
     grpcHost: '127.0.0.1',
     grpcPort: 0,
     metricsHost: '127.0.0.1',
+    // Shared, as replicas of a deployment share it: tests page across two replicas.
+    pageTokenKey: 'page-token-key-of-the-tests-0123456789',
     metricsPort: 0,
     databaseUrl: undefined,
     logLevel: 'silent',

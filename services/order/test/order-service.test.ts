@@ -148,6 +148,8 @@ describe('order.v1.OrderService over gRPC, calling user.v1.UserService, on Postg
     assert.ok(mine.every((order) => ids.includes(order.id)));
     assert.deepEqual(await expectViolations(unary(a, a.listOrders)({ userId: otherUserId, pageSize: 2, pageToken: firstToken })), ['page_token']);
     assert.deepEqual(await expectViolations(unary(a, a.listOrders)({ userId: '', pageSize: -1, pageToken: '' })), ['page_size']);
+    const forged = Buffer.from(JSON.stringify({ l: 'orders', s: '', a: '9999999999999999999' })).toString('base64url');
+    assert.deepEqual(await expectViolations(unary(a, a.listOrders)({ userId: '', pageSize: 2, pageToken: forged })), ['page_token']);
   });
 
   it("streams one user's events from another replica and ends cleanly when the client cancels", async () => {

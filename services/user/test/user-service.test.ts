@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { credentials } from '@grpc/grpc-js';
-import { Code, dropDatabase, encodePageToken } from '@platform/service-kit';
+import { Code, dropDatabase, PageTokens } from '@platform/service-kit';
 import {
   expectStatus,
   expectViolations,
@@ -62,8 +62,28 @@ describe('user.v1.UserService over gRPC, on PostgreSQL', () => {
     assert.deepEqual(await expectViolations(getUser({ id: 'not-a-uuid' })), ['id']);
     assert.deepEqual(await expectViolations(listUsers({ pageSize: -5, pageToken: '' })), ['page_size']);
     assert.deepEqual(await expectViolations(listUsers({ pageSize: 5, pageToken: 'bogus' })), ['page_token']);
-    const foreign = encodePageToken({ listing: 'orders', scope: '', after: '1' });
+    const foreign = new PageTokens(testConfig().pageTokenKey!).encode({ listing: 'orders', scope: '', after: '1' });
     assert.deepEqual(await expectViolations(listUsers({ pageSize: 5, pageToken: foreign })), ['page_token']);
+  });
+
+  it('rejects forged and edited page tokens as INVALID_ARGUMENT, never INTERNAL', async () => {
+    const forged = (cursor: object) => Buffer.from(JSON.stringify(cursor)).toString('base64url');
+    // A position beyond PostgreSQL's bigint, and one that is not a number.
+    for (const after of ['9999999999999999999', '-1', '1e3']) {
+      assert.deepEqual(await expectViolations(listUsers({ pageSize: 5, pageToken: forged({ l: 'users', s: '', a: after }) })), ['page_token'], after);
+    }
+    for (let i = 0; i < 3; i++) await createUser({ email: `token${i}@example.com`, displayName: `T${i}` });
+    const { nextPageToken } = await listUsers({ pageSize: 1, pageToken: '' });
+    /** The token with its position changed and everything else kept. */
+    const edited = (position: (after: bigint) => bigint) => {
+      const [body, ...rest] = nextPageToken.split('.');
+      const cursor = JSON.parse(Buffer.from(body!, 'base64url').toString()) as { a: string };
+      return [forged({ ...cursor, a: String(position(BigInt(cursor.a))) }), ...rest].join('.');
+    };
+    for (const token of [edited(() => 0n), edited((after) => after + 1n)]) {
+      assert.deepEqual(await expectViolations(listUsers({ pageSize: 1, pageToken: token })), ['page_token']);
+    }
+    assert.equal((await listUsers({ pageSize: 1, pageToken: nextPageToken })).users.length, 1, 'the token as issued still works');
   });
 
   it('answers NOT_FOUND for an unknown id', async () => {

@@ -1,14 +1,13 @@
 import { trace } from '@opentelemetry/api';
 import {
   AppError,
-  encodePageToken,
   isServerFault,
   parseRequest,
-  resumePosition,
   subscription,
   toRpcStatus,
   type CallContext,
   type Logger,
+  type PageTokens,
   type ServiceImplementation,
 } from '@platform/service-kit';
 import {
@@ -33,10 +32,11 @@ export interface OrderHandlerDependencies {
   users: UserDirectory;
   logger: Logger;
   metrics: OrderMetrics;
+  pageTokens: PageTokens;
 }
 
 export function orderServiceHandlers(dependencies: OrderHandlerDependencies): ServiceImplementation<typeof OrderServiceService> {
-  const { orders, users, logger, metrics } = dependencies;
+  const { orders, users, logger, metrics, pageTokens } = dependencies;
 
   const createOrder = async (request: unknown, context: CallContext): Promise<Order> => {
     const valid = parseRequest(createOrderRequest, request);
@@ -64,10 +64,10 @@ export function orderServiceHandlers(dependencies: OrderHandlerDependencies): Se
     async listOrders(request) {
       const { userId, pageSize, pageToken } = parseRequest(listOrdersRequest, request);
       const scope = userId ?? '';
-      const page = await orders.list({ userId, limit: pageSize, after: resumePosition(pageToken, LISTING, scope) });
+      const page = await orders.list({ userId, limit: pageSize, after: pageTokens.resume(pageToken, LISTING, scope) });
       return {
         orders: page.items.map(toProtoOrder),
-        nextPageToken: page.next === undefined ? '' : encodePageToken({ listing: LISTING, scope, after: page.next }),
+        nextPageToken: page.next === undefined ? '' : pageTokens.encode({ listing: LISTING, scope, after: page.next }),
       };
     },
 

@@ -1,4 +1,4 @@
-import { channelCredentials, GrpcServer, grpcServerOptions, openConfiguredPostgres, serve, type RunningService, type Telemetry } from '@platform/service-kit';
+import { channelCredentials, GrpcServer, grpcServerOptions, openConfiguredPostgres, PageTokens, serve, type RunningService, type Telemetry } from '@platform/service-kit';
 import { OrderServiceService, protoMetadata } from '../api/order/v1/order';
 import { USER_SERVICE_RESILIENCE_DEFAULTS, type OrderServiceConfig } from '../config';
 import { InMemoryOrderRepository, ORDER_MIGRATIONS_DIR, PostgresOrderRepository } from '../repository';
@@ -30,7 +30,7 @@ export async function startOrderService(config: OrderServiceConfig, telemetry: T
   const users = new GrpcUserDirectory({ client: userClient, timeoutMs: config.userServiceTimeoutMs, breaker });
 
   const server = new GrpcServer({ ...grpcServerOptions(config, telemetry), protoFiles: [protoMetadata] });
-  server.addService(OrderServiceService, orderServiceHandlers({ orders, users, logger, metrics: new OrderMetrics(registry) }));
+  server.addService(OrderServiceService, orderServiceHandlers({ orders, users, logger, metrics: new OrderMetrics(registry), pageTokens: PageTokens.fromConfig(config.pageTokenKey, logger) }));
   return serve({
     server,
     logger,

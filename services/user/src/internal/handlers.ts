@@ -1,5 +1,5 @@
 import { trace } from '@opentelemetry/api';
-import { AppError, encodePageToken, parseRequest, resumePosition, type ServiceImplementation } from '@platform/service-kit';
+import { AppError, parseRequest, type PageTokens, type ServiceImplementation } from '@platform/service-kit';
 import type { UserServiceService } from '../api/user/v1/user';
 import type { UserRepository } from '../repository';
 import type { UserMetrics } from './metrics';
@@ -10,9 +10,10 @@ const LISTING = 'users';
 export interface UserHandlerDependencies {
   users: UserRepository;
   metrics: UserMetrics;
+  pageTokens: PageTokens;
 }
 
-export function userServiceHandlers({ users, metrics }: UserHandlerDependencies): ServiceImplementation<typeof UserServiceService> {
+export function userServiceHandlers({ users, metrics, pageTokens }: UserHandlerDependencies): ServiceImplementation<typeof UserServiceService> {
   return {
     async createUser(request) {
       const user = await users.create(parseRequest(createUserRequest, request));
@@ -31,10 +32,10 @@ export function userServiceHandlers({ users, metrics }: UserHandlerDependencies)
 
     async listUsers(request) {
       const { pageSize, pageToken } = parseRequest(listUsersRequest, request);
-      const page = await users.list({ limit: pageSize, after: resumePosition(pageToken, LISTING, '') });
+      const page = await users.list({ limit: pageSize, after: pageTokens.resume(pageToken, LISTING, '') });
       return {
         users: page.items,
-        nextPageToken: page.next === undefined ? '' : encodePageToken({ listing: LISTING, scope: '', after: page.next }),
+        nextPageToken: page.next === undefined ? '' : pageTokens.encode({ listing: LISTING, scope: '', after: page.next }),
       };
     },
   };

@@ -1,4 +1,4 @@
-import { GrpcServer, grpcServerOptions, openConfiguredPostgres, serve, type RunningService, type Telemetry } from '@platform/service-kit';
+import { GrpcServer, grpcServerOptions, openConfiguredPostgres, PageTokens, serve, type RunningService, type Telemetry } from '@platform/service-kit';
 import { protoMetadata, UserServiceService } from '../api/user/v1/user';
 import type { UserServiceConfig } from '../config';
 import { InMemoryUserRepository, PostgresUserRepository, USER_MIGRATIONS_DIR } from '../repository';
@@ -14,6 +14,7 @@ export async function startUserService(config: UserServiceConfig, telemetry: Tel
   const users = pool ? new PostgresUserRepository(pool) : new InMemoryUserRepository();
 
   const server = new GrpcServer({ ...grpcServerOptions(config, telemetry), protoFiles: [protoMetadata] });
-  server.addService(UserServiceService, userServiceHandlers({ users, metrics: new UserMetrics(registry) }));
+  const pageTokens = PageTokens.fromConfig(config.pageTokenKey, logger);
+  server.addService(UserServiceService, userServiceHandlers({ users, metrics: new UserMetrics(registry), pageTokens }));
   return serve({ server, logger, ...(pool && { pool }) });
 }
