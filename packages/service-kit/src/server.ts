@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { correctGrpcTimeoutHandling } from './grpc-timeout';
 import {
   Server,
   ServerInterceptingCall,
@@ -85,6 +86,7 @@ export class GrpcServer {
 
   constructor(options: GrpcServerOptions) {
     this.#options = options;
+    correctGrpcTimeoutHandling();
     this.#server = new TolerantServer({
       'grpc.max_receive_message_length': options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
       'grpc.max_send_message_length': options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,

@@ -9,6 +9,7 @@ export { freePort } from './net';
 export { startPrometheus, type PrometheusServer, type VectorSample } from './prometheus';
 export { generateCertificates, tlsEnv, type CertificateName, type Certificates } from './tls';
 export { RawClient, type RawMethod, type RawOutcome } from './raw';
+export { grpcFrame, http2GrpcCall, type Http2Call } from './http2-call';
 export { fuzzTargets, RequestFuzzer, type FuzzCase, type FuzzKind, type FuzzTarget, type ProtoMetadataLike } from './fuzz';
 /** The grpc.health.v1 status of a server (service-kit's client, as the health probe uses it). */
 export { checkHealth as healthStatus } from '@platform/service-kit';
