@@ -24,10 +24,30 @@ export function redactEmails(text: string): string {
 }
 
 /**
+ * The value with every address in its strings redacted, at any depth; the
+ * value itself when it holds none (no copy for the usual line). Logged fields
+ * carry request data under any name, not only `email`.
+ */
+function redactEmailsDeep(value: unknown, depth = 0): unknown {
+  if (typeof value === 'string') return value.includes('@') ? redactEmails(value) : value;
+  if (value === null || typeof value !== 'object' || depth > 8) return value;
+  if (Array.isArray(value)) {
+    const items = value.map((item) => redactEmailsDeep(item, depth + 1));
+    return items.some((item, index) => item !== value[index]) ? items : value;
+  }
+  let copy: Record<string, unknown> | undefined;
+  for (const [key, field] of Object.entries(value)) {
+    const redacted = redactEmailsDeep(field, depth + 1);
+    if (redacted !== field) (copy ??= { ...(value as Record<string, unknown>) })[key] = redacted;
+  }
+  return copy ?? value;
+}
+
+/**
  * ECS JSON lines (what Kibana understands) on stdout, and on `alsoTo`. The
  * trace.id and span.id of the active span are added by the OpenTelemetry
- * pino instrumentation. Email addresses are redacted from fields named
- * email, from messages and from error messages.
+ * pino instrumentation. Email addresses are redacted from every field
+ * (errors included) and from messages.
  */
 export function createLogger(options: LoggerOptions): Logger {
   const ecs = ecsFormat({
@@ -51,11 +71,7 @@ export function createLogger(options: LoggerOptions): Logger {
       formatters: {
         ...ecs.formatters,
         log(object) {
-          const formatted = formatLog ? formatLog(object) : object;
-          const error = formatted.error as { message?: unknown; stack_trace?: unknown } | undefined;
-          if (error && typeof error.message === 'string') error.message = redactEmails(error.message);
-          if (error && typeof error.stack_trace === 'string') error.stack_trace = redactEmails(error.stack_trace);
-          return formatted;
+          return redactEmailsDeep(formatLog ? formatLog(object) : object) as Record<string, unknown>;
         },
       },
       hooks: {

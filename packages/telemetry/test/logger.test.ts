@@ -46,6 +46,17 @@ describe('service logger', () => {
     assert.equal((lines[1]?.['error'] as { type: string }).type, 'Error');
   });
 
+  it('redacts email addresses from every logged field, whatever its name and depth', () => {
+    const { lines, stream } = capture();
+    const logger = createLogger({ name: 'user-service', level: 'info', destination: stream });
+    // A caller's input logged under a field that is not named email (fault.v1 ClearFaults.method).
+    logger.warn({ method: 'ada@example.com', cleared: 0, request: { tags: ['x', 'to grace@navy.mil'] } }, 'fault injection cleared');
+    assert.doesNotMatch(JSON.stringify(lines), /ada@example\.com|grace@navy\.mil/);
+    assert.equal(lines[0]?.['method'], '[email redacted]');
+    assert.deepEqual(lines[0]?.['request'], { tags: ['x', 'to [email redacted]'] });
+    assert.equal(lines[0]?.['cleared'], 0);
+  });
+
   it('names datasets the way ECS and data streams require', () => {
     assert.equal(datasetOf('order-service'), 'order_service');
     assert.equal(redactEmails('no address here'), 'no address here');
