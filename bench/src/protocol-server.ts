@@ -12,7 +12,7 @@ import { OrderServiceService, CreateOrderRequest, Order, protoMetadata as orderP
 import { orderServiceHandlers } from '@platform/order-service/dist/src/internal/handlers';
 import { OrderMetrics } from '@platform/order-service/dist/src/internal/metrics';
 import { InMemoryOrderRepository } from '@platform/order-service/dist/src/repository';
-import { AppError, Code, GrpcServer, PageTokens, type CallContext } from '@platform/service-kit';
+import { AppError, Code, DEFAULT_MAX_MESSAGE_BYTES, GrpcServer, PageTokens, type CallContext } from '@platform/service-kit';
 import { createLogger, createRegistry } from '@platform/telemetry';
 import { GetUserRequest, User, UserServiceService, protoMetadata as userProto } from '@platform/user-service/dist/src/api/user/v1/user';
 import { userServiceHandlers } from '@platform/user-service/dist/src/internal/handlers';
@@ -28,8 +28,8 @@ async function main(): Promise<void> {
   const logger = createLogger({ name: 'bench', level: 'silent' });
   const registry = createRegistry();
   const pageTokens = new PageTokens(randomBytes(32));
-  const userHandlers = userServiceHandlers({ users: new InMemoryUserRepository(), metrics: new UserMetrics(registry), pageTokens });
-  const orderHandlers = orderServiceHandlers({ orders: new InMemoryOrderRepository(), users: everyoneExists, logger, metrics: new OrderMetrics(registry), pageTokens });
+  const userHandlers = userServiceHandlers({ users: new InMemoryUserRepository(), metrics: new UserMetrics(registry), pageTokens, maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES });
+  const orderHandlers = orderServiceHandlers({ orders: new InMemoryOrderRepository(), users: everyoneExists, logger, metrics: new OrderMetrics(registry), pageTokens, maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES });
 
   const grpc = new GrpcServer({ host: '127.0.0.1', port: 0, logger, protoFiles: [userProto, orderProto], shutdownGraceMs: 1000 });
   grpc.addService(UserServiceService, userHandlers);

@@ -33,6 +33,7 @@ export {
   DEFAULT_PAGE_SIZE,
   MAX_PAGE_SIZE,
   PageTokens,
+  fitPage,
   pageSizeField,
   pageTokenField,
   type Page,

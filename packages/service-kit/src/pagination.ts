@@ -97,8 +97,36 @@ function safeJson(text: string): unknown {
   }
 }
 
-/** One page of a listing; `next` is the position to resume after, absent on the last page. */
+/**
+ * One page of a listing; `next` is the position to resume after, absent on
+ * the last page; `positions[i]` is the position of `items[i]`.
+ */
 export interface Page<Item> {
   items: Item[];
+  positions: string[];
   next?: string;
+}
+
+/** A repeated message field's tag and the varint of its length, at most, per item. */
+const ITEM_FRAMING_BYTES = 6;
+/** For the page token and the response's own framing. */
+const RESPONSE_HEADROOM_BYTES = 1024;
+
+/**
+ * The longest prefix of the page whose encoded items fit in a response of
+ * `maxMessageBytes` (the server's send limit), `next` moved back to resume
+ * after the last item kept: a page of large rows comes back shorter, never as
+ * RESOURCE_EXHAUSTED. The first item is always kept, so a listing moves on
+ * (a single item within the request limits always fits).
+ */
+export function fitPage<Item>(page: Page<Item>, encodedBytes: (item: Item) => number, maxMessageBytes: number): Page<Item> {
+  const budget = maxMessageBytes - RESPONSE_HEADROOM_BYTES;
+  let used = 0;
+  for (let kept = 0; kept < page.items.length; kept++) {
+    used += encodedBytes(page.items[kept]!) + ITEM_FRAMING_BYTES;
+    if (used > budget && kept > 0) {
+      return { items: page.items.slice(0, kept), positions: page.positions.slice(0, kept), next: page.positions[kept - 1]! };
+    }
+  }
+  return page;
 }

@@ -7,6 +7,7 @@ import {
   DEFAULT_PAGE_SIZE,
   MAX_PAGE_SIZE,
   PageTokens,
+  fitPage,
   field,
   pageSizeField,
   pageTokenField,
@@ -82,6 +83,16 @@ describe('pagination', () => {
     // Even correctly signed, a position PostgreSQL's bigint cannot hold is not one of ours.
     assert.deepEqual(violationsOf(() => tokens.resume(tokens.encode({ listing: 'orders', scope: '', after: '9999999999999999999' }), 'orders', '')).map((v) => v.field), ['page_token']);
     assert.deepEqual(violationsOf(() => parseRequest(request, { pageSize: 1, pageToken: 'x'.repeat(513) })).map((v) => v.field), ['page_token']);
+  });
+
+  it('cuts a page to what fits in a response, resuming after the last item kept, and always keeps one', () => {
+    const page = { items: ['a', 'b', 'c', 'd'], positions: ['1', '2', '3', '4'], next: '4' };
+    const size = (item: string) => (item === 'd' ? 3000 : 400);
+    assert.deepEqual(fitPage(page, size, 4096), page, 'all fit');
+    assert.deepEqual(fitPage(page, size, 2048), { items: ['a', 'b'], positions: ['1', '2'], next: '2' });
+    assert.deepEqual(fitPage({ items: ['d', 'a'], positions: ['4', '5'] }, size, 2048), { items: ['d'], positions: ['4'], next: '4' });
+    const last = { items: ['a', 'b'], positions: ['1', '2'] };
+    assert.deepEqual(fitPage(last, size, 4096), last, 'the last page keeps no next');
   });
 
   it('rejects a token from another listing or another filter', () => {

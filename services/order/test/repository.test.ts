@@ -89,6 +89,10 @@ function repositoryContract(name: string, open: () => Promise<OrderRepository>) 
         after = page.next;
       } while (after !== undefined);
       assert.deepEqual(seen, mine.map((order) => order.id));
+      // Each item's position resumes right after it (a page cut short to fit a response resumes there).
+      const page = await orders.list({ userId, limit: 3 });
+      assert.equal(page.positions.length, page.items.length);
+      assert.deepEqual((await orders.list({ userId, limit: 2, after: page.positions[0] })).items.map((order) => order.id), mine.slice(1, 3).map((order) => order.id));
       const everyone = await orders.list({ limit: 1000 });
       assert.ok(everyone.items.length >= 10);
       assert.equal(new Set(everyone.items.map((order) => order.id)).size, everyone.items.length);

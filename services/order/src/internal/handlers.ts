@@ -1,6 +1,7 @@
 import { trace } from '@opentelemetry/api';
 import {
   AppError,
+  fitPage,
   isServerFault,
   parseRequest,
   subscription,
@@ -13,7 +14,7 @@ import {
 import {
   OrderEventType,
   OrderStatus,
-  type Order,
+  Order,
   type OrderEvent,
   type OrderServiceService,
 } from '../api/order/v1/order';
@@ -33,10 +34,12 @@ export interface OrderHandlerDependencies {
   logger: Logger;
   metrics: OrderMetrics;
   pageTokens: PageTokens;
+  /** The server's send limit: a listing's page is cut to fit. */
+  maxMessageBytes: number;
 }
 
 export function orderServiceHandlers(dependencies: OrderHandlerDependencies): ServiceImplementation<typeof OrderServiceService> {
-  const { orders, users, logger, metrics, pageTokens } = dependencies;
+  const { orders, users, logger, metrics, pageTokens, maxMessageBytes } = dependencies;
 
   const createOrder = async (request: unknown, context: CallContext): Promise<Order> => {
     const valid = parseRequest(createOrderRequest, request);
@@ -64,9 +67,10 @@ export function orderServiceHandlers(dependencies: OrderHandlerDependencies): Se
     async listOrders(request) {
       const { userId, pageSize, pageToken } = parseRequest(listOrdersRequest, request);
       const scope = userId ?? '';
-      const page = await orders.list({ userId, limit: pageSize, after: pageTokens.resume(pageToken, LISTING, scope) });
+      const listed = await orders.list({ userId, limit: pageSize, after: pageTokens.resume(pageToken, LISTING, scope) });
+      const page = fitPage({ ...listed, items: listed.items.map(toProtoOrder) }, (order) => Order.encode(order).finish().length, maxMessageBytes);
       return {
-        orders: page.items.map(toProtoOrder),
+        orders: page.items,
         nextPageToken: page.next === undefined ? '' : pageTokens.encode({ listing: LISTING, scope, after: page.next }),
       };
     },

@@ -30,7 +30,7 @@ export async function startOrderService(config: OrderServiceConfig, telemetry: T
   const users = new GrpcUserDirectory({ client: userClient, timeoutMs: config.userServiceTimeoutMs, breaker });
 
   const server = new GrpcServer({ ...grpcServerOptions(config, telemetry), protoFiles: [protoMetadata] });
-  server.addService(OrderServiceService, orderServiceHandlers({ orders, users, logger, metrics: new OrderMetrics(registry), pageTokens: PageTokens.fromConfig(config.pageTokenKey, logger) }));
+  server.addService(OrderServiceService, orderServiceHandlers({ orders, users, logger, metrics: new OrderMetrics(registry), pageTokens: PageTokens.fromConfig(config.pageTokenKey, logger), maxMessageBytes: config.grpcMaxMessageBytes }));
   return serve({
     server,
     logger,

@@ -45,13 +45,17 @@ export class InMemoryOrderRepository implements OrderRepository {
 
   async list(options: ListOrdersOptions): Promise<Page<OrderRecord>> {
     const items: OrderRecord[] = [];
+    const positions: string[] = [];
     let position = Number(options.after ?? 0);
     for (; position < this.orders.length && items.length < options.limit; position++) {
       const order = this.orders[position]!;
-      if (options.userId === undefined || order.userId === options.userId) items.push(copy(order));
+      if (options.userId !== undefined && order.userId !== options.userId) continue;
+      items.push(copy(order));
+      // Resuming after an item starts at the next index.
+      positions.push(String(position + 1));
     }
     const more = this.orders.slice(position).some((order) => options.userId === undefined || order.userId === options.userId);
-    return { items, ...(more && { next: String(position) }) };
+    return { items, positions, ...(more && { next: String(position) }) };
   }
 
   async cancel(id: string): Promise<OrderRecord> {

@@ -115,6 +115,7 @@ export class PostgresOrderRepository implements OrderRepository {
     const page = rows.slice(0, options.limit);
     return {
       items: page.map(toRecord),
+      positions: page.map((row) => row.seq),
       ...(rows.length > options.limit && { next: page[page.length - 1]!.seq }),
     };
   }

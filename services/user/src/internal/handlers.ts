@@ -1,6 +1,6 @@
 import { trace } from '@opentelemetry/api';
-import { AppError, parseRequest, type PageTokens, type ServiceImplementation } from '@platform/service-kit';
-import type { UserServiceService } from '../api/user/v1/user';
+import { AppError, fitPage, parseRequest, type PageTokens, type ServiceImplementation } from '@platform/service-kit';
+import { User, type UserServiceService } from '../api/user/v1/user';
 import type { UserRepository } from '../repository';
 import type { UserMetrics } from './metrics';
 import { createUserRequest, getUserRequest, listUsersRequest } from './validation';
@@ -11,9 +11,11 @@ export interface UserHandlerDependencies {
   users: UserRepository;
   metrics: UserMetrics;
   pageTokens: PageTokens;
+  /** The server's send limit: a listing's page is cut to fit. */
+  maxMessageBytes: number;
 }
 
-export function userServiceHandlers({ users, metrics, pageTokens }: UserHandlerDependencies): ServiceImplementation<typeof UserServiceService> {
+export function userServiceHandlers({ users, metrics, pageTokens, maxMessageBytes }: UserHandlerDependencies): ServiceImplementation<typeof UserServiceService> {
   return {
     async createUser(request) {
       const user = await users.create(parseRequest(createUserRequest, request));
@@ -32,7 +34,8 @@ export function userServiceHandlers({ users, metrics, pageTokens }: UserHandlerD
 
     async listUsers(request) {
       const { pageSize, pageToken } = parseRequest(listUsersRequest, request);
-      const page = await users.list({ limit: pageSize, after: pageTokens.resume(pageToken, LISTING, '') });
+      const listed = await users.list({ limit: pageSize, after: pageTokens.resume(pageToken, LISTING, '') });
+      const page = fitPage(listed, (user) => User.encode(user).finish().length, maxMessageBytes);
       return {
         users: page.items,
         nextPageToken: page.next === undefined ? '' : pageTokens.encode({ listing: LISTING, scope: '', after: page.next }),

@@ -15,6 +15,6 @@ export async function startUserService(config: UserServiceConfig, telemetry: Tel
 
   const server = new GrpcServer({ ...grpcServerOptions(config, telemetry), protoFiles: [protoMetadata] });
   const pageTokens = PageTokens.fromConfig(config.pageTokenKey, logger);
-  server.addService(UserServiceService, userServiceHandlers({ users, metrics: new UserMetrics(registry), pageTokens }));
+  server.addService(UserServiceService, userServiceHandlers({ users, metrics: new UserMetrics(registry), pageTokens, maxMessageBytes: config.grpcMaxMessageBytes }));
   return serve({ server, logger, ...(pool && { pool }) });
 }

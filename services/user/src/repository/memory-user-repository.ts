@@ -27,6 +27,6 @@ export class InMemoryUserRepository implements UserRepository {
     const start = Number(options.after ?? 0);
     const items = this.users.slice(start, start + options.limit);
     const end = start + items.length;
-    return { items, ...(end < this.users.length && { next: String(end) }) };
+    return { items, positions: items.map((_, index) => String(start + index + 1)), ...(end < this.users.length && { next: String(end) }) };
   }
 }

@@ -47,6 +47,7 @@ export class PostgresUserRepository implements UserRepository {
     const page = rows.slice(0, options.limit);
     return {
       items: page.map(toRecord),
+      positions: page.map((row) => row.seq),
       ...(rows.length > options.limit && { next: page[page.length - 1]!.seq }),
     };
   }
