@@ -235,26 +235,35 @@ class TolerantServer extends Server {
 }
 
 /**
- * Answers a MalformedRequest with INVALID_ARGUMENT and lets nothing of its
- * call reach the handler. Placed after the telemetry interceptors, so the
- * status is counted and logged like a handler's.
+ * Answers a malformed request with INVALID_ARGUMENT and lets nothing of its
+ * call reach the handler: a message that cannot be decoded (MalformedRequest),
+ * and for a method that takes one request message, a second message or none
+ * at all (a body cut short, a length prefix larger than the body), which
+ * grpc-js answers with UNIMPLEMENTED, a server-fault code. Placed after the
+ * telemetry interceptors, so the status is counted and logged like a
+ * handler's.
  */
 const malformedRequestInterceptor: ServerInterceptor = (method, call) => {
   let rejected = false;
+  let received = 0;
+  const reject = (reason: string) => {
+    rejected = true;
+    call.sendStatus(toGrpcStatus(new AppError(Code.INVALID_ARGUMENT, `malformed request for ${method.path}: ${reason}`)));
+  };
   return new ServerInterceptingCall(call, {
     start: (next) =>
       next({
         onReceiveMessage: (message, nextMessage) => {
           if (rejected) return;
-          if (!(message instanceof MalformedRequest)) {
-            nextMessage(message);
-            return;
-          }
-          rejected = true;
-          call.sendStatus(toGrpcStatus(new AppError(Code.INVALID_ARGUMENT, `malformed request for ${method.path}: ${message.reason}`)));
+          received += 1;
+          if (!method.requestStream && received > 1) reject('a second request message, on a method that takes one');
+          else if (message instanceof MalformedRequest) reject(message.reason);
+          else nextMessage(message);
         },
         onReceiveHalfClose: (nextHalfClose) => {
-          if (!rejected) nextHalfClose();
+          if (rejected) return;
+          if (!method.requestStream && received === 0) reject('no complete request message, on a method that takes one');
+          else nextHalfClose();
         },
       }),
   });

@@ -1,0 +1,54 @@
+/**
+ * Framing mistakes a client makes on the wire, through a real service
+ * process: they are the caller's (INVALID_ARGUMENT), never UNIMPLEMENTED, a
+ * server-fault code that would let any client spend the availability budget;
+ * and calls to methods the server does not have stay out of its metrics.
+ */
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { Code } from '@platform/service-kit';
+import { grpcFrame, http2GrpcCall, sampleValue, scrapeMetrics, startServiceProcess, type ServiceProcess } from '@platform/testing';
+
+const MAIN = path.resolve(__dirname, '../src/main.js');
+const GET_USER = '/user.v1.UserService/GetUser';
+
+const MISTAKES: Record<string, Buffer> = {
+  'no message at all': Buffer.alloc(0),
+  'a 3-byte body': Buffer.from([0, 0, 0]),
+  'a length prefix larger than the body': Buffer.concat([Buffer.from([0, 0, 0, 0, 10]), Buffer.from('abc')]),
+  'two messages on a unary call': Buffer.concat([grpcFrame(Buffer.alloc(0)), grpcFrame(Buffer.alloc(0))]),
+};
+
+async function call(service: ServiceProcess, method: string, body: Buffer): Promise<{ status: number | undefined; message: string }> {
+  const request = http2GrpcCall(`127.0.0.1:${service.port}`, method, {}, body);
+  try {
+    return await request.ended;
+  } finally {
+    request.close();
+  }
+}
+
+describe('framing mistakes and unknown methods, through a user-service process', () => {
+  let service: ServiceProcess;
+  before(async () => {
+    service = await startServiceProcess(MAIN, { GRPC_HOST: '127.0.0.1', METRICS_HOST: '127.0.0.1' });
+  });
+  after(() => service?.stop());
+
+  for (const [mistake, body] of Object.entries(MISTAKES)) {
+    it(`${mistake} is INVALID_ARGUMENT`, async () => {
+      const { status, message } = await call(service, GET_USER, body);
+      assert.equal(status, Code.INVALID_ARGUMENT, `${status}: ${message}`);
+      assert.match(message, /^malformed request for \/user\.v1\.UserService\/GetUser: /);
+    });
+  }
+
+  it('counts them as InvalidArgument, and calls to unknown methods not at all', async () => {
+    for (let i = 0; i < 5; i++) assert.equal((await call(service, `/evil.v1.Probe/Method${i}`, grpcFrame(Buffer.alloc(0)))).status, Code.UNIMPLEMENTED);
+    const { samples } = await scrapeMetrics(service.metricsPort);
+    const handled = samples.filter((sample) => sample.name === 'grpc_server_handled_total');
+    assert.equal(sampleValue(handled, 'grpc_server_handled_total', { grpc_method: 'GetUser', grpc_code: 'InvalidArgument' }), Object.keys(MISTAKES).length);
+    assert.deepEqual(handled.filter((sample) => sample.labels.grpc_code === 'Unimplemented' || sample.labels.grpc_service === 'evil.v1.Probe'), []);
+  });
+});
