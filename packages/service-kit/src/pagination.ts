@@ -26,7 +26,7 @@ export interface PageCursor {
 
 /** Positions are PostgreSQL bigint identities: 1 to 2^63-1. */
 const MAX_POSITION = 2n ** 63n - 1n;
-/** 128 bits of HMAC-SHA256. */
+/** 128 bits of HMAC-SHA256, in base64url. */
 const MAC_LENGTH = 22;
 
 const cursorJson = z.object({
@@ -73,8 +73,11 @@ export class PageTokens {
   resume(token: string, listing: string, scope: string): string | undefined {
     if (token === '') return undefined;
     const [body = '', mac = '', ...rest] = token.split('.');
+    // Compared as bytes: a caller's string of the right length may hold multi-byte characters.
+    const given = Buffer.from(mac);
     const expected = Buffer.from(this.#mac(body));
-    const cursor = rest.length === 0 && mac.length === MAC_LENGTH && timingSafeEqual(Buffer.from(mac), expected) ? cursorJson.safeParse(safeJson(Buffer.from(body, 'base64url').toString())) : undefined;
+    const authentic = rest.length === 0 && given.length === expected.length && timingSafeEqual(given, expected);
+    const cursor = authentic ? cursorJson.safeParse(safeJson(Buffer.from(body, 'base64url').toString())) : undefined;
     if (!cursor?.success) throw invalidToken('is not a page token returned by this service');
     if (cursor.data.l !== listing || cursor.data.s !== scope) throw invalidToken('belongs to another listing or filter; start again without a token');
     return cursor.data.a;
