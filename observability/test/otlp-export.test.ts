@@ -3,8 +3,10 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { credentials } from '@grpc/grpc-js';
-import { freePort, sampleValue, scrapeMetrics, startServiceProcess, unary } from '@platform/testing';
+import { dropDatabase } from '@platform/service-kit';
+import { eventually, freePort, freshDatabaseUrl, sampleValue, scrapeMetrics, startServiceProcess, unary } from '@platform/testing';
 import { UserServiceClient } from '@platform/user-service/dist/src/api/user/v1/user';
+import { FakeElasticsearch } from '../support/fake-elasticsearch';
 import { OtlpTraceReceiver } from '../support/otlp-receiver';
 
 const USER_MAIN = path.dirname(require.resolve('@platform/user-service/package.json')) + '/dist/src/main.js';
@@ -47,6 +49,35 @@ describe('the OTLP/gRPC exporter, configured only through OTEL_* variables', () 
     assert.equal(serverSpan.attributes['rpc.system'], 'grpc');
     assert.equal(serverSpan.attributes['rpc.method'], 'CreateUser');
     assert.match(String(serverSpan.attributes['app.user.id']), /^[0-9a-f-]{36}$/);
+  });
+
+  it("exports no span of the platform's own housekeeping: log shipping, pool health probes", async () => {
+    const elasticsearch = new FakeElasticsearch();
+    const elasticsearchUrl = await elasticsearch.listen();
+    const databaseUrl = await freshDatabaseUrl('users');
+    const first = receiver.spans.length;
+    try {
+      const service = await startServiceProcess(USER_MAIN, {
+        OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
+        OTEL_TRACES_SAMPLER: 'always_on',
+        ELASTICSEARCH_URL: elasticsearchUrl,
+        DATABASE_URL: databaseUrl,
+      });
+      await createUsers(service.port, 3);
+      // Shipped, and the pool's reachability probe has run (it runs at start and every 5 s).
+      await eventually(() => (elasticsearch.documents.length > 0 ? true : undefined), { timeoutMs: 30_000, intervalMs: 100, failure: () => 'no log line shipped' });
+      assert.equal(await service.stop(), 0);
+      const spans = receiver.spans.slice(first);
+      const traces = new Map<string, string[]>();
+      for (const span of spans) traces.set(span.traceId, [...(traces.get(span.traceId) ?? []), span.name]);
+      assert.deepEqual(spans.filter((span) => span.attributes['db.system'] === 'elasticsearch' || span.attributes['db.system.name'] === 'elasticsearch'), [], 'no Elasticsearch spans');
+      // Every trace is a caller's request: it has a gRPC server span at its root.
+      const orphans = [...traces].filter(([traceId]) => !spans.some((span) => span.traceId === traceId && span.kind === SERVER && span.parentSpanId === ''));
+      assert.deepEqual(orphans, [], 'traces that no caller started');
+    } finally {
+      await elasticsearch.close();
+      await dropDatabase(databaseUrl).catch(() => undefined);
+    }
   });
 
   it('honours OTEL_SDK_DISABLED and OTEL_TRACES_SAMPLER', async () => {

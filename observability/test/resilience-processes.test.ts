@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, afterEach, describe, it } from 'node:test';
 import { credentials, type ServiceError } from '@grpc/grpc-js';
 import { OrderServiceClient } from '@platform/order-service/dist/src/api/order/v1/order';
 import { dropDatabase } from '@platform/service-kit';
-import { freePort, freshDatabaseUrl, sampleValue, scrapeMetrics, startServiceProcess, unary, type ServiceProcess } from '@platform/testing';
+import { freePort, freshDatabaseUrl, messageOf, sampleValue, scrapeMetrics, startServiceProcess, unary, type ServiceProcess } from '@platform/testing';
 import { UserServiceClient } from '@platform/user-service/dist/src/api/user/v1/user';
 
 const USER_MAIN = path.dirname(require.resolve('@platform/user-service/package.json')) + '/dist/src/main.js';
@@ -353,7 +354,52 @@ describe('Order and User as processes, under load, while things break', () => {
       assert.ok(growth < 64 * 2 ** 20, `${name} RSS grew by ${mib(growth)}`);
     }
   });
+  it('stops on SIGTERM within drain + grace + the flush budget, with telemetry backends that accept connections and never answer', async (t) => {
+    // Black holes: TCP accepted, nothing ever said back.
+    const holes = await Promise.all([0, 1].map(() => blackHole()));
+    try {
+      const budget = { SHUTDOWN_DRAIN_DELAY_MS: '500', SHUTDOWN_GRACE_MS: '2000', TELEMETRY_FLUSH_TIMEOUT_MS: '1000' };
+      const user = await start(USER_MAIN, {
+        OTEL_SDK_DISABLED: 'false',
+        OTEL_TRACES_SAMPLER: 'always_on',
+        OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${holes[0]!.port}`,
+        ELASTICSEARCH_URL: `http://127.0.0.1:${holes[1]!.port}`,
+        ...budget,
+      });
+      // Spans and log lines for the exporter and the shipper to hold.
+      await createUser(user.port);
+      const client = new UserServiceClient(`127.0.0.1:${user.port}`, credentials.createInsecure());
+      for (let i = 0; i < 20; i++) await unary(client, client.listUsers)({ pageSize: 1, pageToken: '' });
+      client.close();
+      const started = performance.now();
+      await terminate(user);
+      const seconds = (performance.now() - started) / 1000;
+      t.diagnostic(`exited 0 after ${seconds.toFixed(1)} s with both backends silent (budget: 0.5 s drain + 2 s grace + 1 s flush)`);
+      // The bound a stop grace period sets (Compose's 15 s for 2 + 10 + 2); before the budget it took 19-24 s with the defaults.
+      assert.ok(seconds < 0.5 + 2 + 1 + 4, `took ${seconds.toFixed(1)} s`);
+      assert.ok(user.logLines.some((line) => messageOf(line) === 'spans not exported within the flush budget are dropped'), 'says what it dropped');
+    } finally {
+      for (const hole of holes) hole.close();
+    }
+  });
 });
+
+/** A TCP server that accepts connections and never answers on them. */
+async function blackHole(): Promise<{ port: number; close(): void }> {
+  const sockets = new Set<Socket>();
+  const server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('error', () => undefined);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () => {
+      for (const socket of sockets) socket.destroy();
+      server.close();
+    },
+  };
+}
 
 const HEAP_CAP_MIB = 96;
 

@@ -112,8 +112,20 @@ export interface ServiceConfig {
   faultInjection: { faults: readonly Fault[] } | undefined;
   /** After SIGTERM, how long health reports NOT_SERVING while calls are still accepted, before draining starts. */
   shutdownDrainDelayMs: number;
-  /** The largest message the gRPC server receives or sends. */
+  /**
+   * After the calls have drained, how long buffered spans and log lines may
+   * take to leave; what has not left by then is dropped. Drain delay + grace
+   * + this is the longest a stop takes, whatever the telemetry backends do.
+   */
+  telemetryFlushTimeoutMs: number;
+  /** The largest message the gRPC server sends (a listing's page is cut to fit). */
   grpcMaxMessageBytes: number;
+  /**
+   * The largest request message it receives: sized to the service's largest
+   * valid request, so that an oversized one is refused before it is decoded
+   * (decoding and validating megabytes of text is what costs).
+   */
+  grpcMaxReceiveMessageBytes: number;
   /** Connections are asked to go away (GOAWAY) after about this long, so that clients spread over new replicas. */
   /** 0: connections are never aged out. */
   grpcMaxConnectionAgeMs: number;
@@ -153,7 +165,7 @@ export function tlsFromEnv(env: NodeJS.ProcessEnv = process.env): TlsFiles | und
 }
 
 /** The environment variables behind ServiceConfig; spread into a service's own schema. */
-export function serviceEnvShape(defaults: { grpcPort: number; metricsPort: number }) {
+export function serviceEnvShape(defaults: { grpcPort: number; metricsPort: number; maxReceiveMessageBytes: number }) {
   return {
     GRPC_HOST: z.string().min(1).default('0.0.0.0'),
     GRPC_PORT: envVar.port(defaults.grpcPort),
@@ -173,7 +185,9 @@ export function serviceEnvShape(defaults: { grpcPort: number; metricsPort: numbe
     FAULTS: faultSpec.optional(),
     // 0 by default so that tests and local runs stop at once; Compose sets it.
     SHUTDOWN_DRAIN_DELAY_MS: envVar.milliseconds(0, { allowZero: true }),
+    TELEMETRY_FLUSH_TIMEOUT_MS: envVar.milliseconds(2_000),
     GRPC_MAX_MESSAGE_BYTES: envVar.count(DEFAULT_MAX_MESSAGE_BYTES, 1),
+    GRPC_MAX_RECEIVE_MESSAGE_BYTES: envVar.count(defaults.maxReceiveMessageBytes, 1),
     GRPC_MAX_CONNECTION_AGE_MS: envVar.milliseconds(DEFAULT_MAX_CONNECTION_AGE_MS, { allowZero: true }),
     GRPC_METRICS_ENABLED: envVar.flag(true),
     // Without a default: unset means calls on an old connection may run until they end.
@@ -219,7 +233,9 @@ export function toServiceConfig(
       : undefined,
     faultInjection: parsed.FAULT_INJECTION_ENABLED ? { faults: parsed.FAULTS ?? [] } : undefined,
     shutdownDrainDelayMs: parsed.SHUTDOWN_DRAIN_DELAY_MS,
+    telemetryFlushTimeoutMs: parsed.TELEMETRY_FLUSH_TIMEOUT_MS,
     grpcMaxMessageBytes: parsed.GRPC_MAX_MESSAGE_BYTES,
+    grpcMaxReceiveMessageBytes: parsed.GRPC_MAX_RECEIVE_MESSAGE_BYTES,
     grpcMaxConnectionAgeMs: parsed.GRPC_MAX_CONNECTION_AGE_MS,
     grpcMetrics: parsed.GRPC_METRICS_ENABLED,
     grpcMaxConnectionAgeGraceMs: parsed.GRPC_MAX_CONNECTION_AGE_GRACE_MS,

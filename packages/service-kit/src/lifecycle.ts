@@ -59,6 +59,17 @@ export interface ServiceMain<Config extends ServiceConfig> {
  * signal the service's shutdown, then the spans' flush, then telemetry's
  * (logs and metrics last, so the last words are reported).
  */
+/** 'flushed', 'late' once `deadline` (epoch ms) passes, or the error it failed with. */
+async function withinBudget(work: Promise<void>, deadline: number): Promise<'flushed' | 'late' | Error> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), Math.max(0, deadline - Date.now()))));
+  try {
+    return await Promise.race([work.then(() => 'flushed' as const, (error: unknown) => (error instanceof Error ? error : new Error(String(error)))), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export function runService<Config extends ServiceConfig>(main: ServiceMain<Config>): void {
   runUntilSignalled(async () => {
     const config = main.loadConfig();
@@ -74,9 +85,17 @@ export function runService<Config extends ServiceConfig>(main: ServiceMain<Confi
     return {
       shutdown: async () => {
         await service.shutdown();
+        // One budget for both, so that a stop ends in time whatever the backends do.
+        const flushBy = Date.now() + config.telemetryFlushTimeoutMs;
         // Spans first, so that a failure to flush them is still logged and shipped.
-        await shutdownTracing().catch((error: unknown) => telemetry.logger.warn({ err: error }, 'could not flush spans'));
-        await telemetry.shutdown();
+        const spans = await withinBudget(shutdownTracing(), flushBy);
+        if (spans !== 'flushed') {
+          telemetry.logger.warn(
+            { err: spans === 'late' ? undefined : spans, flushTimeoutMs: config.telemetryFlushTimeoutMs },
+            spans === 'late' ? 'spans not exported within the flush budget are dropped' : 'could not flush spans',
+          );
+        }
+        await telemetry.shutdown({ flushTimeoutMs: Math.max(0, flushBy - Date.now()) });
       },
     };
   });

@@ -49,6 +49,8 @@ export interface GrpcServerOptions {
   drainDelayMs?: number;
   /** The largest message received or sent; larger ones end the call with RESOURCE_EXHAUSTED. Default 4 MiB. */
   maxMessageBytes?: number;
+  /** The largest message received, when lower than maxMessageBytes. */
+  maxReceiveMessageBytes?: number;
   /** Connections get a GOAWAY after about this long, so that clients move to new replicas; default 30 s. */
   maxConnectionAgeMs?: number;
   /** How long calls may go on after that GOAWAY before the connection is closed; unset: until they end. */
@@ -88,7 +90,7 @@ export class GrpcServer {
     this.#options = options;
     correctGrpcTimeoutHandling();
     this.#server = new TolerantServer({
-      'grpc.max_receive_message_length': options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
+      'grpc.max_receive_message_length': options.maxReceiveMessageBytes ?? options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
       'grpc.max_send_message_length': options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
       ...((options.maxConnectionAgeMs ?? DEFAULT_MAX_CONNECTION_AGE_MS) > 0 && { 'grpc.max_connection_age_ms': options.maxConnectionAgeMs ?? DEFAULT_MAX_CONNECTION_AGE_MS }),
       ...(options.maxConnectionAgeGraceMs !== undefined && { 'grpc.max_connection_age_grace_ms': options.maxConnectionAgeGraceMs }),
@@ -246,11 +248,8 @@ class TolerantServer extends Server {
 const malformedRequestInterceptor: ServerInterceptor = (method, call) => {
   let rejected = false;
   let received = 0;
-  const reject = (reason: string) => {
-    rejected = true;
-    call.sendStatus(toGrpcStatus(new AppError(Code.INVALID_ARGUMENT, `malformed request for ${method.path}: ${reason}`)));
-  };
-  return new ServerInterceptingCall(call, {
+  // The status goes out through this interceptor's own call, so that it waits for a response message in flight.
+  const intercepting: ServerInterceptingCall = new ServerInterceptingCall(call, {
     start: (next) =>
       next({
         onReceiveMessage: (message, nextMessage) => {
@@ -261,12 +260,21 @@ const malformedRequestInterceptor: ServerInterceptor = (method, call) => {
           else nextMessage(message);
         },
         onReceiveHalfClose: (nextHalfClose) => {
-          if (rejected) return;
+          // A streaming handler is let finish reading (its answer no longer goes out); a unary one never starts.
+          if (rejected) {
+            if (method.requestStream) nextHalfClose();
+            return;
+          }
           if (!method.requestStream && received === 0) reject('no complete request message, on a method that takes one');
           else nextHalfClose();
         },
       }),
   });
+  const reject = (reason: string) => {
+    rejected = true;
+    intercepting.sendStatus(toGrpcStatus(new AppError(Code.INVALID_ARGUMENT, `malformed request for ${method.path}: ${reason}`)));
+  };
+  return intercepting;
 };
 
 /** '/user.v1.UserService/GetUser' -> 'user.v1.UserService' */

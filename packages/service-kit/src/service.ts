@@ -19,6 +19,7 @@ export function grpcServerOptions(config: ServiceConfig, telemetry: Telemetry): 
     shutdownGraceMs: config.shutdownGraceMs,
     drainDelayMs: config.shutdownDrainDelayMs,
     maxMessageBytes: config.grpcMaxMessageBytes,
+    maxReceiveMessageBytes: config.grpcMaxReceiveMessageBytes,
     maxConnectionAgeMs: config.grpcMaxConnectionAgeMs,
     maxConnectionAgeGraceMs: config.grpcMaxConnectionAgeGraceMs,
     tls: config.tls,

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { channelCredentials, ConfigError, parseEnv, serviceEnvShape, tlsFromEnv, toServiceConfig } from '../src';
 
 describe('configuration', () => {
-  const shape = serviceEnvShape({ grpcPort: 50051, metricsPort: 9464 });
+  const shape = serviceEnvShape({ grpcPort: 50051, metricsPort: 9464, maxReceiveMessageBytes: 16384 });
 
   it('applies defaults and treats empty values as unset', () => {
     const config = toServiceConfig(parseEnv(shape, { GRPC_PORT: '', LOG_LEVEL: 'debug' }));
@@ -45,6 +45,7 @@ describe('configuration', () => {
   it('defaults the resilience settings: 4 MiB messages, connections never aged out, no drain delay, no TLS, no rate limit', () => {
     const config = load({});
     assert.equal(config.grpcMaxMessageBytes, 4 * 1024 * 1024);
+    assert.equal(config.grpcMaxReceiveMessageBytes, 16384, 'the service\'s own default');
     assert.equal(config.grpcMaxConnectionAgeMs, 0);
     assert.equal(config.grpcMetrics, true);
     assert.equal(config.grpcMaxConnectionAgeGraceMs, undefined);

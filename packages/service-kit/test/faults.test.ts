@@ -75,7 +75,7 @@ describe('fault specs', () => {
   });
 
   it('comes from FAULTS, which needs FAULT_INJECTION_ENABLED; a bad spec is a ConfigError naming FAULTS', () => {
-    const shape = serviceEnvShape({ grpcPort: 50051, metricsPort: 9464 });
+    const shape = serviceEnvShape({ grpcPort: 50051, metricsPort: 9464, maxReceiveMessageBytes: 16384 });
     assert.equal(toServiceConfig(parseEnv(shape, {})).faultInjection, undefined);
     assert.deepEqual(toServiceConfig(parseEnv(shape, { FAULT_INJECTION_ENABLED: '1' })).faultInjection, { faults: [] });
     assert.deepEqual(toServiceConfig(parseEnv(shape, { FAULT_INJECTION_ENABLED: 'true', FAULTS: '*:latency=5ms' })).faultInjection?.faults, parse('*:latency=5ms'));

@@ -1,4 +1,4 @@
-import { Client, type ClientOptions } from '@elastic/elasticsearch';
+import { Client, SniffingTransport, type ClientOptions } from '@elastic/elasticsearch';
 import pinoElasticsearch from 'pino-elasticsearch';
 
 export interface ElasticsearchShippingOptions {
@@ -123,7 +123,7 @@ export class LogShipper {
     class CountingClient extends Client {
       constructor(clientOptions: ClientOptions) {
         // Fail fast and let the shipper restart, rather than holding requests for the default 30 s.
-        super({ ...clientOptions, requestTimeout: 10_000, maxRetries: 1 });
+        super({ ...clientOptions, Transport: UntracedTransport, requestTimeout: 10_000, maxRetries: 1 });
         this.diagnostic.on('response', (error, result) => {
           const items = (result?.body as { items?: Record<string, { status?: number }>[] } | undefined)?.items;
           if (error || !Array.isArray(items)) return;
@@ -187,5 +187,19 @@ export class LogShipper {
     (this.options.report ?? ((line) => process.stderr.write(`${line}\n`)))(
       `${message} [shipped=${shipped} rejected=${rejected} dropped=${dropped} failures=${failures}]`,
     );
+  }
+}
+
+/**
+ * The Elasticsearch client's transport, without its own OpenTelemetry spans:
+ * @elastic/transport traces every request natively, so each bulk request of
+ * the log shipper would be exported as a `db.system=elasticsearch` span in
+ * the service's traces, an operation no caller asked for (and span metrics
+ * on Jaeger's Monitor tab that are not the service's work). The client
+ * offers no option for it but OTEL_ELASTICSEARCH_ENABLED, read process-wide.
+ */
+class UntracedTransport extends SniffingTransport {
+  constructor(options: ConstructorParameters<typeof SniffingTransport>[0]) {
+    super({ ...options, openTelemetry: { enabled: false, suppressInternalInstrumentation: true } });
   }
 }

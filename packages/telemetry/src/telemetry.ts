@@ -82,9 +82,9 @@ export class Telemetry {
    * the process's, started by the preload: the process's main flushes it
    * last, with shutdownTracing().
    */
-  shutdown(): Promise<void> {
+  shutdown(options: { flushTimeoutMs?: number } = {}): Promise<void> {
     this.stopped ??= (async () => {
-      await this.shipper?.close();
+      await this.shipper?.close(options.flushTimeoutMs);
       await this.metricsServer.close();
     })();
     return this.stopped;

@@ -19,8 +19,9 @@ const identity = (bytes: Buffer) => bytes;
 export class RawClient {
   readonly #client: Client;
 
-  constructor(address: string, channelCredentials: ChannelCredentials = credentials.createInsecure()) {
-    this.#client = new Client(address, channelCredentials);
+  /** `ownConnection`: not shared with other clients of the same address (grpc-js shares by default). */
+  constructor(address: string, channelCredentials: ChannelCredentials = credentials.createInsecure(), options: { ownConnection?: boolean } = {}) {
+    this.#client = new Client(address, channelCredentials, options.ownConnection ? { 'grpc.use_local_subchannel_pool': 1 } : {});
   }
 
   /**

@@ -15,6 +15,14 @@ export const USER_SERVICE_RESILIENCE_DEFAULTS: UserServiceResilience = {
   breaker: { errorThresholdPercent: 50, volumeThreshold: 10, resetTimeoutMs: 10_000 },
 };
 
+/**
+ * The default receive limit: the largest valid request is a CreateOrder of
+ * 100 items (a 64-character SKU, quantity and price: about 85 bytes each) and
+ * a 128-character request_id of 4-byte characters, about 9 KiB; 64 KiB leaves
+ * room and refuses a megabyte before decoding.
+ */
+const MAX_REQUEST_BYTES = 64 * 1024;
+
 export interface OrderServiceConfig extends ServiceConfig {
   /** gRPC target of user.v1.UserService. */
   userServiceAddr: string;
@@ -36,7 +44,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): OrderServiceCo
   const defaults = USER_SERVICE_RESILIENCE_DEFAULTS;
   const parsed = parseEnv(
     {
-      ...serviceEnvShape({ grpcPort: 50052, metricsPort: 9465 }),
+      ...serviceEnvShape({ grpcPort: 50052, metricsPort: 9465, maxReceiveMessageBytes: MAX_REQUEST_BYTES }),
       USER_SERVICE_ADDR: envVar.grpcTarget('localhost:50051'),
       USER_SERVICE_TIMEOUT_MS: envVar.milliseconds(2_000),
       // grpc-js caps attempts at 5.

@@ -8,7 +8,9 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Code } from '@platform/service-kit';
-import { grpcFrame, http2GrpcCall, sampleValue, scrapeMetrics, startServiceProcess, type ServiceProcess } from '@platform/testing';
+import { credentials } from '@grpc/grpc-js';
+import { expectStatus, grpcFrame, http2GrpcCall, sampleValue, scrapeMetrics, startServiceProcess, unary, type ServiceProcess } from '@platform/testing';
+import { UserServiceClient } from '../src/api/user/v1/user';
 
 const MAIN = path.resolve(__dirname, '../src/main.js');
 const GET_USER = '/user.v1.UserService/GetUser';
@@ -50,5 +52,27 @@ describe('framing mistakes and unknown methods, through a user-service process',
     const handled = samples.filter((sample) => sample.name === 'grpc_server_handled_total');
     assert.equal(sampleValue(handled, 'grpc_server_handled_total', { grpc_method: 'GetUser', grpc_code: 'InvalidArgument' }), Object.keys(MISTAKES).length);
     assert.deepEqual(handled.filter((sample) => sample.labels.grpc_code === 'Unimplemented' || sample.labels.grpc_service === 'evil.v1.Probe'), []);
+  });
+});
+
+describe('an oversized request, through a user-service process with its default limits', () => {
+  let service: ServiceProcess;
+  before(async () => {
+    service = await startServiceProcess(MAIN, { GRPC_HOST: '127.0.0.1', METRICS_HOST: '127.0.0.1' });
+  });
+  after(() => service?.stop());
+
+  it('is refused as RESOURCE_EXHAUSTED before it is decoded, and a valid request of the largest size still passes', async () => {
+    const client = new UserServiceClient(`127.0.0.1:${service.port}`, credentials.createInsecure(), { 'grpc.max_send_message_length': 8 * 1024 * 1024 });
+    try {
+      const createUser = unary(client, client.createUser);
+      const error = await expectStatus(createUser({ email: 'huge@example.com', displayName: 'x'.repeat(4 * 1024 * 1024 - 1024) }), Code.RESOURCE_EXHAUSTED);
+      assert.match(error.details, /larger than max/);
+      // The largest request validation accepts: 100 four-byte characters of display name.
+      const largest = await createUser({ email: `${'a'.repeat(64)}@${'b'.repeat(180)}.example`, displayName: '😀'.repeat(100) });
+      assert.equal(largest.displayName, '😀'.repeat(100));
+    } finally {
+      client.close();
+    }
   });
 });
