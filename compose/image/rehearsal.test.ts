@@ -131,8 +131,9 @@ describe('the Compose stack rehearsed from the built image', { concurrency: fals
     return started;
   }
 
-  const overridesText = (name: string) =>
-    Object.keys({ ...overridesFor.get(name), ...(model.services[name]?.environment?.GRPC_PORT ? { GRPC_HOST: '' } : {}) }).join(', ') || 'none';
+  /** What a container ran, for the report: its command and the environment it was given beyond Compose's. */
+  const ran = (container: RehearsedContainer) =>
+    `${(container.spec.definition.command ?? image.cmd).join(' ')} (env overrides: ${Object.keys(container.spec.overrides).join(', ') || 'none'})`;
 
   // Compose's order: a service starts once those it depends on are healthy.
   const longRunning = platformServices.filter(([, service]) => !isJob(service));
@@ -146,7 +147,7 @@ describe('the Compose stack rehearsed from the built image', { concurrency: fals
         const container = started[index]!;
         report.push({
           container: container.spec.name,
-          ran: `${(service.command ?? image.cmd).join(' ')} (env overrides: ${overridesText(name)})`,
+          ran: ran(container),
           result: result.healthy ? `healthy after ${result.attempts} check(s), ${result.seconds.toFixed(1)} s` : `NOT healthy after ${result.attempts} checks`,
         });
         assert.ok(result.healthy, `${container.spec.name} failed its healthcheck ${result.attempts} times:\n${result.lastOutput}\n--- its output ---\n${container.output.slice(-6000)}`);
@@ -214,7 +215,7 @@ describe('the Compose stack rehearsed from the built image', { concurrency: fals
       const [code] = await container!.exited;
       report.push({
         container: container!.spec.name,
-        ran: `${(service.command ?? image.cmd).join(' ')} (env overrides: ${overridesText(name)})`,
+        ran: ran(container!),
         result: `exit ${code}: ${container!.output.trim().split('\n').pop()}`,
       });
       assert.equal(code, 1, container!.output);

@@ -68,8 +68,7 @@ export function removeLeftovers(): void {
   for (const mountPoint of mounts.reverse()) spawnSync('umount', ['-l', mountPoint]);
   const listed = spawnSync('podman', ['ps', '--all', '--format', '{{.Names}}', '--filter', `name=^${PREFIX}`], { encoding: 'utf8' });
   for (const name of listed.stdout.split('\n').filter(Boolean)) spawnSync('podman', ['rm', '--force', name]);
-  const own = /^\d+:memory:(.*)$/m.exec(readFileSync('/proc/self/cgroup', 'utf8'))?.[1];
-  const parent = own === undefined ? undefined : path.join('/sys/fs/cgroup/memory', own);
+  const parent = ownMemoryCgroup();
   for (const name of parent && existsSync(parent) ? readdirSync(parent).filter((entry) => entry.startsWith(PREFIX)) : []) {
     for (const pid of readFileSync(path.join(parent!, name, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean)) spawnSync('kill', ['-KILL', pid]);
     spawnSync('rmdir', [path.join(parent!, name)]);
@@ -268,13 +267,19 @@ function passwdEntry(root: string, user: string): string[] {
 
 /** A memory cgroup (v1) below this process's own, limited as Docker limits a container. */
 function memoryCgroup(name: string, limitBytes: number, teardown: Teardown): string | undefined {
-  const own = /^\d+:memory:(.*)$/m.exec(readFileSync('/proc/self/cgroup', 'utf8'))?.[1];
-  if (own === undefined) return undefined;
-  const cgroup = path.join('/sys/fs/cgroup/memory', own, name);
+  const parent = ownMemoryCgroup();
+  if (parent === undefined) return undefined;
+  const cgroup = path.join(parent, name);
   mkdirSync(cgroup);
   teardown.add(`rmdir ${cgroup}`, () => rmdirSync(cgroup));
   writeFileSync(path.join(cgroup, 'memory.limit_in_bytes'), String(limitBytes));
   return cgroup;
+}
+
+/** This process's memory cgroup (v1), where the containers' own go. */
+function ownMemoryCgroup(): string | undefined {
+  const own = /^\d+:memory:(.*)$/m.exec(readFileSync('/proc/self/cgroup', 'utf8'))?.[1];
+  return own === undefined ? undefined : path.join('/sys/fs/cgroup/memory', own);
 }
 
 function mount(args: string[], teardown: Teardown): void {

@@ -6,12 +6,12 @@ import { expectStatus, healthStatus, RawClient, sampleValue, scrapeMetrics, star
 import { UserServiceClient } from '../src/api/user/v1/user';
 import { SERVICE_NAME, startUserService } from '../src/internal/server';
 
-describe('message size limit (GRPC_MAX_MESSAGE_BYTES)', () => {
+describe('message size limits (GRPC_MAX_RECEIVE_MESSAGE_BYTES, GRPC_MAX_MESSAGE_BYTES)', () => {
   let service: InProcessService;
   let client: UserServiceClient;
 
   before(async () => {
-    service = await startInProcess(SERVICE_NAME, startUserService, testConfig({ grpcMaxMessageBytes: 1024 }));
+    service = await startInProcess(SERVICE_NAME, startUserService, testConfig({ grpcMaxMessageBytes: 1024, grpcMaxReceiveMessageBytes: 1024 }));
     client = new UserServiceClient(service.address, credentials.createInsecure());
   });
 
