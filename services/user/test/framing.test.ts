@@ -31,7 +31,7 @@ async function call(service: ServiceProcess, method: string, body: Buffer): Prom
   }
 }
 
-describe('framing mistakes and unknown methods, through a user-service process', () => {
+describe('framing mistakes, unknown methods and oversized requests, through a user-service process with its default limits', () => {
   let service: ServiceProcess;
   before(async () => {
     service = await startServiceProcess(MAIN, { GRPC_HOST: '127.0.0.1', METRICS_HOST: '127.0.0.1' });
@@ -53,16 +53,8 @@ describe('framing mistakes and unknown methods, through a user-service process',
     assert.equal(sampleValue(handled, 'grpc_server_handled_total', { grpc_method: 'GetUser', grpc_code: 'InvalidArgument' }), Object.keys(MISTAKES).length);
     assert.deepEqual(handled.filter((sample) => sample.labels.grpc_code === 'Unimplemented' || sample.labels.grpc_service === 'evil.v1.Probe'), []);
   });
-});
 
-describe('an oversized request, through a user-service process with its default limits', () => {
-  let service: ServiceProcess;
-  before(async () => {
-    service = await startServiceProcess(MAIN, { GRPC_HOST: '127.0.0.1', METRICS_HOST: '127.0.0.1' });
-  });
-  after(() => service?.stop());
-
-  it('is refused as RESOURCE_EXHAUSTED before it is decoded, and a valid request of the largest size still passes', async () => {
+  it('an oversized request is refused as RESOURCE_EXHAUSTED before it is decoded, and a valid request of the largest size still passes', async () => {
     const client = new UserServiceClient(`127.0.0.1:${service.port}`, credentials.createInsecure(), { 'grpc.max_send_message_length': 8 * 1024 * 1024 });
     try {
       const createUser = unary(client, client.createUser);
