@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { correctGrpcTimeoutHandling } from './grpc-timeout';
+import { Utf8Fields } from './utf8';
 import {
   Server,
   ServerInterceptingCall,
@@ -89,7 +90,9 @@ export class GrpcServer {
   constructor(options: GrpcServerOptions) {
     this.#options = options;
     correctGrpcTimeoutHandling();
-    this.#server = new TolerantServer({
+    const { faults } = options;
+    const protoFiles = faults ? [...options.protoFiles, faultProtoMetadata] : options.protoFiles;
+    this.#server = new TolerantServer(new Utf8Fields(protoFiles), {
       'grpc.max_receive_message_length': options.maxReceiveMessageBytes ?? options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
       'grpc.max_send_message_length': options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
       ...((options.maxConnectionAgeMs ?? DEFAULT_MAX_CONNECTION_AGE_MS) > 0 && { 'grpc.max_connection_age_ms': options.maxConnectionAgeMs ?? DEFAULT_MAX_CONNECTION_AGE_MS }),
@@ -102,8 +105,6 @@ export class GrpcServer {
       interceptors: [...(options.interceptors ?? []), malformedRequestInterceptor, ...(options.rateLimiter ? [options.rateLimiter.interceptor] : [])],
     });
     this.#health.addToServer(this.#server);
-    const { faults } = options;
-    const protoFiles = faults ? [...options.protoFiles, faultProtoMetadata] : options.protoFiles;
     new ReflectionService(reflectionPackageDefinition(protoFiles)).addToServer(this.#server);
     if (faults) {
       this.#add(FaultServiceService, faultServiceHandlers(faults, { served: this.#faultTargets, logger: options.logger }), undefined);
@@ -204,7 +205,11 @@ export class GrpcServer {
 
 /** What a request that cannot be decoded is handed on as, instead of the decoding error. */
 class MalformedRequest {
-  constructor(readonly reason: string) {}
+  constructor(
+    readonly reason: string,
+    /** Set: the string field that is not UTF-8. */
+    readonly notUtf8Field?: string,
+  ) {}
 }
 
 /**
@@ -215,6 +220,13 @@ class MalformedRequest {
  * added goes through this, health and reflection included.
  */
 class TolerantServer extends Server {
+  constructor(
+    private readonly utf8: Utf8Fields,
+    options: ConstructorParameters<typeof Server>[0],
+  ) {
+    super(options);
+  }
+
   override addService(service: ServiceDefinition, implementation: UntypedServiceImplementation): void {
     const tolerant = Object.fromEntries(
       Object.entries(service).map(([name, method]) => [
@@ -222,6 +234,8 @@ class TolerantServer extends Server {
         {
           ...method,
           requestDeserialize: (bytes: Buffer): unknown => {
+            const notUtf8 = this.utf8.invalidField(method.path, bytes);
+            if (notUtf8 !== undefined) return new MalformedRequest('a string field is not UTF-8', notUtf8);
             try {
               return method.requestDeserialize(bytes);
             } catch (error) {
@@ -255,8 +269,10 @@ const malformedRequestInterceptor: ServerInterceptor = (method, call) => {
         onReceiveMessage: (message, nextMessage) => {
           if (rejected) return;
           received += 1;
-          if (!method.requestStream && received > 1) reject('a second request message, on a method that takes one');
-          else if (message instanceof MalformedRequest) reject(message.reason);
+          if (!method.requestStream && received > 1) malformed('a second request message, on a method that takes one');
+          else if (message instanceof MalformedRequest && message.notUtf8Field !== undefined) {
+            reject(AppError.invalidArgument([{ field: message.notUtf8Field, description: 'must be valid UTF-8' }]));
+          } else if (message instanceof MalformedRequest) malformed(message.reason);
           else nextMessage(message);
         },
         onReceiveHalfClose: (nextHalfClose) => {
@@ -265,15 +281,16 @@ const malformedRequestInterceptor: ServerInterceptor = (method, call) => {
             if (method.requestStream) nextHalfClose();
             return;
           }
-          if (!method.requestStream && received === 0) reject('no complete request message, on a method that takes one');
+          if (!method.requestStream && received === 0) malformed('no complete request message, on a method that takes one');
           else nextHalfClose();
         },
       }),
   });
-  const reject = (reason: string) => {
+  const reject = (error: AppError) => {
     rejected = true;
-    intercepting.sendStatus(toGrpcStatus(new AppError(Code.INVALID_ARGUMENT, `malformed request for ${method.path}: ${reason}`)));
+    intercepting.sendStatus(toGrpcStatus(error));
   };
+  const malformed = (reason: string) => reject(new AppError(Code.INVALID_ARGUMENT, `malformed request for ${method.path}: ${reason}`));
   return intercepting;
 };
 

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Code } from '@platform/service-kit';
+import { BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
 import { credentials } from '@grpc/grpc-js';
 import { expectStatus, grpcFrame, http2GrpcCall, sampleValue, scrapeMetrics, startServiceProcess, unary, type ServiceProcess } from '@platform/testing';
 import { UserServiceClient } from '../src/api/user/v1/user';
@@ -65,6 +66,32 @@ describe('framing mistakes, unknown methods and oversized requests, through a us
       assert.equal(largest.displayName, '😀'.repeat(100));
     } finally {
       client.close();
+    }
+  });
+});
+
+describe('strings that are not UTF-8', () => {
+  let service: ServiceProcess;
+  before(async () => {
+    service = await startServiceProcess(MAIN, { GRPC_HOST: '127.0.0.1' });
+  });
+  after(() => service?.stop());
+
+  /** A CreateUser request as bytes, the display name given as raw bytes. */
+  const createUser = (displayName: Buffer) => {
+    const writer = new BinaryWriter();
+    writer.tag(1, WireType.LengthDelimited).string('bytes@example.com');
+    writer.tag(2, WireType.LengthDelimited).bytes(displayName);
+    return Buffer.from(writer.finish());
+  };
+
+  it('are INVALID_ARGUMENT naming the field, so that two different byte strings never become the same text', async () => {
+    for (const invalid of [Buffer.from([0x41, 0xff]), Buffer.from([0x41, 0xfe]), Buffer.from([0xc3]), Buffer.from([0xed, 0xa0, 0x80])]) {
+      const request = http2GrpcCall(`127.0.0.1:${service.port}`, '/user.v1.UserService/CreateUser', {}, grpcFrame(createUser(invalid)));
+      const { status, message } = await request.ended;
+      request.close();
+      assert.equal(status, Code.INVALID_ARGUMENT, `${invalid.toString('hex')}: ${status} ${message}`);
+      assert.match(message, /display_name: must be valid UTF-8/, invalid.toString('hex'));
     }
   });
 });
