@@ -252,8 +252,9 @@ class TolerantServer extends Server {
 
 /**
  * Answers a malformed request with INVALID_ARGUMENT and lets nothing of its
- * call reach the handler: a message that cannot be decoded (MalformedRequest),
- * and for a method that takes one request message, a second message or none
+ * call reach the handler: a message that cannot be decoded or holds a string
+ * that is not UTF-8 (MalformedRequest, the latter naming its field), and for
+ * a method that takes one request message, a second message or none
  * at all (a body cut short, a length prefix larger than the body), which
  * grpc-js answers with UNIMPLEMENTED, a server-fault code. Placed after the
  * telemetry interceptors, so the status is counted and logged like a
@@ -262,8 +263,12 @@ class TolerantServer extends Server {
 const malformedRequestInterceptor: ServerInterceptor = (method, call) => {
   let rejected = false;
   let received = 0;
-  // The status goes out through this interceptor's own call, so that it waits for a response message in flight.
-  const intercepting: ServerInterceptingCall = new ServerInterceptingCall(call, {
+  const reject = (error: AppError) => {
+    rejected = true;
+    call.sendStatus(toGrpcStatus(error));
+  };
+  const malformed = (reason: string) => reject(new AppError(Code.INVALID_ARGUMENT, `malformed request for ${method.path}: ${reason}`));
+  return new ServerInterceptingCall(call, {
     start: (next) =>
       next({
         onReceiveMessage: (message, nextMessage) => {
@@ -276,22 +281,12 @@ const malformedRequestInterceptor: ServerInterceptor = (method, call) => {
           else nextMessage(message);
         },
         onReceiveHalfClose: (nextHalfClose) => {
-          // A streaming handler is let finish reading (its answer no longer goes out); a unary one never starts.
-          if (rejected) {
-            if (method.requestStream) nextHalfClose();
-            return;
-          }
+          if (rejected) return;
           if (!method.requestStream && received === 0) malformed('no complete request message, on a method that takes one');
           else nextHalfClose();
         },
       }),
   });
-  const reject = (error: AppError) => {
-    rejected = true;
-    intercepting.sendStatus(toGrpcStatus(error));
-  };
-  const malformed = (reason: string) => reject(new AppError(Code.INVALID_ARGUMENT, `malformed request for ${method.path}: ${reason}`));
-  return intercepting;
 };
 
 /** '/user.v1.UserService/GetUser' -> 'user.v1.UserService' */

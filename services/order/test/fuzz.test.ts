@@ -38,7 +38,7 @@ import { SERVICE_NAME, startOrderService } from '../src/internal/server';
 /**
  * Cases per method; FUZZ_CASES_PER_METHOD runs more (or fewer). At 2000 per
  * method a BulkCreateOrders call with a large request message now and then
- * runs to its 10 s deadline (an open finding, see issue 17's closing note),
+ * runs to its 10 s deadline instead of getting its status (an open finding),
  * so CI keeps to 250 until that is understood.
  */
 const CASES_PER_METHOD = Number(process.env.FUZZ_CASES_PER_METHOD) || 250;
