@@ -76,8 +76,16 @@ describe('the Compose stack rehearsed from the built image', { concurrency: fals
     await elasticsearch.listen(9200, STANDINS.elasticsearch);
     teardown.add('Elasticsearch receiver', () => elasticsearch.close());
 
-    // Each service's own database on the machine's server, named for this run.
+    // Each service's own database on the machine's server, named for this run; a killed run's are dropped first.
     const server = await postgresServer();
+    const admin = new Client({ connectionString: server.url });
+    await admin.connect();
+    try {
+      const { rows } = await admin.query<{ datname: string }>(`SELECT datname FROM pg_database WHERE datname LIKE 'rehearsal\\_%'`);
+      for (const { datname } of rows) await admin.query(`DROP DATABASE IF EXISTS ${datname} WITH (FORCE)`);
+    } finally {
+      await admin.end();
+    }
     const run = randomBytes(4).toString('hex');
     for (const [name, service] of platformServices) {
       const overrides: Record<string, string> = {};

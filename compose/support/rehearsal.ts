@@ -59,20 +59,26 @@ export function durationMs(text: string | undefined, fallbackMs: number): number
 
 const PREFIX = 'platform-rehearsal-';
 
-/** Containers and mounts a killed rehearsal left behind. */
+/** Processes, mounts, containers and cgroups a killed rehearsal left behind; nothing of anyone else's. */
 export function removeLeftovers(): void {
-  const mounts = readFileSync('/proc/mounts', 'utf8')
-    .split('\n')
-    .map((line) => line.split(' ')[1] ?? '')
-    .filter((mountPoint) => mountPoint.includes('/overlay/') && /\/merged\/./.test(mountPoint));
-  for (const mountPoint of mounts.reverse()) spawnSync('umount', ['-l', mountPoint]);
-  const listed = spawnSync('podman', ['ps', '--all', '--format', '{{.Names}}', '--filter', `name=^${PREFIX}`], { encoding: 'utf8' });
-  for (const name of listed.stdout.split('\n').filter(Boolean)) spawnSync('podman', ['rm', '--force', name]);
   const parent = ownMemoryCgroup();
-  for (const name of parent && existsSync(parent) ? readdirSync(parent).filter((entry) => entry.startsWith(PREFIX)) : []) {
-    for (const pid of readFileSync(path.join(parent!, name, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean)) spawnSync('kill', ['-KILL', pid]);
-    spawnSync('rmdir', [path.join(parent!, name)]);
+  const cgroups = parent && existsSync(parent) ? readdirSync(parent).filter((entry) => entry.startsWith(PREFIX)).map((entry) => path.join(parent, entry)) : [];
+  for (const cgroup of cgroups) {
+    for (const pid of readFileSync(path.join(cgroup, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean)) spawnSync('kill', ['-KILL', pid]);
   }
+  const listed = spawnSync('podman', ['ps', '--all', '--format', '{{.Names}}', '--filter', `name=^${PREFIX}`], { encoding: 'utf8' });
+  for (const name of listed.stdout.split('\n').filter(Boolean)) {
+    const root = spawnSync('podman', ['mount', name], { encoding: 'utf8' }).stdout.trim();
+    if (root) {
+      const inside = readFileSync('/proc/mounts', 'utf8')
+        .split('\n')
+        .map((line) => line.split(' ')[1] ?? '')
+        .filter((mountPoint) => mountPoint.startsWith(`${root}/`));
+      for (const mountPoint of inside.reverse()) spawnSync('umount', ['-l', mountPoint]);
+    }
+    spawnSync('podman', ['rm', '--force', name]);
+  }
+  for (const cgroup of cgroups) spawnSync('rmdir', [cgroup]);
 }
 
 export interface HealthResult {
