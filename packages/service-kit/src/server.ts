@@ -1,6 +1,4 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { correctGrpcTimeoutHandling } from './grpc-timeout';
-import { Utf8Fields } from './utf8';
 import {
   Server,
   ServerInterceptingCall,
@@ -17,10 +15,12 @@ import { ConfigError, DEFAULT_MAX_CONNECTION_AGE_MS, DEFAULT_MAX_MESSAGE_BYTES, 
 import { AppError, Code, toGrpcStatus } from './errors';
 import { faultServiceHandlers } from './fault-service';
 import { formatFaults, unservedMethodProblem, type FaultInjector } from './faults';
+import { correctGrpcTimeoutHandling } from './grpc-timeout';
 import type { RateLimiter } from './rate-limit';
 import { reflectionPackageDefinition, type ProtoFileMetadata } from './reflection';
 import { toGrpcImplementation, type ServiceDefinitionShape, type ServiceImplementation } from './rpc';
 import { serverCredentials } from './tls';
+import { Utf8Fields } from './utf8';
 
 /**
  * The server pings each connection this often to find peers that vanished
@@ -203,13 +203,13 @@ export class GrpcServer {
   }
 }
 
-/** What a request that cannot be decoded is handed on as, instead of the decoding error. */
+/** What a request that cannot be decoded is handed on as, with the error to answer it with, instead of the decoding error. */
 class MalformedRequest {
-  constructor(
-    readonly reason: string,
-    /** Set: the string field that is not UTF-8. */
-    readonly notUtf8Field?: string,
-  ) {}
+  constructor(readonly error: AppError) {}
+
+  static of(path: string, reason: string): MalformedRequest {
+    return new MalformedRequest(new AppError(Code.INVALID_ARGUMENT, `malformed request for ${path}: ${reason}`));
+  }
 }
 
 /**
@@ -235,12 +235,12 @@ class TolerantServer extends Server {
           ...method,
           requestDeserialize: (bytes: Buffer): unknown => {
             const notUtf8 = this.utf8.invalidField(method.path, bytes);
-            if (notUtf8 !== undefined) return new MalformedRequest('a string field is not UTF-8', notUtf8);
+            if (notUtf8 !== undefined) return new MalformedRequest(AppError.invalidArgument([{ field: notUtf8, description: 'must be valid UTF-8' }]));
             try {
               return method.requestDeserialize(bytes);
             } catch (error) {
               // Decoders throw RangeError and friends, and a deeply nested message can exhaust the stack.
-              return new MalformedRequest(error instanceof Error ? error.message : String(error));
+              return MalformedRequest.of(method.path, error instanceof Error ? error.message : String(error));
             }
           },
         },
@@ -267,7 +267,7 @@ const malformedRequestInterceptor: ServerInterceptor = (method, call) => {
     rejected = true;
     call.sendStatus(toGrpcStatus(error));
   };
-  const malformed = (reason: string) => reject(new AppError(Code.INVALID_ARGUMENT, `malformed request for ${method.path}: ${reason}`));
+  const malformed = (reason: string) => reject(MalformedRequest.of(method.path, reason).error);
   return new ServerInterceptingCall(call, {
     start: (next) =>
       next({
@@ -275,9 +275,7 @@ const malformedRequestInterceptor: ServerInterceptor = (method, call) => {
           if (rejected) return;
           received += 1;
           if (!method.requestStream && received > 1) malformed('a second request message, on a method that takes one');
-          else if (message instanceof MalformedRequest && message.notUtf8Field !== undefined) {
-            reject(AppError.invalidArgument([{ field: message.notUtf8Field, description: 'must be valid UTF-8' }]));
-          } else if (message instanceof MalformedRequest) malformed(message.reason);
+          else if (message instanceof MalformedRequest) reject(message.error);
           else nextMessage(message);
         },
         onReceiveHalfClose: (nextHalfClose) => {

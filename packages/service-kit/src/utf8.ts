@@ -1,5 +1,6 @@
 import { isUtf8 } from 'node:buffer';
-import { FieldDescriptorProto_Label, FieldDescriptorProto_Type, type DescriptorProto } from 'ts-proto-descriptors';
+import { BinaryReader, WireType } from '@bufbuild/protobuf/wire';
+import { FieldDescriptorProto_Label, FieldDescriptorProto_Type, type DescriptorProto, type FieldDescriptorProto } from 'ts-proto-descriptors';
 import type { ProtoFileMetadata } from './reflection';
 
 /**
@@ -45,75 +46,38 @@ export class Utf8Fields {
 
   #firstInvalid(bytes: Uint8Array, message: DescriptorProto, prefix: string, depth: number): string | undefined {
     if (depth > 32) return undefined;
-    const reader = new WireReader(bytes);
+    const reader = new BinaryReader(bytes);
     const occurrences = new Map<number, number>();
-    while (!reader.done) {
-      const tag = reader.varint();
-      if (tag === undefined) return undefined;
-      const fieldNumber = Math.floor(tag / 8);
-      const wireType = tag % 8;
-      if (wireType !== LENGTH_DELIMITED) {
-        if (!reader.skip(wireType)) return undefined;
-        continue;
+    try {
+      while (reader.pos < reader.len) {
+        const [fieldNumber, wireType] = reader.tag();
+        // Groups are left to the decoder, which bounds their nesting.
+        if (wireType === WireType.StartGroup || wireType === WireType.EndGroup) return undefined;
+        if (wireType !== WireType.LengthDelimited) {
+          reader.skip(wireType);
+          continue;
+        }
+        const value = reader.bytes();
+        const field = message.field.find((candidate) => candidate.number === fieldNumber);
+        if (!field) continue;
+        const index = occurrences.get(fieldNumber) ?? 0;
+        occurrences.set(fieldNumber, index + 1);
+        if (field.type === FieldDescriptorProto_Type.TYPE_STRING && !isUtf8(value)) return pathOf(prefix, field, index);
+        if (field.type === FieldDescriptorProto_Type.TYPE_MESSAGE) {
+          const nested = this.#messages.get(field.typeName);
+          const invalid = nested && this.#firstInvalid(value, nested, `${pathOf(prefix, field, index)}.`, depth + 1);
+          if (invalid) return invalid;
+        }
       }
-      const value = reader.lengthDelimited();
-      if (value === undefined) return undefined;
-      const field = message.field.find((candidate) => candidate.number === fieldNumber);
-      if (!field) continue;
-      const index = occurrences.get(fieldNumber) ?? 0;
-      occurrences.set(fieldNumber, index + 1);
-      const path = `${prefix}${field.name}${field.label === FieldDescriptorProto_Label.LABEL_REPEATED ? `[${index}]` : ''}`;
-      if (field.type === FieldDescriptorProto_Type.TYPE_STRING && !isUtf8(value)) return path;
-      if (field.type === FieldDescriptorProto_Type.TYPE_MESSAGE) {
-        const nested = this.#messages.get(field.typeName);
-        const invalid = nested && this.#firstInvalid(value, nested, `${path}.`, depth + 1);
-        if (invalid) return invalid;
-      }
+    } catch {
+      // Malformed bytes: the decoder reports them.
+      return undefined;
     }
     return undefined;
   }
 }
 
-const LENGTH_DELIMITED = 2;
-
-/** Just enough of the protobuf wire format to find length-delimited fields; undefined on anything malformed. */
-class WireReader {
-  #position = 0;
-
-  constructor(private readonly bytes: Uint8Array) {}
-
-  get done(): boolean {
-    return this.#position >= this.bytes.length;
-  }
-
-  varint(): number | undefined {
-    let value = 0;
-    for (let shift = 0; shift < 35; shift += 7) {
-      const byte = this.bytes[this.#position++];
-      if (byte === undefined) return undefined;
-      value += (byte & 0x7f) * 2 ** shift;
-      if (byte < 0x80) return value;
-    }
-    // Longer varints (64-bit values) are only skipped.
-    while ((this.bytes[this.#position] ?? 0) >= 0x80) this.#position++;
-    this.#position++;
-    return this.#position <= this.bytes.length ? value : undefined;
-  }
-
-  lengthDelimited(): Uint8Array | undefined {
-    const length = this.varint();
-    if (length === undefined || this.#position + length > this.bytes.length) return undefined;
-    const value = this.bytes.subarray(this.#position, this.#position + length);
-    this.#position += length;
-    return value;
-  }
-
-  /** Skips a value of this wire type (varint, 64-bit or 32-bit); false for groups and unknown types. */
-  skip(wireType: number): boolean {
-    if (wireType === 0) return this.varint() !== undefined;
-    const width = wireType === 1 ? 8 : wireType === 5 ? 4 : undefined;
-    if (width === undefined) return false;
-    this.#position += width;
-    return this.#position <= this.bytes.length;
-  }
+/** `items[2].sku`, as field violations name fields. */
+function pathOf(prefix: string, field: FieldDescriptorProto, index: number): string {
+  return `${prefix}${field.name}${field.label === FieldDescriptorProto_Label.LABEL_REPEATED ? `[${index}]` : ''}`;
 }
