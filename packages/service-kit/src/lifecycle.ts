@@ -59,17 +59,6 @@ export interface ServiceMain<Config extends ServiceConfig> {
  * signal the service's shutdown, then the spans' flush, then telemetry's
  * (logs and metrics last, so the last words are reported).
  */
-/** 'flushed', 'late' once `deadline` (epoch ms) passes, or the error it failed with. */
-async function withinBudget(work: Promise<void>, deadline: number): Promise<'flushed' | 'late' | Error> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), Math.max(0, deadline - Date.now()))));
-  try {
-    return await Promise.race([work.then(() => 'flushed' as const, (error: unknown) => (error instanceof Error ? error : new Error(String(error)))), late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 export function runService<Config extends ServiceConfig>(main: ServiceMain<Config>): void {
   runUntilSignalled(async () => {
     const config = main.loadConfig();
@@ -99,4 +88,15 @@ export function runService<Config extends ServiceConfig>(main: ServiceMain<Confi
       },
     };
   });
+}
+
+/** 'flushed', 'late' once `deadline` (epoch ms) passes, or the error it failed with. */
+async function withinBudget(work: Promise<void>, deadline: number): Promise<'flushed' | 'late' | Error> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), Math.max(0, deadline - Date.now()))));
+  try {
+    return await Promise.race([work.then(() => 'flushed' as const, (error: unknown) => (error instanceof Error ? error : new Error(String(error)))), late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

@@ -24,9 +24,9 @@ const POSTGRES_CLIENT_MESSAGES = [
 
 export function isDependencyUnavailable(error: unknown): boolean {
   for (let current = error, depth = 0; current instanceof Error && depth < 5; current = current.cause, depth++) {
-    const code = (current as { code?: unknown }).code;
+    const { code, message } = current as Error & { code?: unknown };
     if (typeof code === 'string' && (NETWORK_CODES.has(code) || POSTGRES_UNAVAILABLE.test(code))) return true;
-    if (POSTGRES_CLIENT_MESSAGES.some((message) => current instanceof Error && current.message.startsWith(message))) return true;
+    if (POSTGRES_CLIENT_MESSAGES.some((known) => message.startsWith(known))) return true;
     if (current instanceof AggregateError && current.errors.some((inner) => isDependencyUnavailable(inner))) return true;
   }
   return false;

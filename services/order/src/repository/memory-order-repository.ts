@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import type { AppError, Page } from '@platform/service-kit';
+import type { Page } from '@platform/service-kit';
 import {
   alreadyCancelled,
   orderNotFound,
@@ -67,8 +67,8 @@ export class InMemoryOrderRepository implements OrderRepository {
     return copy(order);
   }
 
-  /** In one process's memory nothing is ever lost, so onLost is never called. */
-  async watch(listener: (change: OrderChange) => void, _onLost: (error: AppError) => void): Promise<() => void> {
+  /** In one process's memory nothing is ever lost: it takes no onLost. */
+  async watch(listener: (change: OrderChange) => void): Promise<() => void> {
     this.changes.on('change', listener);
     return () => this.changes.off('change', listener);
   }
