@@ -10,16 +10,13 @@ import { readFileSync } from 'node:fs';
 import { credentials, status, type ServiceError } from '@grpc/grpc-js';
 import { startServiceProcess, unary } from '@platform/testing';
 import { UserServiceClient } from '@platform/user-service/dist/src/api/user/v1/user';
+import { processCpuSeconds } from './infrastructure';
 
 const CONCURRENCY = 16;
 const ROUNDS = 4;
 const DISPLAY_NAME_BYTES = 4 * 1024 * 1024 - 1024;
 
-function cpuMs(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  // utime and stime, fields 14 and 15 of stat, in clock ticks (100 per second on Linux).
-  return (Number(fields[11]) + Number(fields[12])) * 10;
-}
+const cpuMs = (pid: number) => processCpuSeconds(pid)! * 1000;
 
 function memoryMiB(pid: number, field: 'VmHWM' | 'VmRSS'): number {
   const match = new RegExp(`^${field}:\\s+(\\d+) kB$`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
