@@ -4,12 +4,12 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, lstatSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { loadCompose, readEnvFile } from '../support/compose-file';
 import { baseImages, buildImage, DOCKERFILE, ensureStandinBase, imageToolsMissing, mebibytesOf } from '../support/image';
-import { Teardown } from '../support/rehearsal';
+import { mountContainer, Teardown } from '../support/rehearsal';
 
 const env = readEnvFile();
 const TAG = env.PLATFORM_IMAGE!;
@@ -38,12 +38,8 @@ describe('the platform image', { concurrency: false }, () => {
     const build = await buildImage(DOCKERFILE, TAG);
     assert.equal(build.code, 0, `podman build failed:\n${build.output.slice(-8000)}`);
     process.stdout.write(`# podman build of ${TAG}: ${build.seconds.toFixed(0)} s, image size ${mebibytesOf(build.sizeBytes)}\n`);
-    const container = `platform-image-test-${process.pid}`;
-    spawnSync('podman', ['create', '--name', container, TAG], { encoding: 'utf8' });
-    teardown.add('podman rm', () => spawnSync('podman', ['rm', '--force', container]));
-    root = spawnSync('podman', ['mount', container], { encoding: 'utf8' }).stdout.trim();
-    teardown.add('podman umount', () => spawnSync('podman', ['umount', container]));
-    assert.ok(root && existsSync(root), 'the image can be mounted');
+    root = mountContainer(TAG, `platform-image-test-${process.pid}`, teardown);
+    assert.ok(existsSync(root), 'the image can be mounted');
   });
 
   it('ships the runtime workspaces only, without sources, tests or dangling links', () => {
@@ -88,13 +84,10 @@ describe('the platform image', { concurrency: false }, () => {
   });
 });
 
+/** Every symbolic link below a folder (a recursive listing does not follow them). */
 function symbolicLinks(directory: string): string[] {
-  const found: string[] = [];
-  for (const entry of readdirSync(directory, { withFileTypes: true })) {
-    const full = path.join(directory, entry.name);
-    if (entry.isSymbolicLink()) found.push(full);
-    else if (entry.isDirectory() && !lstatSync(full).isSymbolicLink()) found.push(...symbolicLinks(full));
-  }
-  return found;
+  return readdirSync(directory, { withFileTypes: true, recursive: true })
+    .filter((entry) => entry.isSymbolicLink())
+    .map((entry) => path.join(entry.parentPath, entry.name));
 }
 

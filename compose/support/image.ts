@@ -3,7 +3,7 @@
  * the Dockerfile unchanged with chroot isolation, on a stand-in for the base
  * image where the registry cannot be reached (standin-base.sh).
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { COMPOSE_DIR } from './compose-file';
@@ -20,14 +20,18 @@ export interface CommandResult {
 
 /** Runs a command to its end, stdout and stderr together; never throws for a non-zero exit. */
 export function run(command: string, args: readonly string[], options: { cwd?: string; timeoutMs?: number } = {}): Promise<CommandResult> {
+  return completion(spawn(command, args, { cwd: options.cwd ?? REPO, stdio: ['ignore', 'pipe', 'pipe'] }), options.timeoutMs);
+}
+
+/** How a started process ends, stdout and stderr together; killed after `timeoutMs` if given. */
+export function completion(child: ChildProcess, timeoutMs?: number): Promise<CommandResult> {
   const started = performance.now();
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: options.cwd ?? REPO, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     const append = (chunk: Buffer) => (output += chunk.toString());
-    child.stdout.on('data', append);
-    child.stderr.on('data', append);
-    const timer = options.timeoutMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), options.timeoutMs);
+    child.stdout?.on('data', append);
+    child.stderr?.on('data', append);
+    const timer = timeoutMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.on('error', reject);
     child.on('close', (code) => {
       clearTimeout(timer);

@@ -25,7 +25,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileS
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ComposeService } from './compose-file';
-import type { ImageConfig } from './image';
+import { completion, type CommandResult, type ImageConfig } from './image';
 
 /** Whoever creates a resource registers its release here; `close` releases all, newest first. */
 export class Teardown {
@@ -139,10 +139,7 @@ export class RehearsedContainer {
   /** Creates the container's filesystem from the image, lays out what a runtime would, and starts its process. */
   static start(imageTag: string, image: ImageConfig, spec: ContainerSpec, teardown: Teardown): RehearsedContainer {
     const containerName = `${PREFIX}${process.pid}-${spec.name}`;
-    podman(['create', '--name', containerName, imageTag]);
-    teardown.add(`podman rm ${containerName}`, () => podman(['rm', '--force', containerName]));
-    const root = podman(['mount', containerName]).trim();
-    teardown.add(`podman umount ${containerName}`, () => podman(['umount', containerName]));
+    const root = mountContainer(imageTag, containerName, teardown);
 
     writeFileSync(path.join(root, 'etc/hosts'), hostsFile(spec));
     mount(['-t', 'proc', 'proc', path.join(root, 'proc')], teardown);
@@ -170,18 +167,8 @@ export class RehearsedContainer {
   }
 
   /** Runs a command inside the container, as `docker exec` does: the container's user, environment and working directory. */
-  exec(argv: readonly string[], timeoutMs: number): Promise<{ code: number | null; output: string }> {
-    return new Promise((resolve) => {
-      const child = this.#spawn(argv);
-      let output = '';
-      child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-      child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-      const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-      child.on('close', (code) => {
-        clearTimeout(timer);
-        resolve({ code, output });
-      });
-    });
+  exec(argv: readonly string[], timeoutMs: number): Promise<CommandResult> {
+    return completion(this.#spawn(argv), timeoutMs);
   }
 
   /**
@@ -269,6 +256,15 @@ function passwdEntry(root: string, user: string): string[] {
     .find((candidate) => candidate.startsWith(`${user}:`));
   if (!line) throw new Error(`the image has no user ${user}`);
   return line.split(':');
+}
+
+/** A container of the image, created and mounted; its filesystem's path. */
+export function mountContainer(imageTag: string, containerName: string, teardown: Teardown): string {
+  podman(['create', '--name', containerName, imageTag]);
+  teardown.add(`podman rm ${containerName}`, () => podman(['rm', '--force', containerName]));
+  const root = podman(['mount', containerName]).trim();
+  teardown.add(`podman umount ${containerName}`, () => podman(['umount', containerName]));
+  return root;
 }
 
 /** A memory cgroup (v1) below this process's own, limited as Docker limits a container. */
