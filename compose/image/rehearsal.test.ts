@@ -92,7 +92,8 @@ describe('the Compose stack rehearsed from the built image', { concurrency: fals
       if (databaseUrl) {
         const database = `rehearsal_${run}_${new URL(databaseUrl).pathname.slice(1)}`;
         overrides.DATABASE_URL = withDatabase(databaseUrl, database);
-        teardown.add(`drop ${database}`, () => dropDatabase(overrides.DATABASE_URL!));
+        // Through the machine's server: the override names the host as the containers resolve it.
+        teardown.add(`drop ${database}`, () => dropDatabase(withDatabase(server.url, database)));
       }
       // Jobs wait for backends that do not run here: a short wait shows how they fail.
       if (isJob(service)) Object.assign(overrides, { SETUP_TIMEOUT_MS: '4000', SETUP_RETRY_INTERVAL_MS: '1000' });
