@@ -19,7 +19,7 @@ The platform is up:
   Prometheus  http://localhost:9090    (Alerts: the SLO burn-rate rules)
   order gRPC  localhost:50052          user gRPC: localhost:50061, localhost:50062
 
-Break something:  npm run fault -- set --target localhost:50052 'order.v1.OrderService/CreateOrder:latency=300ms..900ms,error=UNAVAILABLE@0.3'
-Undo it:          npm run fault -- clear --target localhost:50052
+Break something:  npm run fault -- set --target localhost:50072 'order.v1.OrderService/CreateOrder:latency=300ms..900ms,error=UNAVAILABLE@0.3'
+Undo it:          npm run fault -- clear --target localhost:50072
 Stop:             npm run down
 URLS

@@ -112,6 +112,15 @@ describe('the Compose stack rehearsed from the built image', { concurrency: fals
     assert.deepEqual(problems, [], 'teardown');
   });
 
+  /** A server's listeners on the container's own address: every 0.0.0.0 here would be the machine's, shared by all containers. */
+  function listenersOn(service: ComposeService, address: string): Record<string, string> {
+    const environment = service.environment ?? {};
+    return {
+      ...(environment.GRPC_PORT ? { GRPC_HOST: address } : {}),
+      ...(environment.FAULT_ADMIN_HOST === '0.0.0.0' ? { FAULT_ADMIN_HOST: address } : {}),
+    };
+  }
+
   function start(name: string, service: ComposeService): RehearsedContainer[] {
     const limit = limitMiB(service);
     const started = hosts[name]!.map((address, index) => {
@@ -121,7 +130,7 @@ describe('the Compose stack rehearsed from the built image', { concurrency: fals
         address,
         definition: service,
         hosts,
-        overrides: { ...overridesFor.get(name), ...(service.environment?.GRPC_PORT ? { GRPC_HOST: address } : {}) },
+        overrides: { ...overridesFor.get(name), ...listenersOn(service, address) },
         binds: (service.volumes ?? [])
           .filter((volume) => volume.startsWith('.'))
           .map((volume) => {

@@ -12,7 +12,7 @@
  *   (127.0.0.N): its /etc/hosts names `localhost` and itself by that address
  *   and the other services by theirs (a service with two replicas has two
  *   lines, and glibc returns both, as Compose's DNS does); a server that would
- *   listen on 0.0.0.0 is given GRPC_HOST=<its address>, since the processes
+ *   listen on 0.0.0.0 is given GRPC_HOST=<its address> (FAULT_ADMIN_HOST too), since the processes
  *   share the machine's network.
  * - Memory: the service's limit is a memory cgroup of its own (cgroup v1 on
  *   this machine), so the kernel enforces it as Docker would, and Node.js

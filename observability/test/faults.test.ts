@@ -8,7 +8,7 @@ import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { OrderServiceClient } from '@platform/order-service/dist/src/api/order/v1/order';
 import { SERVICE_NAME as ORDER, startOrderService } from '@platform/order-service/dist/src/internal/server';
 import { Code, faultSpec } from '@platform/service-kit';
-import { expectStatus, startInProcess, testConfig, unary, type InProcessService } from '@platform/testing';
+import { expectStatus, startInProcess, testConfig, testFaultInjection, unary, type InProcessService } from '@platform/testing';
 
 describe('an injected fault in the trace', () => {
   let order: InProcessService;
@@ -18,7 +18,7 @@ describe('an injected fault in the trace', () => {
     // Set from the start, as FAULTS does, so the test needs no FaultService call.
     const faults = faultSpec.parse('order.v1.OrderService/GetOrder:latency=20ms..40ms,error=UNAVAILABLE@1;order.v1.OrderService/ListOrders:latency=15ms');
     order = await startInProcess(ORDER, startOrderService, {
-      ...testConfig({ faultInjection: { faults } }),
+      ...testConfig({ faultInjection: testFaultInjection(faults) }),
       userServiceAddr: '127.0.0.1:1',
       userServiceTimeoutMs: 1000,
     });

@@ -73,6 +73,12 @@ export const DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
  */
 export const DEFAULT_MAX_CONNECTION_AGE_MS = 0;
 
+/**
+ * Where the fault admin listener is by default, from the gRPC port: user
+ * 50051 -> 50071, order 50052 -> 50072 (npm run fault's default targets).
+ */
+export const FAULT_ADMIN_PORT_OFFSET = 20;
+
 /** PEM files for mutual TLS: the CA that signs every peer, and this process's own certificate and key. */
 export interface TlsFiles {
   caFile: string;
@@ -108,8 +114,11 @@ export interface ServiceConfig {
   databaseConnectTimeoutMs: number;
   /** Set: logs are also shipped to Elasticsearch. */
   elasticsearch: { url: string; apiKey: string | undefined; username: string | undefined; password: string | undefined } | undefined;
-  /** Set: fault.v1.FaultService is served and these faults are in effect from the start. */
-  faultInjection: { faults: readonly Fault[] } | undefined;
+  /**
+   * Set: these faults are in effect from the start, and fault.v1.FaultService
+   * is served on its own listener (never on the gRPC port), at adminHost:adminPort.
+   */
+  faultInjection: { faults: readonly Fault[]; adminHost: string; adminPort: number } | undefined;
   /** After SIGTERM, how long health reports NOT_SERVING while calls are still accepted, before draining starts. */
   shutdownDrainDelayMs: number;
   /**
@@ -180,9 +189,13 @@ export function serviceEnvShape(defaults: { grpcPort: number; metricsPort: numbe
     ELASTICSEARCH_API_KEY: z.string().optional(),
     ELASTICSEARCH_USERNAME: z.string().optional(),
     ELASTICSEARCH_PASSWORD: z.string().optional(),
-    // Off unless asked for: anyone who can reach the port could slow or fail every call.
+    // Off unless asked for: anyone who can reach the admin listener can slow or fail every call.
     FAULT_INJECTION_ENABLED: envVar.flag(false),
     FAULTS: faultSpec.optional(),
+    // Loopback unless told otherwise, for the same reason; Compose opens it to the stack's network.
+    FAULT_ADMIN_HOST: z.string().min(1).default('127.0.0.1'),
+    // Unset: the gRPC port + FAULT_ADMIN_PORT_OFFSET (a free port when that is 0).
+    FAULT_ADMIN_PORT: envVar.port(0).unwrap().optional(),
     // 0 by default so that tests and local runs stop at once; Compose sets it.
     SHUTDOWN_DRAIN_DELAY_MS: envVar.milliseconds(0, { allowZero: true }),
     TELEMETRY_FLUSH_TIMEOUT_MS: envVar.milliseconds(2_000),
@@ -205,13 +218,20 @@ export function toServiceConfig(
   parsed: z.output<z.ZodObject<ReturnType<typeof serviceEnvShape>>>,
 ): ServiceConfig {
   const problems: string[] = [];
-  if (parsed.FAULTS !== undefined && !parsed.FAULT_INJECTION_ENABLED) {
-    problems.push('FAULTS: set while fault injection is off; also set FAULT_INJECTION_ENABLED=true');
+  if (!parsed.FAULT_INJECTION_ENABLED) {
+    for (const name of ['FAULTS', 'FAULT_ADMIN_PORT'] as const) {
+      if (parsed[name] !== undefined) problems.push(`${name}: set while fault injection is off; also set FAULT_INJECTION_ENABLED=true`);
+    }
   }
   // Settings that would do nothing are mistakes worth stopping for, as with FAULTS.
   if (parsed.RATE_LIMIT_PER_SECOND === 0) {
     if (parsed.RATE_LIMIT_BURST > 0) problems.push('RATE_LIMIT_BURST: set while rate limiting is off; also set RATE_LIMIT_PER_SECOND');
     if (parsed.REDIS_URL !== undefined) problems.push('REDIS_URL: set while rate limiting is off; also set RATE_LIMIT_PER_SECOND');
+  }
+  const adminPort = parsed.FAULT_ADMIN_PORT ?? (parsed.GRPC_PORT === 0 ? 0 : parsed.GRPC_PORT + FAULT_ADMIN_PORT_OFFSET);
+  if (parsed.FAULT_INJECTION_ENABLED) {
+    if (adminPort > 65535) problems.push(`FAULT_ADMIN_PORT: GRPC_PORT + ${FAULT_ADMIN_PORT_OFFSET} is beyond 65535; set FAULT_ADMIN_PORT`);
+    else if (adminPort !== 0 && adminPort === parsed.GRPC_PORT) problems.push('FAULT_ADMIN_PORT: must differ from GRPC_PORT; the admin listener is a port of its own');
   }
   if (problems.length > 0) throw ConfigError.of(problems);
   return {
@@ -231,7 +251,13 @@ export function toServiceConfig(
           password: parsed.ELASTICSEARCH_PASSWORD,
         }
       : undefined,
-    faultInjection: parsed.FAULT_INJECTION_ENABLED ? { faults: parsed.FAULTS ?? [] } : undefined,
+    faultInjection: parsed.FAULT_INJECTION_ENABLED
+      ? {
+          faults: parsed.FAULTS ?? [],
+          adminHost: parsed.FAULT_ADMIN_HOST,
+          adminPort,
+        }
+      : undefined,
     shutdownDrainDelayMs: parsed.SHUTDOWN_DRAIN_DELAY_MS,
     telemetryFlushTimeoutMs: parsed.TELEMETRY_FLUSH_TIMEOUT_MS,
     grpcMaxMessageBytes: parsed.GRPC_MAX_MESSAGE_BYTES,

@@ -65,10 +65,14 @@ export interface GrpcServerOptions {
   /** Extra grpc-js server options, applied last. */
   serverOptions?: Omit<ServerOptions, 'interceptors'>;
   /**
-   * Set: fault.v1.FaultService is served, and its faults are injected into
-   * the calls of every service added (not into itself, health or reflection).
+   * Set: the injector's faults are injected into the calls of every service
+   * added, and fault.v1.FaultService, which sets them, is served on a
+   * listener of its own at `admin` (with health and reflection, never a
+   * fault): whoever reaches it can slow or fail every call, so it is not
+   * on the port callers use, and a network policy or a loopback address
+   * can keep it private.
    */
-  faults?: FaultInjector | undefined;
+  faults?: { injector: FaultInjector; admin: { host: string; port: number } } | undefined;
 }
 
 /**
@@ -80,6 +84,9 @@ export interface GrpcServerOptions {
 export class GrpcServer {
   readonly #options: GrpcServerOptions;
   readonly #server: Server;
+  /** Serves fault.v1.FaultService, when faults are on. */
+  readonly #admin: Server | undefined;
+  #adminPort: number | undefined;
   readonly #health = new HealthImplementation({ '': 'NOT_SERVING' });
   readonly #serviceNames: string[] = [];
   /** `pkg.Service/Method` of every method faults may target. */
@@ -90,9 +97,7 @@ export class GrpcServer {
   constructor(options: GrpcServerOptions) {
     this.#options = options;
     correctGrpcTimeoutHandling();
-    const { faults } = options;
-    const protoFiles = faults ? [...options.protoFiles, faultProtoMetadata] : options.protoFiles;
-    this.#server = new TolerantServer(new Utf8Fields(protoFiles), {
+    const serverOptions: ServerOptions = {
       'grpc.max_receive_message_length': options.maxReceiveMessageBytes ?? options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
       'grpc.max_send_message_length': options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
       ...((options.maxConnectionAgeMs ?? DEFAULT_MAX_CONNECTION_AGE_MS) > 0 && { 'grpc.max_connection_age_ms': options.maxConnectionAgeMs ?? DEFAULT_MAX_CONNECTION_AGE_MS }),
@@ -102,36 +107,49 @@ export class GrpcServer {
       'grpc.keepalive_permit_without_calls': 1,
       'grpc.http2.min_ping_interval_without_data_ms': MIN_CLIENT_PING_INTERVAL_MS,
       ...options.serverOptions,
-      interceptors: [...(options.interceptors ?? []), malformedRequestInterceptor, ...(options.rateLimiter ? [options.rateLimiter.interceptor] : [])],
+    };
+    // Admin calls are counted and logged like any call; rate limits are for the service's callers, not its operators.
+    const interceptors = [...(options.interceptors ?? []), malformedRequestInterceptor];
+    this.#server = new TolerantServer(new Utf8Fields(options.protoFiles), {
+      ...serverOptions,
+      interceptors: [...interceptors, ...(options.rateLimiter ? [options.rateLimiter.interceptor] : [])],
     });
     this.#health.addToServer(this.#server);
-    new ReflectionService(reflectionPackageDefinition(protoFiles)).addToServer(this.#server);
-    if (faults) {
-      this.#add(FaultServiceService, faultServiceHandlers(faults, { served: this.#faultTargets, logger: options.logger }), undefined);
+    new ReflectionService(reflectionPackageDefinition(options.protoFiles)).addToServer(this.#server);
+    if (options.faults) {
+      const adminProtoFiles = [faultProtoMetadata];
+      this.#admin = new TolerantServer(new Utf8Fields(adminProtoFiles), { ...serverOptions, interceptors });
+      this.#health.addToServer(this.#admin);
+      new ReflectionService(reflectionPackageDefinition(adminProtoFiles)).addToServer(this.#admin);
+      this.#admin.addService(
+        FaultServiceService as unknown as ServiceDefinition,
+        toGrpcImplementation(FaultServiceService, faultServiceHandlers(options.faults.injector, { served: this.#faultTargets, logger: options.logger }), {
+          logger: options.logger,
+          stopping: this.#stopping.signal,
+          faults: undefined,
+        }),
+      );
     }
+  }
+
+  /** The fault admin listener's port once started; undefined without fault injection. */
+  get adminPort(): number | undefined {
+    return this.#adminPort;
   }
 
   addService<Definition extends ServiceDefinitionShape>(
     definition: Definition,
     implementation: ServiceImplementation<Definition>,
   ): void {
-    this.#add(definition, implementation, this.#options.faults);
-    for (const method of Object.values(definition)) this.#faultTargets.add(method.path.replace(/^\//, ''));
-  }
-
-  #add<Definition extends ServiceDefinitionShape>(
-    definition: Definition,
-    implementation: ServiceImplementation<Definition>,
-    faults: FaultInjector | undefined,
-  ): void {
     const serviceName = serviceNameOf(definition);
     this.#server.addService(
       // The generated definition is exactly a grpc-js ServiceDefinition; ServiceDefinitionShape only names what we read.
       definition as unknown as ServiceDefinition,
-      toGrpcImplementation(definition, implementation, { logger: this.#options.logger, stopping: this.#stopping.signal, faults }),
+      toGrpcImplementation(definition, implementation, { logger: this.#options.logger, stopping: this.#stopping.signal, faults: this.#options.faults?.injector }),
     );
     this.#serviceNames.push(serviceName);
     this.#health.setStatus(serviceName, 'NOT_SERVING');
+    for (const method of Object.values(definition)) this.#faultTargets.add(method.path.replace(/^\//, ''));
   }
 
   /**
@@ -140,13 +158,14 @@ export class GrpcServer {
    */
   async start(): Promise<number> {
     this.#checkStartupFaults();
-    const address = `${this.#options.host.includes(':') ? `[${this.#options.host}]` : this.#options.host}:${this.#options.port}`;
-    const port = await new Promise<number>((resolve, reject) => {
-      this.#server.bindAsync(address, serverCredentials(this.#options.tls), (error, boundPort) =>
-        error ? reject(error) : resolve(boundPort),
-      );
-    });
-    this.#options.logger.info({ host: this.#options.host, port, tls: this.#options.tls !== undefined, services: this.#serviceNames }, 'gRPC server listening');
+    const { host, logger, tls, faults } = this.#options;
+    const port = await bind(this.#server, host, this.#options.port, tls);
+    if (this.#admin && faults) {
+      this.#adminPort = await bind(this.#admin, faults.admin.host, faults.admin.port, tls);
+      // Before "gRPC server listening", which tests and scripts wait for.
+      logger.warn({ host: faults.admin.host, port: this.#adminPort, tls: tls !== undefined }, 'fault admin listening: whoever reaches it can slow or fail every call');
+    }
+    logger.info({ host, port, tls: tls !== undefined, services: this.#serviceNames }, 'gRPC server listening');
     return port;
   }
 
@@ -177,12 +196,13 @@ export class GrpcServer {
     this.#stopping.abort();
     logger.info({ graceMs: shutdownGraceMs }, 'gRPC server draining');
     await new Promise<void>((resolve) => {
+      const servers = [this.#server, ...(this.#admin ? [this.#admin] : [])];
       const force = setTimeout(() => {
         logger.warn({ graceMs: shutdownGraceMs }, 'grace period over; cancelling the calls still running');
-        this.#server.forceShutdown();
+        for (const server of servers) server.forceShutdown();
         resolve();
       }, shutdownGraceMs);
-      this.#server.tryShutdown(() => {
+      void Promise.all(servers.map((server) => new Promise<void>((stopped) => server.tryShutdown(() => stopped())))).then(() => {
         clearTimeout(force);
         resolve();
       });
@@ -192,7 +212,7 @@ export class GrpcServer {
   }
 
   #checkStartupFaults(): void {
-    const faults = this.#options.faults?.list() ?? [];
+    const faults = this.#options.faults?.injector.list() ?? [];
     const problems = faults.flatMap((fault) => unservedMethodProblem(fault.method, this.#faultTargets) ?? []);
     if (problems.length > 0) throw ConfigError.of(problems.map((problem) => `FAULTS: ${problem}`));
     if (faults.length > 0) this.#options.logger.warn({ faults: formatFaults(faults) }, 'fault injection set from the start');
@@ -201,6 +221,14 @@ export class GrpcServer {
   #setHealth(status: 'SERVING' | 'NOT_SERVING'): void {
     for (const name of ['', ...this.#serviceNames]) this.#health.setStatus(name, status);
   }
+}
+
+/** Binds host:port (0: a free one) and resolves with the port bound. */
+function bind(server: Server, host: string, port: number, tls: TlsFiles | undefined): Promise<number> {
+  const address = `${host.includes(':') ? `[${host}]` : host}:${port}`;
+  return new Promise<number>((resolve, reject) => {
+    server.bindAsync(address, serverCredentials(tls), (error, boundPort) => (error ? reject(error) : resolve(boundPort)));
+  });
 }
 
 /** What a request that cannot be decoded is handed on as, with the error to answer it with, instead of the decoding error. */

@@ -25,12 +25,17 @@ export function grpcServerOptions(config: ServiceConfig, telemetry: Telemetry): 
     tls: config.tls,
     interceptors: telemetry.serverInterceptors,
     rateLimiter: config.rateLimit && new RateLimiter({ ...config.rateLimit, registry, logger }),
-    faults: config.faultInjection && new FaultInjector({ registry, faults: config.faultInjection.faults }),
+    faults: config.faultInjection && {
+      injector: new FaultInjector({ registry, faults: config.faultInjection.faults }),
+      admin: { host: config.faultInjection.adminHost, port: config.faultInjection.adminPort },
+    },
   };
 }
 
 export interface RunningService {
   readonly port: number;
+  /** The fault admin listener's port, when fault injection is on. */
+  readonly adminPort?: number | undefined;
   shutdown(): Promise<void>;
 }
 
@@ -66,5 +71,5 @@ export async function serve(options: ServeOptions): Promise<RunningService> {
     await pool?.end();
     logger.info('service stopped');
   };
-  return { port, shutdown: () => (stopped ??= stop()) };
+  return { port, adminPort: server.adminPort, shutdown: () => (stopped ??= stop()) };
 }

@@ -74,16 +74,26 @@ describe('fault specs', () => {
     assert.match(problems('*:latency=5ms;/*:latency=6ms')[0]!, /\* already has a fault/);
   });
 
-  it('comes from FAULTS, which needs FAULT_INJECTION_ENABLED; a bad spec is a ConfigError naming FAULTS', () => {
+  it("comes from FAULTS, which needs FAULT_INJECTION_ENABLED, as the admin listener's FAULT_ADMIN_HOST and FAULT_ADMIN_PORT do; a bad setting is a ConfigError naming it", () => {
     const shape = serviceEnvShape({ grpcPort: 50051, metricsPort: 9464, maxReceiveMessageBytes: 16384 });
     assert.equal(toServiceConfig(parseEnv(shape, {})).faultInjection, undefined);
-    assert.deepEqual(toServiceConfig(parseEnv(shape, { FAULT_INJECTION_ENABLED: '1' })).faultInjection, { faults: [] });
+    // The admin listener: loopback, the gRPC port + 20, unless told otherwise.
+    assert.deepEqual(toServiceConfig(parseEnv(shape, { FAULT_INJECTION_ENABLED: '1' })).faultInjection, { faults: [], adminHost: '127.0.0.1', adminPort: 50071 });
+    assert.deepEqual(toServiceConfig(parseEnv(shape, { FAULT_INJECTION_ENABLED: '1', GRPC_PORT: '0' })).faultInjection?.adminPort, 0);
+    assert.deepEqual(toServiceConfig(parseEnv(shape, { FAULT_INJECTION_ENABLED: '1', FAULT_ADMIN_HOST: '0.0.0.0', FAULT_ADMIN_PORT: '6000' })).faultInjection, {
+      faults: [],
+      adminHost: '0.0.0.0',
+      adminPort: 6000,
+    });
     assert.deepEqual(toServiceConfig(parseEnv(shape, { FAULT_INJECTION_ENABLED: 'true', FAULTS: '*:latency=5ms' })).faultInjection?.faults, parse('*:latency=5ms'));
     const configError = (run: () => unknown, pattern: RegExp) =>
       assert.throws(run, (error: unknown) => error instanceof ConfigError && pattern.test(error.message));
     configError(() => toServiceConfig(parseEnv(shape, { FAULTS: '*:latency=5ms' })), /FAULTS: .*FAULT_INJECTION_ENABLED=true/);
     configError(() => parseEnv(shape, { FAULT_INJECTION_ENABLED: 'true', FAULTS: '*:latency=soon' }), /FAULTS: "\*:latency=soon": "soon" is not a duration/);
     configError(() => parseEnv(shape, { FAULT_INJECTION_ENABLED: 'yes' }), /FAULT_INJECTION_ENABLED: must be true, false, 1 or 0/);
+    configError(() => toServiceConfig(parseEnv(shape, { FAULT_ADMIN_PORT: '6000' })), /FAULT_ADMIN_PORT: .*FAULT_INJECTION_ENABLED=true/);
+    configError(() => toServiceConfig(parseEnv(shape, { FAULT_INJECTION_ENABLED: '1', FAULT_ADMIN_PORT: '50051' })), /FAULT_ADMIN_PORT: must differ from GRPC_PORT/);
+    configError(() => toServiceConfig(parseEnv(shape, { FAULT_INJECTION_ENABLED: '1', GRPC_PORT: '65530' })), /FAULT_ADMIN_PORT: GRPC_PORT \+ 20 is beyond 65535/);
   });
 });
 

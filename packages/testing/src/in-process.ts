@@ -1,10 +1,12 @@
-import { DEFAULT_MAX_CONNECTION_AGE_MS, DEFAULT_MAX_MESSAGE_BYTES, type RunningService, type ServiceConfig } from '@platform/service-kit';
+import { DEFAULT_MAX_CONNECTION_AGE_MS, DEFAULT_MAX_MESSAGE_BYTES, type Fault, type RunningService, type ServiceConfig } from '@platform/service-kit';
 import { Telemetry } from '@platform/telemetry';
 
 /** A service started inside the test process, with its own telemetry (registry, metrics port). */
 export interface InProcessService {
   readonly port: number;
   readonly address: string;
+  /** Where fault.v1.FaultService is served, when fault injection is on. */
+  readonly adminAddress: string | undefined;
   readonly telemetry: Telemetry;
   /** Shuts the service down, then its telemetry; safe to call twice. */
   stop(): Promise<void>;
@@ -20,12 +22,18 @@ export async function startInProcess<Config>(
   return {
     port: service.port,
     address: `127.0.0.1:${service.port}`,
+    adminAddress: service.adminPort === undefined ? undefined : `127.0.0.1:${service.adminPort}`,
     telemetry,
     stop: async () => {
       await service.shutdown();
       await telemetry.shutdown();
     },
   };
+}
+
+/** Fault injection for a service under test: these faults from the start, the admin listener on a free loopback port. */
+export function testFaultInjection(faults: readonly Fault[] = []): NonNullable<ServiceConfig['faultInjection']> {
+  return { faults, adminHost: '127.0.0.1', adminPort: 0 };
 }
 
 /** The settings of a service under test: loopback, free ports, silent, in-memory unless a database is given. */

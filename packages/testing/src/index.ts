@@ -3,7 +3,7 @@ export { freshDatabaseUrl, postgresServer, withDatabase, type PostgresServer } f
 export { startPrivatePostgres, type PrivatePostgres } from './private-postgres';
 export { messageOf, startServiceProcess, writeRestartRead, type RestartCheck, type ServiceProcess } from './process';
 export { ReflectionProbe } from './reflection';
-export { startInProcess, testConfig, type InProcessService } from './in-process';
+export { startInProcess, testConfig, testFaultInjection, type InProcessService } from './in-process';
 export { parseSamples, sampleValue, scrapeMetrics, type Sample, type Scrape } from './metrics';
 export { freePort } from './net';
 export { startPrometheus, type PrometheusServer, type VectorSample } from './prometheus';

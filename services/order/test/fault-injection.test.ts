@@ -9,12 +9,14 @@ import { Code as RpcCode } from '@platform/service-kit/dist/src/api/google/rpc/c
 import {
   expectStatus,
   expectViolations,
+  freePort,
   healthStatus,
   ReflectionProbe,
   sampleValue,
   scrapeMetrics,
   startInProcess,
   testConfig,
+  testFaultInjection,
   unary,
   type InProcessService,
 } from '@platform/testing';
@@ -28,6 +30,11 @@ const FAULT_CLI = require.resolve('@platform/service-kit/dist/src/cli/fault.js')
 /** GetOrder and the streams need no user service; nothing listens on port 1. */
 function config(overrides: Partial<ServiceConfig> = {}): OrderServiceConfig {
   return { ...testConfig(overrides), userServiceAddr: '127.0.0.1:1', userServiceTimeoutMs: 1000 };
+}
+
+function adminAddress(service: InProcessService): string {
+  assert.ok(service.adminAddress, 'a service with fault injection has an admin listener');
+  return service.adminAddress;
 }
 
 function fault(partial: Partial<Fault>): Fault {
@@ -57,9 +64,9 @@ describe('fault injection on order.v1.OrderService', () => {
   let faults: FaultServiceClient;
 
   before(async () => {
-    service = await startInProcess(SERVICE_NAME, startOrderService, config({ faultInjection: { faults: [] } }));
+    service = await startInProcess(SERVICE_NAME, startOrderService, config({ faultInjection: testFaultInjection() }));
     orders = new OrderServiceClient(service.address, credentials.createInsecure());
-    faults = new FaultServiceClient(service.address, credentials.createInsecure());
+    faults = new FaultServiceClient(adminAddress(service), credentials.createInsecure());
   });
 
   after(async () => {
@@ -101,6 +108,26 @@ describe('fault injection on order.v1.OrderService', () => {
     await expectStatus(getOrder({ deadline: Date.now() + 5000 }), Code.NOT_FOUND);
   });
 
+  it('serves FaultService on its own admin listener on loopback, and not on the gRPC port', async () => {
+    const onGrpcPort = new FaultServiceClient(service.address, credentials.createInsecure());
+    try {
+      await expectStatus(unary(onGrpcPort, onGrpcPort.listFaults)({}), Code.UNIMPLEMENTED);
+    } finally {
+      onGrpcPort.close();
+    }
+    assert.match(adminAddress(service), /^127\.0\.0\.1:\d+$/);
+    assert.notEqual(adminAddress(service), service.address);
+    assert.deepEqual((await listFaults()).faults, []);
+    for (const [address, listed] of [[service.address, false], [adminAddress(service), true]] as const) {
+      const probe = new ReflectionProbe(address);
+      try {
+        assert.equal((await probe.listServices()).includes('fault.v1.FaultService'), listed, `reflection at ${address}`);
+      } finally {
+        probe.close();
+      }
+    }
+  });
+
   it('applies * to every method and stream, but never to FaultService, health or reflection', async () => {
     await setFault(fault({ method: '*', errorCode: RpcCode.INTERNAL, errorProbability: 1 }));
     try {
@@ -112,7 +139,7 @@ describe('fault injection on order.v1.OrderService', () => {
       assert.equal((await bulkError).code, Code.INTERNAL);
       assert.equal((await listFaults()).faults.length, 1);
       assert.equal(await healthStatus(service.address, 'order.v1.OrderService'), 'SERVING');
-      const probe = new ReflectionProbe(service.address);
+      const probe = new ReflectionProbe(adminAddress(service));
       try {
         assert.ok((await probe.listServices()).includes('fault.v1.FaultService'));
         const files = await probe.resolveSymbol('fault.v1.FaultService');
@@ -144,37 +171,46 @@ describe('fault injection on order.v1.OrderService', () => {
   });
 
   it('is set, listed and cleared by the CLI', async () => {
-    const target = ['--target', service.address];
+    const admin = adminAddress(service);
+    const target = ['--target', admin];
     const set = await runCli('set', ...target, 'order.v1.OrderService/GetOrder:latency=1ms..2ms,error=ABORTED@0.25;*:latency=1ms');
     assert.equal(set.code, 0, set.stderr);
     assert.equal(
       set.stdout,
-      `${service.address}: set order.v1.OrderService/GetOrder:latency=1ms..2ms,error=ABORTED@0.25\n${service.address}: set *:latency=1ms\n`,
+      `${admin}: set order.v1.OrderService/GetOrder:latency=1ms..2ms,error=ABORTED@0.25\n${admin}: set *:latency=1ms\n`,
     );
     const list = await runCli('list', ...target);
-    assert.equal(list.stdout, `${service.address}: *:latency=1ms\n  order.v1.OrderService/GetOrder:latency=1ms..2ms,error=ABORTED@0.25\n`);
+    assert.equal(list.stdout, `${admin}: *:latency=1ms\n  order.v1.OrderService/GetOrder:latency=1ms..2ms,error=ABORTED@0.25\n`);
     const clear = await runCli('clear', ...target);
-    assert.equal(clear.stdout, `${service.address}: cleared 2 faults\n`);
+    assert.equal(clear.stdout, `${admin}: cleared 2 faults\n`);
     assert.deepEqual((await listFaults()).faults, []);
   });
 
   it('CLI: a bad spec, a method no target serves and a service without fault injection fail with a message', async () => {
-    const badSpec = await runCli('set', '--target', service.address, '*:latency=soon,error=NOPE');
+    const badSpec = await runCli('set', '--target', adminAddress(service), '*:latency=soon,error=NOPE');
     assert.equal(badSpec.code, 1);
     assert.equal(badSpec.stderr, 'invalid SPEC:\n  "*:latency=soon,error=NOPE": "soon" is not a duration such as 200ms or 1.5s\n');
 
-    const unserved = await runCli('set', '--target', service.address, 'user.v1.UserService/GetUser:latency=5ms');
+    const unserved = await runCli('set', '--target', adminAddress(service), 'user.v1.UserService/GetUser:latency=5ms');
     assert.equal(unserved.code, 1);
     assert.match(unserved.stderr, /^no target serves user\.v1\.UserService\/GetUser:\n {2}127\.0\.0\.1:\d+: user\.v1\.UserService\/GetUser is not served here/);
 
     const plain = await startInProcess(SERVICE_NAME, startOrderService, config());
     try {
-      const off = await runCli('list', '--target', plain.address);
-      assert.equal(off.code, 1);
-      assert.equal(off.stderr, `${plain.address}: fault injection is off there; start the service with FAULT_INJECTION_ENABLED=true\n`);
+      assert.equal(plain.adminAddress, undefined, 'no admin listener without fault injection');
+      const grpcPort = await runCli('list', '--target', plain.address);
+      assert.equal(grpcPort.code, 1);
+      assert.equal(
+        grpcPort.stderr,
+        `${plain.address}: no FaultService here; is this the gRPC port? Target the fault admin listener (FAULT_ADMIN_PORT, by default the gRPC port + 20)\n`,
+      );
     } finally {
       await plain.stop();
     }
+    const closed = `127.0.0.1:${await freePort()}`;
+    const nothing = await runCli('list', '--target', closed);
+    assert.equal(nothing.code, 1);
+    assert.equal(nothing.stderr, `${closed}: nothing listens there; is fault injection on (FAULT_INJECTION_ENABLED=true), and is this its admin listener?\n`);
     const usage = await runCli('explode');
     assert.equal(usage.code, 1);
     assert.match(usage.stderr, /unknown command "explode"/);
@@ -184,7 +220,7 @@ describe('fault injection on order.v1.OrderService', () => {
     const telemetry = await Telemetry.start({ serviceName: SERVICE_NAME, metricsPort: 0, metricsHost: '127.0.0.1', logLevel: 'silent' });
     try {
       await assert.rejects(
-        startOrderService(config({ faultInjection: { faults: faultSpec.parse('user.v1.UserService/GetUser:latency=5ms') } }), telemetry),
+        startOrderService(config({ faultInjection: testFaultInjection(faultSpec.parse('user.v1.UserService/GetUser:latency=5ms')) }), telemetry),
         (error: unknown) => error instanceof ConfigError && /FAULTS: user\.v1\.UserService\/GetUser is not served here/.test(error.message),
       );
     } finally {

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { credentials, type ChannelCredentials, type ChannelOptions, type ServiceError } from '@grpc/grpc-js';
 import { channelCredentials, Code } from '@platform/service-kit';
-import { generateCertificates, healthStatus, startInProcess, testConfig, tlsEnv, unary, type Certificates, type InProcessService } from '@platform/testing';
+import { generateCertificates, healthStatus, startInProcess, testConfig, testFaultInjection, tlsEnv, unary, type Certificates, type InProcessService } from '@platform/testing';
 import { UserServiceClient } from '../src/api/user/v1/user';
 import { SERVICE_NAME, startUserService } from '../src/internal/server';
 
@@ -29,7 +29,7 @@ describe('mTLS (TLS_CA_FILE, TLS_CERT_FILE, TLS_KEY_FILE), with certificates fro
   before(async () => {
     certs = generateCertificates();
     stranger = generateCertificates();
-    service = await startInProcess(SERVICE_NAME, startUserService, testConfig({ tls: certs.files('user'), faultInjection: { faults: [] } }));
+    service = await startInProcess(SERVICE_NAME, startUserService, testConfig({ tls: certs.files('user'), faultInjection: testFaultInjection() }));
   });
 
   after(async () => {
@@ -97,8 +97,12 @@ describe('mTLS (TLS_CA_FILE, TLS_CERT_FILE, TLS_KEY_FILE), with certificates fro
     assert.match(partial.output, /TLS_CERT_FILE: required[\s\S]*TLS_KEY_FILE: required/);
   });
 
-  it('is reached by the fault CLI with the TLS_* variables', async () => {
-    const fault = (...args: string[]) => run(FAULT_CLI, [...args, '--target', service.address], tlsEnv(certs.files('traffic')));
+  it('requires a client certificate on the fault admin listener too, and the fault CLI presents the one of TLS_*', async () => {
+    const admin = service.adminAddress;
+    assert.ok(admin, 'fault injection is on');
+    const withoutCertificate = await run(FAULT_CLI, ['list', '--target', admin], {});
+    assert.equal(withoutCertificate.status, 1, withoutCertificate.output);
+    const fault = (...args: string[]) => run(FAULT_CLI, [...args, '--target', admin], tlsEnv(certs.files('traffic')));
     const set = await fault('set', 'user.v1.UserService/GetUser:latency=5ms');
     assert.equal(set.status, 0, set.output);
     const listed = await fault('list');

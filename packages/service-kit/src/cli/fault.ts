@@ -13,8 +13,8 @@ import { fromProtoFault, toProtoFault } from '../fault-service';
 import { faultSchema, faultSpec, formatFault, type Fault } from '../faults';
 import { channelCredentials } from '../tls';
 
-/** The services `npm start` runs: user, then order. */
-const DEFAULT_TARGETS = ['localhost:50051', 'localhost:50052'];
+/** The fault admin listeners of the services `npm start` runs (user, then order): their gRPC ports + 20. */
+const DEFAULT_TARGETS = ['localhost:50071', 'localhost:50072'];
 const CALL_TIMEOUT_MS = 5000;
 
 const USAGE = `Sets, lists and clears injected faults on running services.
@@ -24,7 +24,9 @@ usage:
   npm run fault -- list  [--target host:port]...
   npm run fault -- clear [--target host:port]... [METHOD]
 
-Without --target: ${DEFAULT_TARGETS.join(' and ')} (the services of npm start).
+A target is a service's fault admin listener (FAULT_ADMIN_PORT: by default
+its gRPC port + 20), not its gRPC port. Without --target:
+${DEFAULT_TARGETS.join(' and ')} (the services of npm start).
 A fault is set on every target that serves its method; * goes to all of them.
 clear without METHOD removes every fault.
 
@@ -35,10 +37,10 @@ SPEC is one or more faults separated by ";":
           error=UNAVAILABLE | error=UNAVAILABLE@0.2 (the share of calls that fail)
 
 examples:
-  npm run fault -- set --target localhost:50052 'order.v1.OrderService/CreateOrder:latency=200ms..800ms,error=UNAVAILABLE@0.2'
+  npm run fault -- set --target localhost:50072 'order.v1.OrderService/CreateOrder:latency=200ms..800ms,error=UNAVAILABLE@0.2'
   npm run fault -- set 'user.v1.UserService/GetUser:latency=1s;*:latency=50ms'
   npm run fault -- list
-  npm run fault -- clear --target localhost:50052 order.v1.OrderService/CreateOrder
+  npm run fault -- clear --target localhost:50072 order.v1.OrderService/CreateOrder
 
 The services must run with FAULT_INJECTION_ENABLED=true. Against services
 that require mTLS, set TLS_CA_FILE, TLS_CERT_FILE and TLS_KEY_FILE to a
@@ -153,7 +155,8 @@ function print(address: string, message: string): void {
 function report(address: string, error: unknown): false {
   const { code, details, metadata } = error as ServiceError;
   let message: string;
-  if (code === Code.UNIMPLEMENTED) message = 'fault injection is off there; start the service with FAULT_INJECTION_ENABLED=true';
+  if (code === Code.UNIMPLEMENTED) message = 'no FaultService here; is this the gRPC port? Target the fault admin listener (FAULT_ADMIN_PORT, by default the gRPC port + 20)';
+  else if (code === Code.UNAVAILABLE && /ECONNREFUSED/.test(details)) message = 'nothing listens there; is fault injection on (FAULT_INJECTION_ENABLED=true), and is this its admin listener?';
   else if (code === Code.UNAVAILABLE) message = `not reachable: ${details.replace(/\s*Resolution note:\s*$/, '')}`;
   else if (code === Code.INVALID_ARGUMENT) {
     message = `rejected:\n${readFieldViolations(metadata).map((violation) => `  ${violation.field}: ${violation.description}`).join('\n')}`;
