@@ -1,7 +1,7 @@
 /**
  * npm run bench [-- --smoke] [--rounds N] [--seconds S] [--out DIR] [--profile DIR]
  *
- * Four comparisons, each run as interleaved A/B rounds in this one invocation
+ * Five comparisons, each run as interleaved A/B rounds in this one invocation
  * and reported as ratios (median and spread over the rounds). Servers run on
  * CPU 0, this load generator (and the telemetry sinks) on CPU 1, when the
  * machine has two and taskset exists.
@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 import { Agent, request } from 'node:http';
 import { credentials } from '@grpc/grpc-js';
 import { OrderServiceClient, type CreateOrderRequest } from '@platform/order-service/dist/src/api/order/v1/order';
-import { unary } from '@platform/testing';
+import { blackHole, sampleValue, scrapeMetrics, unary } from '@platform/testing';
 import { UserServiceClient } from '@platform/user-service/dist/src/api/user/v1/user';
 import { pin, startBulkSink, startCountingProxy, startJsonProcess, startOtlpSink } from './infrastructure';
 import { CLIENT_CPU, CONCURRENCY, SERVER_CPU, startUserService, telemetryEnvironments, type UserServiceUnderTest } from './user-service';
@@ -33,6 +33,8 @@ export interface BenchResults {
   observabilityTax: Record<string, TaxEntry> & { baselineMaxThroughput?: number; baselineServerCpuUsPerCall?: number };
   grpcVersusJson: Record<string, { grpcBytesPerCall: number; jsonBytesPerCall: number; bytesRatio: number; throughputRatio: RatioSummary; p50Ratio: RatioSummary; p99Ratio: RatioSummary }>;
   scrapeImpact: { p99Ratio: RatioSummary; p50Ratio: RatioSummary };
+  /** Elasticsearch accepting connections and never answering, against one that answers: what the request path pays. */
+  stuckLogBackend: { p50Ratio: RatioSummary; p99Ratio: RatioSummary; maxRatio: RatioSummary; linesDropped: number; secondsPerMeasurement: number };
   /** The full service against the bare server, by the full service's telemetry settings. */
   frameworkOverhead: Record<string, { throughputRatio: RatioSummary; cpuCapacityRatio?: RatioSummary | undefined }>;
   raw: Record<string, LoadResult[]>;
@@ -227,6 +229,37 @@ async function scrapeImpact(baselineMax: number): Promise<BenchResults['scrapeIm
   return { p99Ratio: ratioSummary(p99), p50Ratio: ratioSummary(p50) };
 }
 
+/**
+ * The shipper gives up on a request after 10 s; a measurement must outlast
+ * that, so that the stuck request, its failure and the restart all fall in it.
+ */
+const STUCK_BACKEND_MIN_MS = 15_000;
+
+async function stuckLogBackend(baselineMax: number): Promise<BenchResults['stuckLogBackend']> {
+  const measureMs = smoke ? durationMs : Math.max(durationMs, STUCK_BACKEND_MIN_MS);
+  const ratios = { p50: [] as number[], p99: [] as number[], max: [] as number[] };
+  let linesDropped = 0;
+  for (let round = 0; round < rounds; round++) {
+    log(`stuck log backend, round ${round + 1}`);
+    const bulk = await startBulkSink();
+    const hole = await blackHole();
+    // Logging at info: every call writes an access line for the shipper.
+    const answering = await userService({ OTEL_SDK_DISABLED: 'true', LOG_LEVEL: 'info', ELASTICSEARCH_URL: bulk.url });
+    const healthy = keep('stuckLogBackend.answering', await fixedRate(answering.getUser, { rate: baselineMax / 2, durationMs: measureMs }));
+    await answering.stop();
+    const silent = await userService({ OTEL_SDK_DISABLED: 'true', LOG_LEVEL: 'info', ELASTICSEARCH_URL: hole.url });
+    const stuck = keep('stuckLogBackend.silent', await fixedRate(silent.getUser, { rate: baselineMax / 2, durationMs: measureMs }));
+    linesDropped += sampleValue((await scrapeMetrics(silent.process.metricsPort)).samples, 'log_shipping_documents_total', { outcome: 'dropped' });
+    await silent.stop();
+    hole.close();
+    await bulk.close();
+    ratios.p50.push(stuck.p50Ms / healthy.p50Ms);
+    ratios.p99.push(stuck.p99Ms / healthy.p99Ms);
+    ratios.max.push(stuck.maxMs / healthy.maxMs);
+  }
+  return { p50Ratio: ratioSummary(ratios.p50), p99Ratio: ratioSummary(ratios.p99), maxRatio: ratioSummary(ratios.max), linesDropped, secondsPerMeasurement: measureMs / 1000 };
+}
+
 /** The full service's settings compared against the bare server: as measured in the tax, by name. */
 const FRAMEWORK_VARIANTS = ['off', 'allSampled', 'all'] as const;
 
@@ -278,6 +311,7 @@ async function main(): Promise<void> {
       observabilityTax: tax,
       grpcVersusJson: await grpcVersusJson(protocolServers.info),
       scrapeImpact: await scrapeImpact(tax.baselineMaxThroughput ?? 1000),
+      stuckLogBackend: await stuckLogBackend(tax.baselineMaxThroughput ?? 1000),
       frameworkOverhead: await frameworkOverhead(protocolServers.info, protocolServers.child.pid),
       raw,
     };

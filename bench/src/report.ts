@@ -43,6 +43,15 @@ export function formatMarkdown(results: BenchResults): string {
   lines.push('## Scrape impact', '');
   lines.push(`/metrics scraped every second against not scraped, at 50 % load: p99 ratio ${ratio(results.scrapeImpact.p99Ratio)}, p50 ratio ${ratio(results.scrapeImpact.p50Ratio)}.`, '');
 
+  const stuck = results.stuckLogBackend;
+  lines.push('## Stuck log backend', '');
+  lines.push(
+    `Elasticsearch accepting connections and never answering, against one that answers, at 50 % load, ${stuck.secondsPerMeasurement} s each`,
+    `(the shipper gives up on a request after 10 s): p50 ratio ${ratio(stuck.p50Ratio)}, p99 ratio ${ratio(stuck.p99Ratio)}, max ratio ${ratio(stuck.maxRatio)};`,
+    `${stuck.linesDropped} log lines dropped in all. 1.000 means a stuck backend costs the calls nothing.`,
+    '',
+  );
+
   lines.push('## Framework overhead', '');
   lines.push(
     'GetUser through the full service against a bare grpc-js server answering the same pre-encoded bytes, by the telemetry',

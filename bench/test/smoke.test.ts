@@ -38,13 +38,14 @@ it('produces a complete report in smoke mode', async () => {
     assert.ok(entry.grpcBytesPerCall > 0 && entry.jsonBytesPerCall > 0 && finite(entry.throughputRatio.median), method);
   }
   assert.ok(finite(results.scrapeImpact.p99Ratio.median));
+  assert.ok(finite(results.stuckLogBackend.p99Ratio.median) && finite(results.stuckLogBackend.maxRatio.median), 'stuck log backend');
   for (const name of ['off', 'allSampled', 'all']) {
     const entry = results.frameworkOverhead[name];
     assert.ok(entry && finite(entry.throughputRatio.median), `framework overhead ${name}`);
     if (hasProc) assert.ok(entry.cpuCapacityRatio && finite(entry.cpuCapacityRatio.median), `framework overhead ${name}: server CPU per call measured`);
   }
   const markdown = await readFile(path.join(out, 'smoke.md'), 'utf8');
-  for (const heading of ['Observability tax', 'gRPC against JSON', 'Scrape impact', 'Framework overhead']) assert.match(markdown, new RegExp(heading));
+  for (const heading of ['Observability tax', 'gRPC against JSON', 'Scrape impact', 'Stuck log backend', 'Framework overhead']) assert.match(markdown, new RegExp(heading));
   for (const failures of Object.values(results.raw).flat().map((result) => result.failed)) assert.equal(failures, 0, 'no call failed');
 });
 

@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
-import { createServer, type AddressInfo, type Socket } from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, afterEach, describe, it } from 'node:test';
 import { credentials, type ServiceError } from '@grpc/grpc-js';
 import { OrderServiceClient } from '@platform/order-service/dist/src/api/order/v1/order';
 import { dropDatabase } from '@platform/service-kit';
-import { freePort, freshDatabaseUrl, messageOf, sampleValue, scrapeMetrics, startServiceProcess, unary, type ServiceProcess } from '@platform/testing';
+import { blackHole, freePort, freshDatabaseUrl, messageOf, sampleValue, scrapeMetrics, startServiceProcess, unary, type ServiceProcess } from '@platform/testing';
 import { UserServiceClient } from '@platform/user-service/dist/src/api/user/v1/user';
 
 const USER_MAIN = path.dirname(require.resolve('@platform/user-service/package.json')) + '/dist/src/main.js';
@@ -383,23 +382,6 @@ describe('Order and User as processes, under load, while things break', () => {
     }
   });
 });
-
-/** A TCP server that accepts connections and never answers on them. */
-async function blackHole(): Promise<{ port: number; close(): void }> {
-  const sockets = new Set<Socket>();
-  const server = createServer((socket) => {
-    sockets.add(socket);
-    socket.on('error', () => undefined);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    port: (server.address() as AddressInfo).port,
-    close: () => {
-      for (const socket of sockets) socket.destroy();
-      server.close();
-    },
-  };
-}
 
 const HEAP_CAP_MIB = 96;
 

@@ -79,6 +79,15 @@ export const DEFAULT_MAX_CONNECTION_AGE_MS = 0;
  */
 export const FAULT_ADMIN_PORT_OFFSET = 20;
 
+/**
+ * A connection without calls is closed after this long: clients reconnect
+ * on their next call (one round trip), and a connection a client keeps open
+ * after the server's GOAWAY for a protocol error is gone within it.
+ */
+export const DEFAULT_MAX_CONNECTION_IDLE_MS = 30_000;
+/** How long a unary or server-streaming call waits for its request after its headers. */
+export const DEFAULT_REQUEST_RECEIVE_TIMEOUT_MS = 10_000;
+
 /** PEM files for mutual TLS: the CA that signs every peer, and this process's own certificate and key. */
 export interface TlsFiles {
   caFile: string;
@@ -142,6 +151,10 @@ export interface ServiceConfig {
   grpcMetrics: boolean;
   /** How long calls may continue on a connection asked to go away; unset: until they end. */
   grpcMaxConnectionAgeGraceMs: number | undefined;
+  /** A connection without calls for this long is closed. */
+  grpcMaxConnectionIdleMs: number;
+  /** How long a call that takes one request message waits for it after the headers. */
+  grpcRequestReceiveTimeoutMs: number;
   /** Set: the server speaks TLS and requires client certificates signed by the CA; clients present theirs. */
   tls: TlsFiles | undefined;
   /** Set: calls are limited per caller. */
@@ -205,6 +218,8 @@ export function serviceEnvShape(defaults: { grpcPort: number; metricsPort: numbe
     GRPC_METRICS_ENABLED: envVar.flag(true),
     // Without a default: unset means calls on an old connection may run until they end.
     GRPC_MAX_CONNECTION_AGE_GRACE_MS: envVar.milliseconds(0, { allowZero: true }).unwrap().optional(),
+    GRPC_MAX_CONNECTION_IDLE_MS: envVar.milliseconds(DEFAULT_MAX_CONNECTION_IDLE_MS),
+    GRPC_REQUEST_RECEIVE_TIMEOUT_MS: envVar.milliseconds(DEFAULT_REQUEST_RECEIVE_TIMEOUT_MS),
     ...tlsEnvShape,
     // 0: no rate limiting.
     RATE_LIMIT_PER_SECOND: envVar.count(0),
@@ -265,6 +280,8 @@ export function toServiceConfig(
     grpcMaxConnectionAgeMs: parsed.GRPC_MAX_CONNECTION_AGE_MS,
     grpcMetrics: parsed.GRPC_METRICS_ENABLED,
     grpcMaxConnectionAgeGraceMs: parsed.GRPC_MAX_CONNECTION_AGE_GRACE_MS,
+    grpcMaxConnectionIdleMs: parsed.GRPC_MAX_CONNECTION_IDLE_MS,
+    grpcRequestReceiveTimeoutMs: parsed.GRPC_REQUEST_RECEIVE_TIMEOUT_MS,
     tls: toTlsFiles(parsed),
     rateLimit:
       parsed.RATE_LIMIT_PER_SECOND > 0

@@ -2,6 +2,8 @@ export { unary, type UnaryMethod } from './client';
 export {
   ConfigError,
   DEFAULT_MAX_CONNECTION_AGE_MS,
+  DEFAULT_MAX_CONNECTION_IDLE_MS,
+  DEFAULT_REQUEST_RECEIVE_TIMEOUT_MS,
   DEFAULT_MAX_MESSAGE_BYTES,
   envVar,
   parseEnv,

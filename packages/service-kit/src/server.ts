@@ -11,10 +11,18 @@ import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation } from 'grpc-health-check';
 import type { Logger } from '@platform/telemetry';
 import { FaultServiceService, protoMetadata as faultProtoMetadata } from './api/fault/v1/fault';
-import { ConfigError, DEFAULT_MAX_CONNECTION_AGE_MS, DEFAULT_MAX_MESSAGE_BYTES, type TlsFiles } from './config';
+import {
+  ConfigError,
+  DEFAULT_MAX_CONNECTION_AGE_MS,
+  DEFAULT_MAX_CONNECTION_IDLE_MS,
+  DEFAULT_MAX_MESSAGE_BYTES,
+  DEFAULT_REQUEST_RECEIVE_TIMEOUT_MS,
+  type TlsFiles,
+} from './config';
 import { AppError, Code, toGrpcStatus } from './errors';
 import { faultServiceHandlers } from './fault-service';
 import { formatFaults, unservedMethodProblem, type FaultInjector } from './faults';
+import { stopRequestsAfterResponse } from './early-response';
 import { correctGrpcTimeoutHandling } from './grpc-timeout';
 import type { RateLimiter } from './rate-limit';
 import { reflectionPackageDefinition, type ProtoFileMetadata } from './reflection';
@@ -56,6 +64,15 @@ export interface GrpcServerOptions {
   maxConnectionAgeMs?: number;
   /** How long calls may go on after that GOAWAY before the connection is closed; unset: until they end. */
   maxConnectionAgeGraceMs?: number | undefined;
+  /**
+   * A connection without calls for this long is closed (GOAWAY, then close);
+   * default 30 s. This is also what closes a connection the server has sent
+   * a GOAWAY for a protocol error (a header field over 64 KiB): the client
+   * may keep it open, and Node.js reports nothing of it.
+   */
+  maxConnectionIdleMs?: number;
+  /** How long a method that takes one message waits for it, from the call's headers; default 10 s. */
+  requestReceiveTimeoutMs?: number;
   /** Set: TLS, and callers must present a certificate signed by the CA (mTLS). */
   tls?: TlsFiles | undefined;
   /** Run around every call, in order; where telemetry and policy hook in. */
@@ -105,11 +122,12 @@ export class GrpcServer {
       'grpc.keepalive_time_ms': KEEPALIVE_TIME_MS,
       'grpc.keepalive_timeout_ms': KEEPALIVE_TIMEOUT_MS,
       'grpc.keepalive_permit_without_calls': 1,
+      'grpc.max_connection_idle_ms': options.maxConnectionIdleMs ?? DEFAULT_MAX_CONNECTION_IDLE_MS,
       'grpc.http2.min_ping_interval_without_data_ms': MIN_CLIENT_PING_INTERVAL_MS,
       ...options.serverOptions,
     };
     // Admin calls are counted and logged like any call; rate limits are for the service's callers, not its operators.
-    const interceptors = [...(options.interceptors ?? []), malformedRequestInterceptor];
+    const interceptors = [...(options.interceptors ?? []), requestInterceptor(options.requestReceiveTimeoutMs ?? DEFAULT_REQUEST_RECEIVE_TIMEOUT_MS)];
     this.#server = new TolerantServer(new Utf8Fields(options.protoFiles), {
       ...serverOptions,
       interceptors: [...interceptors, ...(options.rateLimiter ? [options.rateLimiter.interceptor] : [])],
@@ -253,6 +271,7 @@ class TolerantServer extends Server {
     options: ConstructorParameters<typeof Server>[0],
   ) {
     super(options);
+    stopRequestsAfterResponse(this);
   }
 
   override addService(service: ServiceDefinition, implementation: UntypedServiceImplementation): void {
@@ -284,36 +303,68 @@ class TolerantServer extends Server {
  * that is not UTF-8 (MalformedRequest, the latter naming its field), and for
  * a method that takes one request message, a second message or none
  * at all (a body cut short, a length prefix larger than the body), which
- * grpc-js answers with UNIMPLEMENTED, a server-fault code. Placed after the
- * telemetry interceptors, so the status is counted and logged like a
- * handler's.
+ * grpc-js answers with UNIMPLEMENTED, a server-fault code.
+ *
+ * A method that takes one message must also receive it, and the end of the
+ * request, within receiveTimeoutMs of the call's headers; otherwise the call
+ * ends with RESOURCE_EXHAUSTED, as for any other request limit. Without
+ * it a client that answers keepalive pings and trickles a body (a slowloris)
+ * holds a call, and its connection, for as long as it likes. Streaming
+ * requests are not bounded: a stream may rightly wait between messages.
+ *
+ * Placed after the telemetry interceptors, so the status is counted and
+ * logged like a handler's.
  */
-const malformedRequestInterceptor: ServerInterceptor = (method, call) => {
-  let rejected = false;
-  let received = 0;
-  const reject = (error: AppError) => {
-    rejected = true;
-    call.sendStatus(toGrpcStatus(error));
+function requestInterceptor(receiveTimeoutMs: number): ServerInterceptor {
+  return (method, call) => {
+    let rejected = false;
+    let received = 0;
+    let receiveTimer: NodeJS.Timeout | undefined;
+    const reject = (error: AppError) => {
+      rejected = true;
+      clearTimeout(receiveTimer);
+      call.sendStatus(toGrpcStatus(error));
+    };
+    const malformed = (reason: string) => reject(MalformedRequest.of(method.path, reason).error);
+    return new ServerInterceptingCall(call, {
+      start: (next) => {
+        if (!method.requestStream) {
+          receiveTimer = setTimeout(
+            () => reject(new AppError(Code.RESOURCE_EXHAUSTED, `request not received within ${receiveTimeoutMs} ms of its headers`)),
+            receiveTimeoutMs,
+          );
+        }
+        next({
+          onReceiveMessage: (message, nextMessage) => {
+            if (rejected) return;
+            received += 1;
+            if (!method.requestStream && received > 1) malformed('a second request message, on a method that takes one');
+            else if (message instanceof MalformedRequest) reject(message.error);
+            else nextMessage(message);
+          },
+          onReceiveHalfClose: (nextHalfClose) => {
+            clearTimeout(receiveTimer);
+            if (rejected) return;
+            if (!method.requestStream && received === 0) malformed('no complete request message, on a method that takes one');
+            else nextHalfClose();
+          },
+          onCancel: () => clearTimeout(receiveTimer),
+        });
+      },
+      // Once rejected, the call is over, but a streaming handler may still be answering an
+      // earlier message: grpc-js would write that after the end of the response (before its
+      // trailers, which are then never sent, so the client waits to its deadline) and answer
+      // the write error with a second status, INTERNAL. The handler hears of the end through
+      // its cancellation.
+      sendMessage: (message, next) => {
+        if (!rejected) next(message);
+      },
+      sendStatus: (status, next) => {
+        if (!rejected) next(status);
+      },
+    });
   };
-  const malformed = (reason: string) => reject(MalformedRequest.of(method.path, reason).error);
-  return new ServerInterceptingCall(call, {
-    start: (next) =>
-      next({
-        onReceiveMessage: (message, nextMessage) => {
-          if (rejected) return;
-          received += 1;
-          if (!method.requestStream && received > 1) malformed('a second request message, on a method that takes one');
-          else if (message instanceof MalformedRequest) reject(message.error);
-          else nextMessage(message);
-        },
-        onReceiveHalfClose: (nextHalfClose) => {
-          if (rejected) return;
-          if (!method.requestStream && received === 0) malformed('no complete request message, on a method that takes one');
-          else nextHalfClose();
-        },
-      }),
-  });
-};
+}
 
 /** '/user.v1.UserService/GetUser' -> 'user.v1.UserService' */
 function serviceNameOf(definition: ServiceDefinitionShape): string {

@@ -22,6 +22,8 @@ export function grpcServerOptions(config: ServiceConfig, telemetry: Telemetry): 
     maxReceiveMessageBytes: config.grpcMaxReceiveMessageBytes,
     maxConnectionAgeMs: config.grpcMaxConnectionAgeMs,
     maxConnectionAgeGraceMs: config.grpcMaxConnectionAgeGraceMs,
+    maxConnectionIdleMs: config.grpcMaxConnectionIdleMs,
+    requestReceiveTimeoutMs: config.grpcRequestReceiveTimeoutMs,
     tls: config.tls,
     interceptors: telemetry.serverInterceptors,
     rateLimiter: config.rateLimit && new RateLimiter({ ...config.rateLimit, registry, logger }),

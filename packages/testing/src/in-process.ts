@@ -1,4 +1,8 @@
-import { DEFAULT_MAX_CONNECTION_AGE_MS, DEFAULT_MAX_MESSAGE_BYTES, type Fault, type RunningService, type ServiceConfig } from '@platform/service-kit';
+import {
+  DEFAULT_MAX_CONNECTION_AGE_MS,
+  DEFAULT_MAX_CONNECTION_IDLE_MS,
+  DEFAULT_MAX_MESSAGE_BYTES,
+  DEFAULT_REQUEST_RECEIVE_TIMEOUT_MS, type Fault, type RunningService, type ServiceConfig } from '@platform/service-kit';
 import { Telemetry } from '@platform/telemetry';
 
 /** A service started inside the test process, with its own telemetry (registry, metrics port). */
@@ -57,6 +61,8 @@ export function testConfig(overrides: Partial<ServiceConfig> = {}): ServiceConfi
     grpcMaxReceiveMessageBytes: DEFAULT_MAX_MESSAGE_BYTES,
     grpcMaxConnectionAgeMs: DEFAULT_MAX_CONNECTION_AGE_MS,
     grpcMaxConnectionAgeGraceMs: undefined,
+    grpcMaxConnectionIdleMs: DEFAULT_MAX_CONNECTION_IDLE_MS,
+    grpcRequestReceiveTimeoutMs: DEFAULT_REQUEST_RECEIVE_TIMEOUT_MS,
     grpcMetrics: true,
     tls: undefined,
     rateLimit: undefined,

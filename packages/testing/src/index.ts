@@ -5,10 +5,11 @@ export { messageOf, startServiceProcess, writeRestartRead, type RestartCheck, ty
 export { ReflectionProbe } from './reflection';
 export { startInProcess, testConfig, testFaultInjection, type InProcessService } from './in-process';
 export { parseSamples, sampleValue, scrapeMetrics, type Sample, type Scrape } from './metrics';
-export { freePort } from './net';
+export { blackHole, freePort } from './net';
 export { startPrometheus, type PrometheusServer, type VectorSample } from './prometheus';
 export { generateCertificates, tlsEnv, type CertificateName, type Certificates } from './tls';
 export { RawClient, type RawMethod, type RawOutcome } from './raw';
+export { RawHttp2Connection } from './raw-http2';
 export { grpcFrame, http2GrpcCall, type Http2Call } from './http2-call';
 export { fuzzTargets, RequestFuzzer, type FuzzCase, type FuzzKind, type FuzzTarget, type ProtoMetadataLike } from './fuzz';
 /** The grpc.health.v1 status of a server (service-kit's client, as the health probe uses it). */

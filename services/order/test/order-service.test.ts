@@ -9,6 +9,7 @@ import {
   freshDatabaseUrl,
   headersReceived,
   healthStatus,
+  RawClient,
   ReflectionProbe,
   sampleValue,
   scrapeMetrics,
@@ -19,11 +20,12 @@ import {
 } from '@platform/testing';
 import { SERVICE_NAME as USER_SERVICE_NAME, startUserService } from '@platform/user-service/dist/src/internal/server';
 import {
+  CreateOrderRequest,
   OrderEventType,
   OrderServiceClient,
+  OrderServiceService,
   OrderStatus,
   type BulkCreateOrdersResponse,
-  type CreateOrderRequest,
   type OrderEvent,
 } from '../src/api/order/v1/order';
 import { UserServiceClient } from '../src/api/user/v1/user';
@@ -199,6 +201,25 @@ describe('order.v1.OrderService over gRPC, calling user.v1.UserService, on Postg
     const unknownUser = messages[2]!.result;
     assert.ok(unknownUser?.$case === 'status');
     assert.equal(unknownUser.value.code, Code.FAILED_PRECONDITION);
+  });
+
+  it('ends BulkCreateOrders with INVALID_ARGUMENT for a malformed message while answers to earlier ones are still going out', async () => {
+    // The first answer echoes a 1 MiB request_id: more than the client's flow-control window, so it is still being sent
+    // when grpc-js, reading ahead, hands over the second message (invalid: answered at once) and the third. The answer
+    // to the second must not be written after the end of the response: the trailers were then never sent, and the
+    // client waited to its deadline (found by the fuzz test at 2000 cases per method).
+    const client = new RawClient(replicaA.address, undefined, { ownConnection: true });
+    try {
+      const encode = (request: Partial<CreateOrderRequest>) => Buffer.from(CreateOrderRequest.encode(CreateOrderRequest.fromPartial(request)).finish());
+      const hugeAnswer = encode({ userId, items, currency: 'EUR', requestId: 'r'.repeat(2 ** 20) });
+      const invalid = encode({ userId, items: [{ sku: 'A', quantity: 0, unitPriceCents: 1n }], currency: 'EUR', requestId: 'bulk-read-ahead' });
+      const notUtf8UserId = Buffer.from([0x0a, 0x02, 0xff, 0xfe]);
+      const outcome = await client.call(OrderServiceService.bulkCreateOrders, [hugeAnswer, invalid, notUtf8UserId], { deadlineMs: 10_000 });
+      assert.ok(outcome.kind === 'status');
+      assert.deepEqual({ code: outcome.status.code, details: outcome.status.details }, { code: Code.INVALID_ARGUMENT, details: 'invalid request: user_id: must be valid UTF-8' });
+    } finally {
+      client.close();
+    }
   });
 
   it('answers UNAVAILABLE, never INTERNAL, when the user service is unreachable', async () => {
