@@ -1,10 +1,11 @@
 import { TOOL_URLS } from './datasources';
 import { DashboardDefinition } from './dashboard';
 import { TimeSeries, Stat } from './panels';
-import { quantile, rate, SERVER_FAULT_CODES } from './promql';
+import { quantile, rate } from './promql';
+import { SERVER_FAULTS } from './slo';
 
 const calls = '{job="order-service",grpc_service="user.v1.UserService",instance=~"$instance"}';
-const faults = `{job="order-service",grpc_service="user.v1.UserService",instance=~"$instance",grpc_code=~"${SERVER_FAULT_CODES}"}`;
+const faults = `{job="order-service",grpc_service="user.v1.UserService",instance=~"$instance",${SERVER_FAULTS}}`;
 
 export const dependencies = new DashboardDefinition({
   uid: 'order-user-dependency',

@@ -4,8 +4,6 @@ export function selector(variables: ('job' | 'method' | 'instance')[], extra: st
   return `{${[...variables.map((name) => `${label[name]}=~"$${name}"`), ...extra].join(',')}}`;
 }
 
-/** The codes that are the server's fault; the rest are the caller's (and not errors of the service). */
-export const SERVER_FAULT_CODES = 'Unknown|DeadlineExceeded|Unimplemented|Internal|Unavailable|DataLoss';
 
 export function rate(metric: string, matchers: string, by?: string): string {
   const inner = `rate(${metric}${matchers}[$__rate_interval])`;

@@ -1,11 +1,12 @@
 import { TOOL_URLS } from './datasources';
 import { DashboardDefinition } from './dashboard';
 import { Heatmap, Stat, Table, Text, TimeSeries } from './panels';
-import { quantile, rate, selector, SERVER_FAULT_CODES } from './promql';
+import { quantile, rate, selector } from './promql';
+import { AVAILABILITY_OBJECTIVE, errorRatio, LATENCY_OBJECTIVE, LATENCY_THRESHOLD_SECONDS, SERVER_FAULTS } from './slo';
 
 const all = selector(['job', 'method', 'instance']);
 const unary = selector(['job', 'method', 'instance'], ['grpc_type="unary"']);
-const faults = selector(['job', 'method', 'instance'], [`grpc_code=~"${SERVER_FAULT_CODES}"`]);
+const faults = selector(['job', 'method', 'instance'], [SERVER_FAULTS]);
 const notOk = selector(['job', 'method', 'instance'], ['grpc_code!="OK"']);
 const jaegerLink = { title: 'Traces of ${job} in Jaeger', url: `${TOOL_URLS.jaeger}/search?service=\${job}` };
 
@@ -21,18 +22,20 @@ export const servicesOverview = new DashboardDefinition({
       panels: [
         new Stat({ title: 'Requests', description: 'Calls per second handled by the selected services; a sudden drop means callers cannot reach them.', unit: 'reqps', queries: [{ expr: rate('grpc_server_handled_total', all) }] }),
         new Stat({
-          title: 'Server errors',
-          description: 'Share of calls that failed through the server\'s fault (Internal, Unavailable, DeadlineExceeded ...); the availability SLO allows 0.1 %.',
+          title: 'Server errors (SLI, 5m)',
+          description:
+            `The availability SLI, per service: share of calls to its own API in the last 5 minutes that failed through the server's fault (${SERVER_FAULTS}); ` +
+            `health, reflection and fault admin calls are not counted, and Method and Instance do not apply. The SLO allows ${((1 - AVAILABILITY_OBJECTIVE) * 100).toFixed(1)} %.`,
           unit: 'percentunit',
-          queries: [{ expr: `${rate('grpc_server_handled_total', faults)} / ${rate('grpc_server_handled_total', all)} or vector(0)` }],
-          thresholds: [{ value: 0.001, color: 'orange' }, { value: 0.01, color: 'red' }],
+          queries: [{ expr: `${errorRatio('5m')}{job=~"$job"}`, legend: '{{job}}' }],
+          thresholds: [{ value: 1 - AVAILABILITY_OBJECTIVE, color: 'orange' }, { value: 10 * (1 - AVAILABILITY_OBJECTIVE), color: 'red' }],
         }),
         new Stat({
           title: 'p99 latency (unary)',
-          description: '99th percentile of unary call duration; the latency SLO wants 99 % under 250 ms.',
+          description: `99th percentile of unary call duration; the latency SLO wants ${LATENCY_OBJECTIVE * 100} % under ${LATENCY_THRESHOLD_SECONDS * 1000} ms.`,
           unit: 's',
           queries: [{ expr: `histogram_quantile(0.99, sum by (le) (rate(grpc_server_handling_seconds_bucket${unary}[$__rate_interval])))` }],
-          thresholds: [{ value: 0.1, color: 'orange' }, { value: 0.25, color: 'red' }],
+          thresholds: [{ value: 0.1, color: 'orange' }, { value: LATENCY_THRESHOLD_SECONDS, color: 'red' }],
         }),
         new Stat({
           title: 'Instances up',

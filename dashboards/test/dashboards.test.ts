@@ -3,7 +3,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { DASHBOARDS, DATASOURCES } from '../src';
-import { GENERATED_DIR, renderDashboard } from '../src/generate';
+import { GENERATED_DIR, RECORDING_RULES_FILE, renderDashboard } from '../src/generate';
+import { recordingRulesYaml } from '../src/slo';
 
 const CURRENT_PANEL_TYPES = new Set(['timeseries', 'stat', 'heatmap', 'table', 'text', 'row']);
 const KNOWN_UIDS = new Set<string>(Object.values(DATASOURCES).map((datasource) => datasource.uid));
@@ -64,6 +65,19 @@ describe('dashboards as code', () => {
       }
     });
   }
+
+  it('the committed recording rules are what the code generates (run npm run dashboards)', () => {
+    assert.equal(readFileSync(RECORDING_RULES_FILE, 'utf8'), recordingRulesYaml(), 'observability/prometheus/rules/recording.yml is stale: run npm run dashboards');
+  });
+
+  it('every recorded series is read by an alert or a dashboard panel', () => {
+    const recorded = [...recordingRulesYaml().matchAll(/^\s+- record: (\S+)$/gm)].map((match) => match[1]!);
+    assert.ok(recorded.length > 0);
+    const alerts = readFileSync(path.resolve(RECORDING_RULES_FILE, '../alerts.yml'), 'utf8');
+    const queries = DASHBOARDS.flatMap((definition) => definition.panels.flatMap((panel) => panel.queries.map((query) => query.expr))).join('\n');
+    const unread = recorded.filter((name) => !alerts.includes(name) && !queries.includes(name));
+    assert.deepEqual(unread, [], 'recorded and never read: drop the rule, or use it');
+  });
 
   it('have unique UIDs, and the services overview offers service, method and instance', () => {
     const uids = DASHBOARDS.map((definition) => definition.spec.uid);

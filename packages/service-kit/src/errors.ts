@@ -1,4 +1,5 @@
 import { Metadata, status as Code, type StatusObject } from '@grpc/grpc-js';
+import { isServerFaultCode } from '@platform/telemetry';
 import type { Any } from './api/google/protobuf/any';
 import type { Duration } from './api/google/protobuf/duration';
 import { BadRequest, RetryInfo, type BadRequest_FieldViolation } from './api/google/rpc/error_details';
@@ -64,20 +65,12 @@ export class AppError extends Error {
   }
 }
 
-/** True for errors that are the server's fault: these are logged with their cause. */
+/** True for errors that are the server's fault (SERVER_FAULT_CODES of @platform/telemetry): these are logged with their cause. */
 export function isServerFault(error: unknown): boolean {
   if (!(error instanceof AppError)) return true;
-  return SERVER_FAULT_CODES.has(error.code);
+  return isServerFaultCode(error.code);
 }
 
-const SERVER_FAULT_CODES: ReadonlySet<Code> = new Set([
-  Code.UNKNOWN,
-  Code.INTERNAL,
-  Code.UNAVAILABLE,
-  Code.DATA_LOSS,
-  Code.DEADLINE_EXCEEDED,
-  Code.UNIMPLEMENTED,
-]);
 
 /**
  * Maps any thrown value to a google.rpc.Status. Only AppError messages reach

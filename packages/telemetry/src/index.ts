@@ -7,6 +7,7 @@ export { createRegistry, MetricsServer, renderMetrics, type MetricsRegistry } fr
 export { registerPoolMetrics, type PoolStats } from './pool-metrics';
 export { Telemetry, type TelemetryOptions } from './telemetry';
 export { SelfObservation, type PipelineCount } from './self-observation';
+export { isServerFaultCode, SERVER_FAULT_CODES, serverFaultCodeRegex } from './server-faults';
 export { GrpcServerSpanConventions } from './span-conventions';
 export { activeTracing, shutdownTracing, startTracing, Tracing, tracingOptionsFromEnvironment, type TracingOptions } from './tracing';
 export { currentTraceId, TRACE_ID_METADATA_KEY, traceExemplar } from './trace-context';

@@ -1,18 +1,15 @@
 import { SpanKind, SpanStatusCode, type Context, type SpanStatus } from '@opentelemetry/api';
 import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { isServerFaultCode } from './server-faults';
 
 const GRPC_SCOPE = '@opentelemetry/instrumentation-grpc';
 
-/**
- * Codes that are the server's fault. The gRPC semantic conventions mark a
- * server span ERROR only for these; a caller's mistake (INVALID_ARGUMENT,
- * NOT_FOUND ...) is not a server error.
- */
-const SERVER_FAULT_CODES = new Set([2, 4, 12, 13, 14, 15]);
 
 /**
  * Brings the grpc instrumentation's server spans in line with the gRPC
- * semantic conventions: it marks every non-OK server status ERROR and names
+ * semantic conventions, which mark a server span ERROR only for a server
+ * fault (SERVER_FAULT_CODES), never for the caller's mistake: the
+ * instrumentation marks every non-OK server status ERROR and names
  * spans `grpc.<service>/<method>` instead of `<service>/<method>`. A processor cannot change a span once it has
  * ended, so the corrections are installed when the span starts.
  */
@@ -31,7 +28,7 @@ export class GrpcServerSpanConventions implements SpanProcessor {
     };
     span.end = (endTime) => {
       const code = span.attributes['rpc.grpc.status_code'];
-      if (pendingError && (code === undefined || SERVER_FAULT_CODES.has(Number(code)))) setStatus(pendingError);
+      if (pendingError && (code === undefined || isServerFaultCode(Number(code)))) setStatus(pendingError);
       end(endTime);
     };
   }

@@ -1,8 +1,7 @@
 import { status as Code } from '@grpc/grpc-js';
 import { build, type Histogram } from 'hdr-histogram-js';
+import { isServerFaultCode } from '@platform/telemetry';
 
-/** Statuses that mean the platform failed, as opposed to the caller's deliberate mistakes. */
-export const UNEXPECTED_CODES: ReadonlySet<number> = new Set([Code.UNKNOWN, Code.DEADLINE_EXCEEDED, Code.INTERNAL, Code.UNAVAILABLE]);
 
 const CODE_NAMES = Object.fromEntries(Object.entries(Code).filter(([, value]) => typeof value === 'number').map(([name, value]) => [value, name])) as Record<number, string>;
 
@@ -81,7 +80,8 @@ export class Stats {
     stats.histogram.recordValue(Math.max(1, Math.round(micros)));
     stats.codes.set(code, (stats.codes.get(code) ?? 0) + 1);
     const call = { method, code, micros, traceId };
-    if (UNEXPECTED_CODES.has(code)) {
+    // Unexpected: a server fault, the same codes the SLO counts (the traffic's deliberate mistakes are the caller's).
+    if (isServerFaultCode(code)) {
       this.unexpected++;
       const message = `${method} ${codeName(code)}: ${detail ?? ''}`;
       if (this.unexpectedSamples.has(message) || this.unexpectedSamples.size < 10) this.unexpectedSamples.set(message, (this.unexpectedSamples.get(message) ?? 0) + 1);
@@ -89,7 +89,7 @@ export class Stats {
     if (streaming) this.streaming ??= call;
     else if (!this.slowest || micros > this.slowest.micros) this.slowest = call;
     // Prefer an unexpected failure to show; else any failure.
-    if (code !== Code.OK && !streaming && (!this.failed || (UNEXPECTED_CODES.has(code) && !UNEXPECTED_CODES.has(this.failed.code)))) this.failed = call;
+    if (code !== Code.OK && !streaming && (!this.failed || (isServerFaultCode(code) && !isServerFaultCode(this.failed.code)))) this.failed = call;
   }
 
   summarise(options: { seed: number; scenario: string; startedAt: Date; elapsedMs: number; jaegerUrl: string }): Summary {

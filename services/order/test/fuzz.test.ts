@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { credentials, Metadata, status as Code } from '@grpc/grpc-js';
 import { DEFAULT_MAX_MESSAGE_BYTES, dropDatabase } from '@platform/service-kit';
+import { isServerFaultCode } from '@platform/telemetry';
 import {
   freshDatabaseUrl,
   fuzzTargets,
@@ -41,11 +42,6 @@ const CASES_PER_METHOD = Number(process.env.FUZZ_CASES_PER_METHOD) || 2000;
 const SEED = Number(process.env.FUZZ_SEED) || 20_251_121;
 /** Calls in flight at once. */
 const CONCURRENCY = 8;
-/**
- * Statuses that would mean the server failed, not the caller: bad input must
- * be answered as the caller's mistake, and promptly.
- */
-const SERVER_FAULTS = new Set([Code.UNKNOWN, Code.INTERNAL, Code.UNAVAILABLE, Code.DATA_LOSS, Code.DEADLINE_EXCEEDED, Code.UNIMPLEMENTED]);
 
 describe('malformed and hostile requests, against both services on PostgreSQL', () => {
   let userDatabase: string;
@@ -124,7 +120,7 @@ describe('malformed and hostile requests, against both services on PostgreSQL', 
             if (outcome.kind === 'live') continue;
             const { code, details } = outcome.status;
             const wellFormed = Number.isInteger(code) && code >= Code.OK && code <= Code.UNAUTHENTICATED && typeof details === 'string';
-            if (!wellFormed || SERVER_FAULTS.has(code)) {
+            if (!wellFormed || isServerFaultCode(code)) {
               failures.push(`${target.path} ${kind} (${frames.map((frame) => frame.length).join('+')} bytes, first 32: ${frames[0]?.subarray(0, 32).toString('hex')}): ${Code[code] ?? code} ${details}`);
             }
           }
