@@ -46,7 +46,7 @@ export function formatMarkdown(results: BenchResults): string {
   const stuck = results.stuckLogBackend;
   lines.push('## Stuck log backend', '');
   lines.push(
-    `Elasticsearch accepting connections and never answering, against one that answers, at 50 % load, ${stuck.secondsPerMeasurement} s each`,
+    `Elasticsearch accepting connections and never answering, against one that answers, at 10 % of the baseline's throughput, ${stuck.secondsPerMeasurement} s each`,
     `(the shipper gives up on a request after 10 s): p50 ratio ${ratio(stuck.p50Ratio)}, p99 ratio ${ratio(stuck.p99Ratio)}, max ratio ${ratio(stuck.maxRatio)};`,
     `${stuck.linesDropped} log lines dropped in all. 1.000 means a stuck backend costs the calls nothing.`,
     '',

@@ -1,5 +1,5 @@
 import { DashboardDefinition } from './dashboard';
-import { Heatmap, Stat, TimeSeries } from './panels';
+import { Stat, TimeSeries } from './panels';
 import { rate } from './promql';
 
 export const business = new DashboardDefinition({
@@ -22,21 +22,36 @@ export const business = new DashboardDefinition({
         }),
         new Stat({
           title: 'Average order value',
-          description: 'Mean order total over the range, all currencies together in major units.',
+          description: 'Mean order total over the range, per currency, in its major unit (euros, yen): amounts in different currencies are never added up.',
           unit: 'none',
-          queries: [{ expr: 'sum(increase(app_order_value_sum{instance=~"$instance"}[$__range])) / sum(increase(app_order_value_count{instance=~"$instance"}[$__range]))' }],
+          queries: [
+            {
+              expr: 'sum by (currency) (increase(app_order_value_sum{instance=~"$instance"}[$__range])) / sum by (currency) (increase(app_order_value_count{instance=~"$instance"}[$__range]))',
+              legend: '{{currency}}',
+            },
+          ],
         }),
         new TimeSeries({ title: 'Registrations per second', description: 'Users registered per second; traffic without registrations means CreateUser is failing.', unit: 'reqps', min: 0, queries: [{ expr: rate('app_users_created_total', '{instance=~"$instance"}'), legend: 'users' }] }),
         new TimeSeries({ title: 'Orders by currency', description: 'Orders placed per second per currency (currencies outside the reported list are OTHER).', unit: 'reqps', min: 0, stack: true, queries: [{ expr: rate('app_orders_created_total', '{instance=~"$instance"}', 'currency'), legend: '{{currency}}' }] }),
         new TimeSeries({ title: 'Cancellations by currency', description: 'Orders cancelled per second per currency.', unit: 'reqps', min: 0, stack: true, queries: [{ expr: rate('app_orders_cancelled_total', '{instance=~"$instance"}', 'currency'), legend: '{{currency}}' }] }),
         new TimeSeries({
           title: 'Order value per second',
-          description: 'Value of the orders placed per second, per currency (major units); the revenue curve.',
+          description: 'Value of the orders placed per second, per currency in its major unit; the revenue curve.',
           unit: 'none',
           min: 0,
           queries: [{ expr: rate('app_order_value_sum', '{instance=~"$instance"}', 'currency'), legend: '{{currency}}' }],
         }),
-        new Heatmap({ title: 'Order value distribution', description: 'How many orders fall in each value band over time (major units).', unit: 'none', span: 12, queries: [{ expr: 'sum by (le) (rate(app_order_value_bucket{instance=~"$instance"}[$__rate_interval]))', legend: '{{le}}' }] }),
+        new TimeSeries({
+          title: 'Order value distribution',
+          description: 'Median and 90th percentile of order totals per currency, in its major unit; a shift means baskets changed, not only their number.',
+          unit: 'none',
+          min: 0,
+          span: 12,
+          queries: [
+            { expr: 'histogram_quantile(0.5, sum by (currency, le) (rate(app_order_value_bucket{instance=~"$instance"}[$__rate_interval])))', legend: '{{currency}} p50' },
+            { expr: 'histogram_quantile(0.9, sum by (currency, le) (rate(app_order_value_bucket{instance=~"$instance"}[$__rate_interval])))', legend: '{{currency}} p90' },
+          ],
+        }),
       ],
     },
   ],

@@ -9,7 +9,16 @@ interface ExportRequest {
   resourceSpans?: {
     resource?: { attributes?: KeyValues } | null;
     scopeSpans?: {
-      spans?: { traceId?: Uint8Array | null; spanId?: Uint8Array | null; parentSpanId?: Uint8Array | null; name?: string | null; kind?: number | null; attributes?: KeyValues }[] | null;
+      scope?: { name?: string | null } | null;
+      spans?: {
+        traceId?: Uint8Array | null;
+        spanId?: Uint8Array | null;
+        parentSpanId?: Uint8Array | null;
+        name?: string | null;
+        kind?: number | null;
+        attributes?: KeyValues;
+        events?: { name?: string | null; attributes?: KeyValues }[] | null;
+      }[] | null;
     }[] | null;
   }[] | null;
 }
@@ -28,7 +37,10 @@ export interface ReceivedSpan {
   name: string;
   kind: number;
   attributes: Record<string, unknown>;
+  events: { name: string; attributes: Record<string, unknown> }[];
   resource: Record<string, unknown>;
+  /** The instrumentation scope that made the span, e.g. @opentelemetry/instrumentation-grpc. */
+  scope: string;
 }
 
 /**
@@ -92,7 +104,9 @@ export class OtlpTraceReceiver {
             name: span.name ?? '',
             kind: span.kind ?? 0,
             attributes: attributesOf(span.attributes),
+            events: (span.events ?? []).map((event) => ({ name: event.name ?? '', attributes: attributesOf(event.attributes) })),
             resource,
+            scope: scopeSpans.scope?.name ?? '',
           });
         }
       }

@@ -1,6 +1,7 @@
 // First: tracing must patch grpc-js and pg before anything loads them.
 import { exportedSpans, waitForSpans } from '@platform/testing/memory-tracing';
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
@@ -149,5 +150,28 @@ describe('one trace from the caller through Order, User and PostgreSQL', () => {
       clientExemplars.some((sample) => sample.exemplar!.trace_id === traceId),
       'the call to User is linked to the trace of the order that made it',
     );
+  });
+
+  it('leaves no exemplar for a call whose trace is not sampled, so none leads to a trace Jaeger never got', async () => {
+    const users = new UserServiceClient(user.address, credentials.createInsecure());
+    const unsampled = randomBytes(16).toString('hex');
+    try {
+      for (let call = 0; call < 5; call++) {
+        const metadata = new Metadata();
+        // Sampled flag 00: the caller decided against recording this trace, and the parent-based sampler follows it.
+        metadata.set('traceparent', `00-${unsampled}-${randomBytes(8).toString('hex')}-00`);
+        await new Promise<void>((resolve, reject) => users.getUser({ id: userId }, metadata, (error) => (error ? reject(error) : resolve())));
+      }
+    } finally {
+      users.close();
+    }
+    const recorded = new Set(exportedSpans.getFinishedSpans().map((span) => span.spanContext().traceId));
+    assert.ok(!recorded.has(unsampled), 'the unsampled trace was not exported');
+    const { samples } = await scrapeMetrics(user.telemetry.metricsPort);
+    const getUser = samples.filter((sample) => sample.name === 'grpc_server_handling_seconds_count' && sample.labels.grpc_method === 'GetUser');
+    assert.ok(getUser.length > 0 && getUser[0]!.value >= 5, 'the calls were counted');
+    const exemplarTraces = samples.flatMap((sample) => (sample.exemplar?.trace_id ? [sample.exemplar.trace_id] : []));
+    assert.ok(!exemplarTraces.includes(unsampled), 'no exemplar names the unsampled trace');
+    for (const traceId of exemplarTraces) assert.ok(recorded.has(traceId), `exemplar ${traceId} belongs to a recorded trace`);
   });
 });

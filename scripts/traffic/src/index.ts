@@ -2,4 +2,4 @@ export { runTraffic, type Progress, type ScenarioChoice, type TrafficOptions } f
 export { durationMs, OptionsError, parseOptions, type CliOptions } from './options';
 export { formatSummary } from './report';
 export { Random } from './random';
-export { codeName, Stats, type MethodSummary, type NotableCall, type Summary } from './stats';
+export { Stats, type MethodSummary, type NotableCall, type Summary } from './stats';

@@ -1,13 +1,7 @@
 import { status as Code } from '@grpc/grpc-js';
 import { build, type Histogram } from 'hdr-histogram-js';
-import { isServerFaultCode } from '@platform/telemetry';
+import { grpcCodeName, isServerFaultCode } from '@platform/telemetry';
 
-
-const CODE_NAMES = Object.fromEntries(Object.entries(Code).filter(([, value]) => typeof value === 'number').map(([name, value]) => [value, name])) as Record<number, string>;
-
-export function codeName(code: number): string {
-  return CODE_NAMES[code] ?? `CODE_${code}`;
-}
 
 export interface LatencySummary {
   minMs: number;
@@ -22,7 +16,11 @@ export interface LatencySummary {
 export interface MethodSummary {
   count: number;
   latency: LatencySummary;
-  /** Status name -> calls, e.g. { OK: 40, INVALID_ARGUMENT: 2 }. */
+  /**
+   * Status name -> calls, e.g. { OK: 40, InvalidArgument: 2 }: named as the
+   * grpc_code label of the metrics and the access log lines, so that what the
+   * summary prints can be searched for as it is in Grafana and Kibana.
+   */
   codes: Record<string, number>;
 }
 
@@ -83,7 +81,7 @@ export class Stats {
     // Unexpected: a server fault, the same codes the SLO counts (the traffic's deliberate mistakes are the caller's).
     if (isServerFaultCode(code)) {
       this.unexpected++;
-      const message = `${method} ${codeName(code)}: ${detail ?? ''}`;
+      const message = `${method} ${grpcCodeName(code)}: ${detail ?? ''}`;
       if (this.unexpectedSamples.has(message) || this.unexpectedSamples.size < 10) this.unexpectedSamples.set(message, (this.unexpectedSamples.get(message) ?? 0) + 1);
     }
     if (streaming) this.streaming ??= call;
@@ -110,14 +108,14 @@ export class Stats {
           p99Ms: ms(h.getValueAtPercentile(99)),
           maxMs: ms(h.maxValue),
         },
-        codes: Object.fromEntries([...stats.codes].map(([code, count]) => [codeName(code), count])),
+        codes: Object.fromEntries([...stats.codes].map(([code, count]) => [grpcCodeName(code), count])),
       };
-      for (const [code, count] of stats.codes) codes[codeName(code)] = (codes[codeName(code)] ?? 0) + count;
+      for (const [code, count] of stats.codes) codes[grpcCodeName(code)] = (codes[grpcCodeName(code)] ?? 0) + count;
     }
     const notable = (call: typeof this.slowest): NotableCall | undefined =>
       call && {
         method: call.method,
-        code: codeName(call.code),
+        code: grpcCodeName(call.code),
         latencyMs: Math.round(call.micros) / 1000,
         traceId: call.traceId,
         jaegerUrl: call.traceId ? `${options.jaegerUrl.replace(/\/$/, '')}/trace/${call.traceId}` : undefined,

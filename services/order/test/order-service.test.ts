@@ -271,20 +271,24 @@ describe('order.v1.OrderService over gRPC, calling user.v1.UserService, on Postg
     const first = await create({ requestId: 'metrics-1', currency: 'CHF' });
     await create({ requestId: 'metrics-1', currency: 'CHF' });
     await create({ currency: 'XAF' });
+    await create({ currency: 'JPY' });
     await expectStatus(create({ userId: UNKNOWN_USER }), Code.FAILED_PRECONDITION);
     await unary(a, a.cancelOrder)({ id: first.id });
     const after = (await scrapeMetrics(replicaA.telemetry.metricsPort)).samples;
     const delta = (name: string, labels: Record<string, string>) => sampleValue(after, name, labels) - sampleValue(before, name, labels);
 
     const getUser = { grpc_type: 'unary', grpc_service: 'user.v1.UserService', grpc_method: 'GetUser' };
-    assert.equal(delta('grpc_client_started_total', getUser), 4);
-    assert.equal(delta('grpc_client_handled_total', { ...getUser, grpc_code: 'OK' }), 3);
+    assert.equal(delta('grpc_client_started_total', getUser), 5);
+    assert.equal(delta('grpc_client_handled_total', { ...getUser, grpc_code: 'OK' }), 4);
     assert.equal(delta('grpc_client_handled_total', { ...getUser, grpc_code: 'NotFound' }), 1);
-    assert.equal(delta('grpc_client_handling_seconds_count', { ...getUser, grpc_code: 'OK' }), 3);
+    assert.equal(delta('grpc_client_handling_seconds_count', { ...getUser, grpc_code: 'OK' }), 4);
     assert.equal(delta('grpc_server_handled_total', { grpc_method: 'CreateOrder', grpc_code: 'FailedPrecondition' }), 1);
     assert.equal(delta('app_orders_created_total', { currency: 'CHF' }), 1, 'the replay is not a new order');
     assert.equal(delta('app_orders_created_total', { currency: 'OTHER' }), 1, 'unlisted currencies share one label');
     assert.equal(delta('app_orders_cancelled_total', { currency: 'CHF' }), 1);
+    // In major units, by the currency's own minor unit: 6247 in minor units is 62.47 francs, but 6247 yen.
     assert.equal(delta('app_order_value_sum', { currency: 'CHF' }), 62.47);
+    assert.equal(delta('app_order_value_sum', { currency: 'JPY' }), 6247);
+    assert.equal(delta('app_order_value_count', { currency: 'OTHER' }), 0, 'values of unlisted currencies cannot be added up, so they are not recorded');
   });
 });
