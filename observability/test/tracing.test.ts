@@ -152,6 +152,40 @@ describe('one trace from the caller through Order, User and PostgreSQL', () => {
     );
   });
 
+  it('ends the server span of a stream the caller cancels, as a caller\'s decision (UNSET, code CANCELLED)', async () => {
+    const watch = orders.watchOrders({ userId });
+    watch.on('error', () => undefined);
+    await new Promise<void>((resolve) => watch.on('metadata', () => resolve()));
+    watch.cancel();
+    const caller = await waitForSpans((spans) => spans.find((span) => span.kind === SpanKind.CLIENT && span.name === 'order.v1.OrderService/WatchOrders'));
+    const server = await waitForSpans((spans) =>
+      spans.find((span) => span.kind === SpanKind.SERVER && span.name === 'order.v1.OrderService/WatchOrders' && span.spanContext().traceId === caller.spanContext().traceId),
+    );
+    assert.equal(server.status.code, SpanStatusCode.UNSET);
+    assert.equal(server.attributes['rpc.grpc.status_code'], 1);
+  });
+
+  it("keeps the order change feed's own queries out of the trace of the watch that opened it", async () => {
+    // The first WatchOrders of the process opens the LISTEN connection; every notice is then read back on it.
+    const watch = orders.watchOrders({ userId });
+    const events: unknown[] = [];
+    const opened = new Promise<void>((resolve) => watch.on('metadata', () => resolve()));
+    watch.on('data', (event) => events.push(event));
+    watch.on('error', () => undefined);
+    await opened;
+    for (let order = 0; order < 3; order++) await unary(orders, orders.createOrder)({ userId, items, currency: 'EUR', requestId: '' });
+    await waitForSpans(() => (events.length >= 3 ? true : undefined));
+    watch.cancel();
+    // The caller's span: it ends when the watch is cancelled.
+    const watchSpan = await waitForSpans((spans) => spans.find((span) => span.kind === SpanKind.CLIENT && span.name === 'order.v1.OrderService/WatchOrders'));
+    const inWatchTrace = exportedSpans.getFinishedSpans().filter((span) => span.spanContext().traceId === watchSpan.spanContext().traceId);
+    assert.deepEqual(
+      inWatchTrace.filter((span) => span.instrumentationScope.name !== '@opentelemetry/instrumentation-grpc').map((span) => span.name),
+      [],
+      'the feed serves every watcher: its LISTEN and read-backs are not the work of the first one',
+    );
+  });
+
   it('leaves no exemplar for a call whose trace is not sampled, so none leads to a trace Jaeger never got', async () => {
     const users = new UserServiceClient(user.address, credentials.createInsecure());
     const unsampled = randomBytes(16).toString('hex');

@@ -138,16 +138,21 @@ function adaptMethod(method: MethodDefinitionShape, handler: AnyHandler, options
       ? requestsOf(call as ServerDuplexStream<unknown, unknown>)
       : (call as ServerWritableStream<unknown, unknown>).request;
     const responses = handler(input, context) as AsyncIterable<unknown>;
+    // A caller that went away hears nothing more, but the call still ends here with its reason
+    // (CANCELLED): grpc-js sends nothing on a cancelled call, and the stream's server span is
+    // ended only by 'finish' or 'error', so without it that span would never be exported.
+    const ended = () => {
+      if (options.stopping.aborted) return toGrpcStatus(shuttingDown());
+      if (!context.signal.aborted) return undefined;
+      return toGrpcStatus(context.signal.reason instanceof AppError ? context.signal.reason : CANCELLED_BY_CALLER);
+    };
     writeAll(responses, call, context.signal).then(
       () => {
-        if (options.stopping.aborted) call.emit('error', toGrpcStatus(shuttingDown()));
-        else if (!context.signal.aborted) call.end();
+        const status = ended();
+        if (status) call.emit('error', status);
+        else call.end();
       },
-      (error: unknown) => {
-        // A caller that went away gets no status; a stopping server still says why.
-        if (options.stopping.aborted) call.emit('error', toGrpcStatus(shuttingDown()));
-        else if (!context.signal.aborted) call.emit('error', fail(error));
-      },
+      (error: unknown) => call.emit('error', ended() ?? fail(error)),
     );
   };
 }

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { context, ROOT_CONTEXT } from '@opentelemetry/api';
 import { AppError, inTransaction, type Logger, type Page } from '@platform/service-kit';
 import { Client, type Pool, type PoolClient } from 'pg';
 import {
@@ -206,7 +207,10 @@ class ChangeFeed {
 
   listen(): Promise<void> {
     if (this.client) return Promise.resolve();
-    this.connecting ??= this.connect().finally(() => (this.connecting = undefined));
+    // Outside the caller's trace: the connection, and every notice read back on it, serve every
+    // watcher of the process, not the one whose call happened to open it. Without a parent span
+    // its queries are not traced at all (requireParentSpan).
+    this.connecting ??= context.with(ROOT_CONTEXT, () => this.connect()).finally(() => (this.connecting = undefined));
     return this.connecting;
   }
 
