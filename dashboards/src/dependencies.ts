@@ -45,6 +45,20 @@ export const dependencies = new DashboardDefinition({
             { expr: quantile(0.99, 'grpc_client_handling_seconds', calls, 'grpc_method'), legend: 'p99', exemplar: true },
           ],
         }),
+        new TimeSeries({
+          title: 'Call duration to User by target (OpenTelemetry gRPC metrics)',
+          description:
+            'p99 of grpc.client.call.duration (gRFC A66, as grpc_client_call_duration_seconds) by channel target and status: the same calls as above, in the OpenTelemetry naming other gRPC stacks emit.',
+          unit: 's',
+          min: 0,
+          span: 12,
+          queries: [
+            {
+              expr: 'histogram_quantile(0.99, sum by (grpc_target, grpc_status, le) (rate(grpc_client_call_duration_seconds_bucket{job="order-service",grpc_method="user.v1.UserService/GetUser",instance=~"$instance"}[$__rate_interval])))',
+              legend: '{{grpc_target}} {{grpc_status}}',
+            },
+          ],
+        }),
       ],
     },
   ],

@@ -113,6 +113,20 @@ export const servicesOverview = new DashboardDefinition({
             { expr: rate('grpc_server_msg_sent_total', all, 'job, grpc_method'), legend: 'sent {{job}} {{grpc_method}}' },
           ],
         }),
+        new TimeSeries({
+          title: 'p99 by method (OpenTelemetry gRPC metrics)',
+          description:
+            'p99 of grpc.server.call.duration (gRFC A66, as grpc_server_call_duration_seconds), every call type, by full method name: the OpenTelemetry naming, beside the go-grpc-prometheus series the rest of this dashboard reads.',
+          unit: 's',
+          min: 0,
+          span: 12,
+          queries: [
+            {
+              expr: 'histogram_quantile(0.99, sum by (grpc_method, le) (rate(grpc_server_call_duration_seconds_bucket{job=~"$job",instance=~"$instance"}[$__rate_interval])))',
+              legend: '{{grpc_method}}',
+            },
+          ],
+        }),
         new Text({
           title: 'How to read this dashboard',
           description: 'Where to go from here.',

@@ -23,7 +23,9 @@ export const CATALOGUE_FILE = path.resolve(__dirname, '../../CATALOGUE.md');
 export const LABEL_VALUES: Record<string, string> = {
   grpc_type: '`unary`, `client_stream`, `server_stream`, `bidi_stream`',
   grpc_service: 'the services a process serves (its API, `grpc.health.v1.Health`, `grpc.reflection.v1.ServerReflection`, `fault.v1.FaultService`) or calls',
-  grpc_method: 'the methods of those services; unknown methods are not recorded',
+  grpc_method: 'the methods of those services (`GetUser`; on the gRFC A66 `grpc_*_call_*` series the full name, `user.v1.UserService/GetUser`); unknown methods are not recorded',
+  grpc_status: 'the 17 gRPC status codes by their canonical names (`OK`, `UNAVAILABLE` ...), as gRFC A66 has them',
+  grpc_target: 'the target a client channel was made with (`dns:///user:50051`)',
   grpc_code: "the 17 gRPC status codes, by Go's names (`OK`, `InvalidArgument`, `Unavailable` ...)",
   currency: 'the 14 listed ISO 4217 codes, `OTHER` for the rest',
   kind: '`latency`, `error`',

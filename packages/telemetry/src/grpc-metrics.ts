@@ -8,6 +8,12 @@ import type { MetricsRegistry } from './metrics';
  */
 export const GRPC_LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
+/** The latency buckets gRFC A66 prescribes for its duration instruments, in seconds. */
+export const A66_LATENCY_BUCKETS = [
+  0, 0.00001, 0.00005, 0.0001, 0.0003, 0.0006, 0.0008, 0.001, 0.002, 0.003, 0.004, 0.005, 0.006, 0.008, 0.01, 0.013, 0.016, 0.02, 0.025, 0.03, 0.04, 0.05,
+  0.065, 0.08, 0.1, 0.13, 0.16, 0.2, 0.25, 0.3, 0.4, 0.5, 0.65, 0.8, 1, 2, 5, 10, 20, 50, 100,
+];
+
 /** go-grpc-prometheus names codes as Go does, so existing dashboards and alerts match. */
 const CODE_NAMES: Record<number, string> = {
   [Code.OK]: 'OK',
@@ -42,6 +48,7 @@ interface MethodLabels {
 }
 
 type HandledLabels = MethodLabels & { grpc_code: string };
+type A66EndedLabels = { grpc_method: string; grpc_status: string; grpc_target?: string };
 
 /** What identifies a method to grpc-js, on both sides of a call. */
 export interface MethodShape {
@@ -66,7 +73,10 @@ export function grpcMethodLabels(path: string): { grpc_service: string; grpc_met
  */
 class MethodSeries {
   readonly labels: MethodLabels;
+  /** grpc.method of gRFC A66: the full method name, pkg.Service/Method. */
+  readonly a66Labels: { grpc_method: string };
   private readonly handled = new Map<number, HandledLabels>();
+  private readonly a66Ended = new Map<number, A66EndedLabels>();
 
   constructor(method: MethodShape) {
     const grpcType: GrpcType = method.requestStream
@@ -77,6 +87,17 @@ class MethodSeries {
         ? 'server_stream'
         : 'unary';
     this.labels = { grpc_type: grpcType, ...grpcMethodLabels(method.path) };
+    this.a66Labels = { grpc_method: method.path.replace(/^\//, '') };
+  }
+
+  a66EndedLabels(code: number, target: string | undefined): A66EndedLabels {
+    let labels = this.a66Ended.get(code);
+    if (labels === undefined) {
+      // grpc.status: the status code's canonical name (OK, UNAVAILABLE), as gRFC A66 has it.
+      labels = { ...this.a66Labels, grpc_status: Code[code] ?? 'UNKNOWN', ...(target !== undefined && { grpc_target: target }) };
+      this.a66Ended.set(code, labels);
+    }
+    return labels;
   }
 
   handledLabels(code: number): HandledLabels {
@@ -150,19 +171,23 @@ export class GrpcServerMetrics {
 /** Client metrics with go-grpc-prometheus names, for a service's outgoing calls. */
 export class GrpcClientMetrics {
   private readonly calls: CallMetrics;
-  private readonly series = new MethodSeriesCache();
 
   constructor(registry: MetricsRegistry, private readonly exemplar: ExemplarSource = () => undefined) {
     this.calls = new CallMetrics(registry, 'client');
   }
 
-  readonly interceptor: Interceptor = (options, nextCall) => {
-    const series = this.series.of(options.method_definition);
+  /** The interceptor for a channel to `target` (its grpc_target label, as the channel was created with it). */
+  interceptorFor(target: string): Interceptor {
+    const series = new MethodSeriesCache();
+    return (options, nextCall) => this.intercept(series.of(options.method_definition), target, options, nextCall);
+  }
+
+  private intercept(series: MethodSeries, target: string, options: Parameters<Interceptor>[0], nextCall: Parameters<Interceptor>[1]): InterceptingCall {
     // Taken in the caller's context: the status callback runs outside it.
     const exemplar = this.exemplar();
     return new InterceptingCall(nextCall(options), {
       start: (metadata, listener, next) => {
-        const finish = this.calls.start(series);
+        const finish = this.calls.start(series, target);
         next(metadata, {
           onReceiveStatus: (status, nextStatus) => {
             finish(status.code, exemplar);
@@ -171,14 +196,25 @@ export class GrpcClientMetrics {
         });
       },
     });
-  };
+  }
 }
 
-/** started / handled / handling_seconds, the trio both sides of a call report. */
+/**
+ * started / handled / handling_seconds, the trio both sides of a call report
+ * with go-grpc-prometheus names (what the dashboards and alerts read); and,
+ * from the same observations, the gRFC A66 / OpenTelemetry gRPC instruments
+ * under Prometheus's OpenTelemetry naming: grpc.server.call.started and
+ * grpc.server.call.duration on the server, grpc.client.call.duration on the
+ * client (grpc_method, grpc_status, grpc_target). Per-attempt client
+ * instruments and message sizes are not recorded: interceptors see calls,
+ * not retry attempts, and messages decoded, not their size on the wire.
+ */
 class CallMetrics {
   private readonly started: Counter<(typeof METHOD_LABELS)[number]>;
   private readonly handled: Counter<(typeof HANDLED_LABELS)[number]>;
   private readonly handling: Histogram<(typeof HANDLED_LABELS)[number]>;
+  private readonly a66Started: Counter<'grpc_method'> | undefined;
+  private readonly a66Duration: Histogram<'grpc_method' | 'grpc_status' | 'grpc_target'>;
 
   constructor(registry: MetricsRegistry, side: 'server' | 'client') {
     const registers = [registry];
@@ -193,11 +229,30 @@ class CallMetrics {
       enableExemplars: true,
       registers,
     });
+    this.a66Started =
+      side === 'server'
+        ? new Counter({ name: 'grpc_server_call_started_total', help: 'gRFC A66 grpc.server.call.started: calls started on the server.', labelNames: ['grpc_method'], registers })
+        : undefined;
+    this.a66Duration = new Histogram({
+      name: `grpc_${side}_call_duration_seconds`,
+      help:
+        side === 'server'
+          ? 'gRFC A66 grpc.server.call.duration: from the call\'s headers to its status, on the server.'
+          : 'gRFC A66 grpc.client.call.duration: from the call\'s start to its status, by the client, retries included.',
+      labelNames: side === 'server' ? ['grpc_method', 'grpc_status'] : ['grpc_method', 'grpc_status', 'grpc_target'],
+      buckets: A66_LATENCY_BUCKETS,
+      enableExemplars: true,
+      registers,
+    });
   }
 
-  /** Counts a call as started; the returned function records its end, once, with the trace it belongs to. */
-  start(series: MethodSeries): (code: number, exemplarLabels: Record<string, string> | undefined) => void {
+  /**
+   * Counts a call as started; the returned function records its end, once,
+   * with the trace it belongs to. `target` (clients): the channel's target.
+   */
+  start(series: MethodSeries, target?: string): (code: number, exemplarLabels: Record<string, string> | undefined) => void {
     this.started.inc(series.labels);
+    this.a66Started?.inc(series.a66Labels);
     const startedAt = process.hrtime.bigint();
     let finished = false;
     return (code, exemplarLabels) => {
@@ -207,6 +262,8 @@ class CallMetrics {
       this.handled.inc(labels);
       const value = Number(process.hrtime.bigint() - startedAt) / 1e9;
       this.handling.observe(exemplarLabels ? { labels, value, exemplarLabels } : { labels, value });
+      const a66Labels = series.a66EndedLabels(code, target);
+      this.a66Duration.observe(exemplarLabels ? { labels: a66Labels, value, exemplarLabels } : { labels: a66Labels, value });
     };
   }
 }

@@ -37,8 +37,7 @@ export class Telemetry {
   readonly metricsPort: number;
   /** Every server interceptor telemetry needs, outermost first. */
   readonly serverInterceptors: ServerInterceptor[];
-  /** Every interceptor a client channel needs (Order's calls to User). */
-  readonly clientInterceptors: Interceptor[];
+  private readonly grpcMetrics: boolean;
   private readonly metricsServer: MetricsServer;
   private readonly shipper: LogShipper | undefined;
   private stopped: Promise<void> | undefined;
@@ -52,7 +51,7 @@ export class Telemetry {
     this.serverMetrics = new GrpcServerMetrics(this.registry);
     this.clientMetrics = new GrpcClientMetrics(this.registry, traceExemplar);
     this.serverInterceptors = [serverTelemetryInterceptor({ logger: this.logger, metrics: parts.grpcMetrics ? this.serverMetrics : undefined })];
-    this.clientInterceptors = parts.grpcMetrics ? [this.clientMetrics.interceptor] : [];
+    this.grpcMetrics = parts.grpcMetrics;
     if (this.shipper) registerShippingMetrics(this.registry, this.shipper.counts);
     const tracing = activeTracing();
     if (tracing) registerSpanPipelineMetrics(this.registry, tracing);
@@ -82,6 +81,11 @@ export class Telemetry {
    * the process's, started by the preload: the process's main flushes it
    * last, with shutdownTracing().
    */
+  /** Every interceptor a client channel to `target` needs (Order's calls to User). */
+  clientInterceptorsFor(target: string): Interceptor[] {
+    return this.grpcMetrics ? [this.clientMetrics.interceptorFor(target)] : [];
+  }
+
   shutdown(options: { flushTimeoutMs?: number } = {}): Promise<void> {
     this.stopped ??= (async () => {
       await this.shipper?.close(options.flushTimeoutMs);

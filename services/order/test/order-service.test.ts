@@ -283,6 +283,14 @@ describe('order.v1.OrderService over gRPC, calling user.v1.UserService, on Postg
     assert.equal(delta('grpc_client_handled_total', { ...getUser, grpc_code: 'NotFound' }), 1);
     assert.equal(delta('grpc_client_handling_seconds_count', { ...getUser, grpc_code: 'OK' }), 4);
     assert.equal(delta('grpc_server_handled_total', { grpc_method: 'CreateOrder', grpc_code: 'FailedPrecondition' }), 1);
+    // The same calls as gRFC A66 / OpenTelemetry instruments, under Prometheus's OpenTelemetry naming.
+    const createOrder = { grpc_method: 'order.v1.OrderService/CreateOrder' };
+    assert.equal(delta('grpc_server_call_started_total', createOrder), 5);
+    assert.equal(delta('grpc_server_call_duration_seconds_count', { ...createOrder, grpc_status: 'OK' }), 4);
+    assert.equal(delta('grpc_server_call_duration_seconds_count', { ...createOrder, grpc_status: 'FAILED_PRECONDITION' }), 1);
+    const getUserCall = { grpc_method: 'user.v1.UserService/GetUser', grpc_target: `127.0.0.1:${userService.port}` };
+    assert.equal(delta('grpc_client_call_duration_seconds_count', { ...getUserCall, grpc_status: 'OK' }), 4);
+    assert.equal(delta('grpc_client_call_duration_seconds_count', { ...getUserCall, grpc_status: 'NOT_FOUND' }), 1);
     assert.equal(delta('app_orders_created_total', { currency: 'CHF' }), 1, 'the replay is not a new order');
     assert.equal(delta('app_orders_created_total', { currency: 'OTHER' }), 1, 'unlisted currencies share one label');
     assert.equal(delta('app_orders_cancelled_total', { currency: 'CHF' }), 1);

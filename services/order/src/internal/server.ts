@@ -24,7 +24,7 @@ export async function startOrderService(config: OrderServiceConfig, telemetry: T
     // With TLS_* set, Order presents its own certificate to User and trusts only the platform's CA.
     credentials: channelCredentials(config),
     retryAttempts: resilience.retryAttempts,
-    interceptors: telemetry.clientInterceptors,
+    interceptors: telemetry.clientInterceptorsFor(config.userServiceAddr),
   });
   const breaker = userServiceBreaker(resilience.breaker, telemetry);
   const users = new GrpcUserDirectory({ client: userClient, timeoutMs: config.userServiceTimeoutMs, breaker });
