@@ -1,9 +1,9 @@
 import { Metadata, status as Code, type StatusObject } from '@grpc/grpc-js';
 import { isServerFaultCode } from '@platform/telemetry';
 import type { Any } from './api/google/protobuf/any';
-import type { Duration } from './api/google/protobuf/duration';
 import { BadRequest, RetryInfo, type BadRequest_FieldViolation } from './api/google/rpc/error_details';
 import { Status } from './api/google/rpc/status';
+import { millisecondsOf, protoDurationOf } from './duration';
 import { isDependencyUnavailable } from './unavailable';
 
 export { status as Code } from '@grpc/grpc-js';
@@ -89,7 +89,7 @@ export function toRpcStatus(error: unknown): Status {
     details.push({ typeUrl: BAD_REQUEST_TYPE_URL, value: Buffer.from(BadRequest.encode(badRequest).finish()) });
   }
   if (error.retryDelayMs !== undefined) {
-    const retryInfo: RetryInfo = { retryDelay: toDuration(error.retryDelayMs) };
+    const retryInfo: RetryInfo = { retryDelay: protoDurationOf(Math.max(0, Math.ceil(error.retryDelayMs))) };
     details.push({ typeUrl: RETRY_INFO_TYPE_URL, value: Buffer.from(RetryInfo.encode(retryInfo).finish()) });
   }
   return { code: error.code, message: error.message, details };
@@ -121,7 +121,7 @@ export function readFieldViolations(metadata: Metadata | undefined): FieldViolat
 export function readRetryDelayMs(metadata: Metadata | undefined): number | undefined {
   const detail = statusDetailsOf(metadata)?.details.find((candidate) => candidate.typeUrl === RETRY_INFO_TYPE_URL);
   const delay = detail && RetryInfo.decode(detail.value).retryDelay;
-  return delay && Number(delay.seconds) * 1000 + Math.round(delay.nanos / 1e6);
+  return delay && Math.round(millisecondsOf(delay));
 }
 
 /** The BadRequest field violations inside a google.rpc.Status (as sent per item by streaming RPCs). */
@@ -132,10 +132,6 @@ export function fieldViolationsOf(status: Status): FieldViolation[] {
     .map(({ field, description }) => ({ field, description }));
 }
 
-function toDuration(ms: number): Duration {
-  const whole = Math.max(0, Math.ceil(ms));
-  return { seconds: BigInt(Math.floor(whole / 1000)), nanos: (whole % 1000) * 1e6 };
-}
 
 function toProtoViolation(violation: FieldViolation): BadRequest_FieldViolation {
   return {

@@ -1,6 +1,7 @@
 import type { Logger } from '@platform/telemetry';
 import { z } from 'zod';
 import type { Duration } from './api/google/protobuf/duration';
+import { millisecondsOf, protoDurationOf } from './duration';
 import type { FaultServiceService, Fault as ProtoFault } from './api/fault/v1/fault';
 import { faultSchema, formatFault, type Fault, type FaultDraft, type FaultInjector } from './faults';
 import type { ServiceImplementation } from './rpc';
@@ -57,8 +58,8 @@ export function faultServiceHandlers(
 export function toProtoFault(fault: Fault): ProtoFault {
   return {
     method: fault.method,
-    latencyMin: fault.latencyMax > 0 ? toDuration(fault.latencyMin) : undefined,
-    latencyMax: fault.latencyMax === fault.latencyMin ? undefined : toDuration(fault.latencyMax),
+    latencyMin: fault.latencyMax > 0 ? protoDurationOf(fault.latencyMin) : undefined,
+    latencyMax: fault.latencyMax === fault.latencyMin ? undefined : protoDurationOf(fault.latencyMax),
     errorCode: fault.errorCode as number,
     errorProbability: fault.errorProbability,
   };
@@ -68,18 +69,10 @@ export function toProtoFault(fault: Fault): ProtoFault {
 export function fromProtoFault(fault: { method: string; latencyMin?: Duration | undefined; latencyMax?: Duration | undefined; errorCode: number; errorProbability: number }): FaultDraft {
   return {
     method: fault.method,
-    latencyMin: toMilliseconds(fault.latencyMin) ?? 0,
-    latencyMax: toMilliseconds(fault.latencyMax),
+    latencyMin: (fault.latencyMin && millisecondsOf(fault.latencyMin)) ?? 0,
+    latencyMax: (fault.latencyMax && millisecondsOf(fault.latencyMax)),
     errorCode: fault.errorCode,
     errorProbability: fault.errorProbability,
   };
 }
 
-function toDuration(ms: number): Duration {
-  return { seconds: BigInt(Math.floor(ms / 1000)), nanos: (ms % 1000) * 1_000_000 };
-}
-
-/** Not rounded: a Duration finer than a millisecond is rejected by the rules, not silently changed. */
-function toMilliseconds(duration: Duration | undefined): number | undefined {
-  return duration === undefined ? undefined : Number(duration.seconds) * 1000 + duration.nanos / 1_000_000;
-}

@@ -3,6 +3,7 @@ import { trace } from '@opentelemetry/api';
 import { grpcMethodLabels, type MetricsRegistry } from '@platform/telemetry';
 import { Counter } from 'prom-client';
 import { z } from 'zod';
+import { parseDuration } from './duration';
 import { AppError, Code } from './errors';
 import { protoFieldPath } from './validation';
 
@@ -157,15 +158,6 @@ function parseFault(text: string): FaultDraft | string {
     }
   }
   return fault;
-}
-
-/** `200ms` or `1.5s` as milliseconds; a string says what is wrong. */
-function parseDuration(text: string): number | string {
-  const match = /^(\d+\.?\d*|\.\d+)\s*(ms|s)$/.exec(text.trim());
-  if (!match) return `"${text.trim()}" is not a duration such as 200ms or 1.5s`;
-  const ms = Number(match[1]) * (match[2] === 's' ? 1000 : 1);
-  // 1.1s is 1100.0000000000002 in floating point: still a whole number of milliseconds.
-  return Math.abs(ms - Math.round(ms)) < 1e-6 ? Math.round(ms) : ms;
 }
 
 /** The spec form of a fault, which faultSpec reads back as the same fault. */

@@ -1,4 +1,5 @@
 export { unary, type UnaryMethod } from './client';
+export { millisecondsOf, parseDuration, protoDurationOf } from './duration';
 export {
   ConfigError,
   DEFAULT_MAX_CONNECTION_AGE_MS,
@@ -29,7 +30,7 @@ export {
   type FieldViolation,
 } from './errors';
 export { FaultInjector, faultSpec, formatFault, formatFaults, type Fault, type FaultInjectorOptions } from './faults';
-export { runService, runUntilSignalled, type Service, type ServiceMain } from './lifecycle';
+export { onStopSignals, runService, runUntilSignalled, type Service, type ServiceMain } from './lifecycle';
 export { Telemetry, createLogger, type Logger } from '@platform/telemetry';
 export {
   DEFAULT_PAGE_SIZE,
@@ -45,7 +46,7 @@ export { dropDatabase, ensureDatabase, inTransaction, openConfiguredPostgres, op
 export { isDependencyUnavailable } from './unavailable';
 export { reflectionPackageDefinition, type ProtoFileMetadata } from './reflection';
 export type { CallContext, MethodImplementation, ServiceImplementation } from './rpc';
-export { GrpcServer, type GrpcServerOptions } from './server';
+export { GrpcServer, LISTENING_MESSAGE, type GrpcServerOptions } from './server';
 export { field, parseRequest, protoFieldPath } from './validation';
 export { grpcServerOptions, serve, type RunningService, type ServeOptions } from './service';
 export { CLIENT_ID_METADATA_KEY, RateLimiter, type RateLimiterOptions } from './rate-limit';

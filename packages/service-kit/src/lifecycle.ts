@@ -1,8 +1,28 @@
-import { ConfigError, type ServiceConfig } from './config';
+import { constants } from 'node:os';
 import { shutdownTracing, Telemetry } from '@platform/telemetry';
+import { ConfigError, type ServiceConfig } from './config';
 
 export interface Service {
   shutdown(): Promise<void>;
+}
+
+/**
+ * Calls `stop` on the first SIGTERM or SIGINT, for a graceful stop; a second
+ * one exits at once, with 128 + the signal's number as a shell reports it
+ * (130 after Ctrl-C), for whoever will not wait.
+ */
+export function onStopSignals(stop: (signal: NodeJS.Signals) => void): void {
+  let stopping = false;
+  const handle = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      process.stderr.write(`${signal} again: exiting without waiting\n`);
+      process.exit(128 + (constants.signals[signal] ?? 0));
+    }
+    stopping = true;
+    stop(signal);
+  };
+  process.on('SIGTERM', handle);
+  process.on('SIGINT', handle);
 }
 
 /**
@@ -23,16 +43,10 @@ export function runUntilSignalled(main: () => Promise<Service>): void {
         process.exit(1);
       },
     );
-  const stop = (signal: NodeJS.Signals) => {
-    if (stopping) {
-      process.stderr.write(`${signal} again: exiting without waiting\n`);
-      process.exit(1);
-    }
+  onStopSignals(() => {
     stopping = true;
     if (started) void shutdown(started);
-  };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
+  });
   main().then(
     (service) => {
       started = service;

@@ -45,6 +45,9 @@ const KEEPALIVE_TIMEOUT_MS = 20_000;
  */
 const MIN_CLIENT_PING_INTERVAL_MS = 10_000;
 
+/** Logged once the server is bound, with its `port`: what process supervisors (and the tests' process helper) wait for. */
+export const LISTENING_MESSAGE = 'gRPC server listening';
+
 export interface GrpcServerOptions {
   host: string;
   /** 0 picks a free port; start() returns the one bound. */
@@ -180,10 +183,10 @@ export class GrpcServer {
     const port = await bind(this.#server, host, this.#options.port, tls);
     if (this.#admin && faults) {
       this.#adminPort = await bind(this.#admin, faults.admin.host, faults.admin.port, tls);
-      // Before "gRPC server listening", which tests and scripts wait for.
+      // Before LISTENING_MESSAGE, which tests and scripts wait for.
       logger.warn({ host: faults.admin.host, port: this.#adminPort, tls: tls !== undefined }, 'fault admin listening: whoever reaches it can slow or fail every call');
     }
-    logger.info({ host, port, tls: tls !== undefined, services: this.#serviceNames }, 'gRPC server listening');
+    logger.info({ host, port, tls: tls !== undefined, services: this.#serviceNames }, LISTENING_MESSAGE);
     return port;
   }
 

@@ -5,7 +5,7 @@ export { createLogger, datasetOf, redactEmails, type Logger, type LoggerOptions 
 export { serviceIdentity, type ServiceIdentity } from './service-identity';
 export { createRegistry, MetricsServer, renderMetrics, type MetricsRegistry } from './metrics';
 export { registerPoolMetrics, type PoolStats } from './pool-metrics';
-export { Telemetry, type TelemetryOptions } from './telemetry';
+export { METRICS_SERVED_MESSAGE, Telemetry, type TelemetryOptions } from './telemetry';
 export { SelfObservation, type PipelineCount } from './self-observation';
 export { isServerFaultCode, SERVER_FAULT_CODES, serverFaultCodeRegex } from './server-faults';
 export { GrpcServerSpanConventions } from './span-conventions';

@@ -9,6 +9,9 @@ import { traceExemplar } from './trace-context';
 import { serviceIdentity } from './service-identity';
 import { activeTracing, type Tracing } from './tracing';
 
+/** Logged once /metrics is served, with its `port`. */
+export const METRICS_SERVED_MESSAGE = 'metrics served at /metrics';
+
 export interface TelemetryOptions {
   /** service.name: `user-service`, `order-service`. */
   serviceName: string;
@@ -72,7 +75,7 @@ export class Telemetry {
     const registry = createRegistry();
     const metricsServer = new MetricsServer(registry);
     const metricsPort = await metricsServer.listen(options.metricsPort, options.metricsHost);
-    logger.info({ port: metricsPort }, 'metrics served at /metrics');
+    logger.info({ port: metricsPort }, METRICS_SERVED_MESSAGE);
     return new Telemetry({ logger, registry, metricsServer, metricsPort, shipper, grpcMetrics: options.grpcMetrics ?? true });
   }
 

@@ -1,8 +1,12 @@
 import {
-  DEFAULT_MAX_CONNECTION_AGE_MS,
-  DEFAULT_MAX_CONNECTION_IDLE_MS,
   DEFAULT_MAX_MESSAGE_BYTES,
-  DEFAULT_REQUEST_RECEIVE_TIMEOUT_MS, type Fault, type RunningService, type ServiceConfig } from '@platform/service-kit';
+  parseEnv,
+  serviceEnvShape,
+  toServiceConfig,
+  type Fault,
+  type RunningService,
+  type ServiceConfig,
+} from '@platform/service-kit';
 import { Telemetry } from '@platform/telemetry';
 
 /** A service started inside the test process, with its own telemetry (registry, metrics port). */
@@ -40,32 +44,29 @@ export function testFaultInjection(faults: readonly Fault[] = []): NonNullable<S
   return { faults, adminHost: '127.0.0.1', adminPort: 0 };
 }
 
-/** The settings of a service under test: loopback, free ports, silent, in-memory unless a database is given. */
+/**
+ * What a service under test is set to beyond the service defaults: loopback,
+ * free ports, silent, quick to stop, in-memory unless a database is given.
+ */
+const TEST_ENVIRONMENT = {
+  GRPC_HOST: '127.0.0.1',
+  GRPC_PORT: '0',
+  METRICS_PORT: '0',
+  LOG_LEVEL: 'silent',
+  SHUTDOWN_GRACE_MS: '1000',
+  DATABASE_CONNECT_TIMEOUT_MS: '5000',
+  TELEMETRY_FLUSH_TIMEOUT_MS: '1000',
+  // Shared, as replicas of a deployment share it: tests page across two replicas.
+  PAGE_TOKEN_KEY: 'page-token-key-of-the-tests-0123456789',
+};
+
+/**
+ * The settings of a service under test: the service defaults, read through
+ * the same schema as a real environment (so that they cannot drift from it),
+ * with TEST_ENVIRONMENT and `overrides` applied; messages of up to the gRPC
+ * default both ways, so that tests can send what a service would refuse.
+ */
 export function testConfig(overrides: Partial<ServiceConfig> = {}): ServiceConfig {
-  return {
-    grpcHost: '127.0.0.1',
-    grpcPort: 0,
-    metricsHost: '127.0.0.1',
-    // Shared, as replicas of a deployment share it: tests page across two replicas.
-    pageTokenKey: 'page-token-key-of-the-tests-0123456789',
-    metricsPort: 0,
-    databaseUrl: undefined,
-    logLevel: 'silent',
-    shutdownGraceMs: 1000,
-    databaseConnectTimeoutMs: 5000,
-    elasticsearch: undefined,
-    faultInjection: undefined,
-    shutdownDrainDelayMs: 0,
-    telemetryFlushTimeoutMs: 1000,
-    grpcMaxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES,
-    grpcMaxReceiveMessageBytes: DEFAULT_MAX_MESSAGE_BYTES,
-    grpcMaxConnectionAgeMs: DEFAULT_MAX_CONNECTION_AGE_MS,
-    grpcMaxConnectionAgeGraceMs: undefined,
-    grpcMaxConnectionIdleMs: DEFAULT_MAX_CONNECTION_IDLE_MS,
-    grpcRequestReceiveTimeoutMs: DEFAULT_REQUEST_RECEIVE_TIMEOUT_MS,
-    grpcMetrics: true,
-    tls: undefined,
-    rateLimit: undefined,
-    ...overrides,
-  };
+  const shape = serviceEnvShape({ grpcPort: 0, metricsPort: 0, maxReceiveMessageBytes: DEFAULT_MAX_MESSAGE_BYTES });
+  return { ...toServiceConfig(parseEnv(shape, TEST_ENVIRONMENT)), ...overrides };
 }

@@ -2,7 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { checkHealth } from '@platform/service-kit';
+import { checkHealth, LISTENING_MESSAGE } from '@platform/service-kit';
+import { METRICS_SERVED_MESSAGE } from '@platform/telemetry';
 
 /** A service started as its own Node.js process, as in production. */
 export interface ServiceProcess {
@@ -24,7 +25,7 @@ const TELEMETRY_PRELOAD = require.resolve('@platform/telemetry/register');
 
 /**
  * Starts `node --require <telemetry preload> <script>`, as production does,
- * and resolves once it logs "gRPC server listening", with the port from that
+ * and resolves once it logs LISTENING_MESSAGE, with the port from that
  * line (start it with GRPC_PORT=0).
  */
 export async function startServiceProcess(
@@ -65,7 +66,7 @@ export async function startServiceProcess(
       const entry = parseJson(line);
       if (entry === undefined) return;
       logLines.push(entry);
-      if (messageOf(entry) === 'gRPC server listening' && typeof entry.port === 'number') ready(entry.port);
+      if (messageOf(entry) === LISTENING_MESSAGE && typeof entry.port === 'number') ready(entry.port);
     });
     // On a fixed port the process may log nothing at info: ask its health service, as an orchestrator would.
     if (fixedPort > 0) void pollHealth(`127.0.0.1:${fixedPort}`, () => child.exitCode !== null).then((serving) => serving && ready(fixedPort));
@@ -75,7 +76,7 @@ export async function startServiceProcess(
     });
   });
 
-  const metricsLine = logLines.find((line) => messageOf(line) === 'metrics served at /metrics');
+  const metricsLine = logLines.find((line) => messageOf(line) === METRICS_SERVED_MESSAGE);
   const metricsPort = Number(env.METRICS_PORT ?? 0) || Number(metricsLine?.port);
   return {
     port,

@@ -1,17 +1,11 @@
 import { Metadata, status as Code } from '@grpc/grpc-js';
-import { trace } from '@opentelemetry/api';
 import type { UnaryMethod } from '@platform/service-kit';
+import { currentTraceId } from '@platform/telemetry';
 import type { Stats } from './stats';
 
 export interface Outcome<Response> {
   response?: Response;
   code: number;
-}
-
-/** The trace id of the scenario running here, if its span is sampled. */
-export function scenarioTraceId(): string | undefined {
-  const context = trace.getActiveSpan()?.spanContext();
-  return context && context.traceFlags & 1 ? context.traceId : undefined;
 }
 
 /** Makes calls, times them and records every outcome; never throws for a gRPC status. */
@@ -22,7 +16,7 @@ export class Caller {
   ) {}
 
   unary<Request, Response>(name: string, client: object, method: UnaryMethod<Request, Response>, request: Request): Promise<Outcome<Response>> {
-    const traceId = scenarioTraceId();
+    const traceId = currentTraceId();
     const startedAt = process.hrtime.bigint();
     return new Promise((resolve) => {
       method.call(client, request, new Metadata(), { deadline: Date.now() + this.deadlineMs }, (error, response) => {

@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { Client } from '@grpc/grpc-js';
-import { channelCredentials } from '@platform/service-kit';
+import { channelCredentials, onStopSignals } from '@platform/service-kit';
 import { shutdownTracing } from '@platform/telemetry/tracing';
 import { SingleBar } from 'cli-progress';
 import { runTraffic, type Progress } from './engine';
@@ -58,13 +58,10 @@ async function main(): Promise<number> {
   process.stderr.write(`traffic: ${options.scenario} at ${options.rate}/s, seed ${options.seed}; Ctrl-C stops with a summary\n`);
 
   const interrupted = new AbortController();
-  const interrupt = () => {
-    if (interrupted.signal.aborted) process.exit(130);
+  onStopSignals(() => {
     process.stderr.write('\ntraffic: stopping; waiting for scenarios in flight (Ctrl-C again to quit now)\n');
     interrupted.abort();
-  };
-  process.on('SIGINT', interrupt);
-  process.on('SIGTERM', interrupt);
+  });
 
   const display = progressDisplay(options);
   const beat = () => options.heartbeatFile && writeFileSync(options.heartbeatFile, `${new Date().toISOString()}\n`);

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { ConfigError, tlsFromEnv, type TlsFiles } from '@platform/service-kit';
+import { ConfigError, parseDuration, tlsFromEnv, type TlsFiles } from '@platform/service-kit';
 import type { ScenarioChoice, TrafficOptions } from './engine';
 
 export interface CliOptions extends TrafficOptions {
@@ -98,12 +98,10 @@ function number(name: string, text: string, limits: { min?: number; max?: number
   return value;
 }
 
-/** 500ms, 30s, 5m, 1h, or plain seconds. */
+/** 500ms, 30s, 5m or 1h (parseDuration of the kit: the same durations as a fault spec's). */
 export function durationMs(name: string, text: string): number {
-  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
-  if (!match) throw new OptionsError(`${name} must be a duration such as 30s, 5m or 500ms, not "${text}"`);
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(match[2] ?? 's') as 'ms' | 's' | 'm' | 'h'];
-  const value = Number(match[1]) * unit;
+  const value = parseDuration(text);
+  if (typeof value === 'string') throw new OptionsError(`${name}: ${value}`);
   if (value <= 0) throw new OptionsError(`${name} must be longer than zero`);
   return value;
 }

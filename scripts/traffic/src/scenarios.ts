@@ -1,7 +1,8 @@
 import { status as Code, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
 import type { BulkCreateOrdersResponse, CreateOrderRequest, Order, OrderEvent, OrderServiceClient } from '@platform/order-service/dist/src/api/order/v1/order';
+import { currentTraceId } from '@platform/telemetry';
 import type { UserServiceClient } from '@platform/user-service/dist/src/api/user/v1/user';
-import { scenarioTraceId, type Caller } from './calls';
+import type { Caller } from './calls';
 import type { Random } from './random';
 import type { Stats } from './stats';
 
@@ -91,7 +92,7 @@ async function bulk(context: ScenarioContext): Promise<void> {
   const { orders, call, random, errorRate } = context;
   const userId = await createUser(context);
   if (!userId) return;
-  const traceId = scenarioTraceId();
+  const traceId = currentTraceId();
   const startedAt = process.hrtime.bigint();
   const stream = orders.bulkCreateOrders({ deadline: Date.now() + 30_000 });
   const done = new Promise<{ code: number; detail?: string }>((resolve) => {
@@ -113,7 +114,7 @@ async function bulk(context: ScenarioContext): Promise<void> {
  * once per traffic run, alongside the scenarios.
  */
 export async function watch(orders: OrderServiceClient, call: Caller, stats: Stats, signal: AbortSignal): Promise<void> {
-  const traceId = scenarioTraceId();
+  const traceId = currentTraceId();
   const startedAt = process.hrtime.bigint();
   const stream: ClientReadableStream<OrderEvent> = orders.watchOrders({ userId: '' });
   const ended = new Promise<{ code: number; detail?: string }>((resolve) => {

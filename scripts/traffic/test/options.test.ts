@@ -35,7 +35,7 @@ describe('traffic options', () => {
       [['--rate', 'fast'], /--rate must be a number/],
       [['--count', '2.5'], /--count must be a whole number/],
       [['--scenario', 'dancer'], /--scenario must be one of mixed, shopper, browser, bulk/],
-      [['--duration', '10 minutes'], /--duration must be a duration/],
+      [['--duration', '10 minutes'], /--duration: "10 minutes" is not a duration/],
       [['--error-rate', '2'], /--error-rate must be a number in 0..1/],
       [['--bogus'], /Unknown option '--bogus'/],
     ];
@@ -44,10 +44,11 @@ describe('traffic options', () => {
     }
   });
 
-  it('read durations in ms, s, m and h', () => {
+  it('read durations in ms, s, m and h, as fault specs do; a bare number is ambiguous and refused', () => {
     assert.equal(durationMs('--d', '500ms'), 500);
     assert.equal(durationMs('--d', '1.5s'), 1500);
-    assert.equal(durationMs('--d', '90'), 90_000);
+    assert.equal(durationMs('--d', '90s'), 90_000);
     assert.equal(durationMs('--d', '1h'), 3_600_000);
+    assert.throws(() => durationMs('--deadline', '10'), (error: unknown) => error instanceof OptionsError && error.message === '--deadline: "10" is not a duration such as 200ms, 1.5s or 5m');
   });
 });

@@ -189,7 +189,7 @@ describe('fault injection on order.v1.OrderService', () => {
   it('CLI: a bad spec, a method no target serves and a service without fault injection fail with a message', async () => {
     const badSpec = await runCli('set', '--target', adminAddress(service), '*:latency=soon,error=NOPE');
     assert.equal(badSpec.code, 1);
-    assert.equal(badSpec.stderr, 'invalid SPEC:\n  "*:latency=soon,error=NOPE": "soon" is not a duration such as 200ms or 1.5s\n');
+    assert.equal(badSpec.stderr, 'invalid SPEC:\n  "*:latency=soon,error=NOPE": "soon" is not a duration such as 200ms, 1.5s or 5m\n');
 
     const unserved = await runCli('set', '--target', adminAddress(service), 'user.v1.UserService/GetUser:latency=5ms');
     assert.equal(unserved.code, 1);
