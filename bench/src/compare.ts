@@ -31,7 +31,8 @@ const log = (line: string) => process.stderr.write(`bench:compare: ${line}\n`);
 async function main(): Promise<void> {
   if (!values.baseline) throw new Error('--baseline DIR is required: a built checkout to compare this one against');
   const baseline = path.resolve(values.baseline);
-  if (!existsSync(path.join(baseline, 'services/user/dist/src/main.js'))) throw new Error(`${baseline} is not a built checkout (npm ci && npm run build there)`);
+  if (!existsSync(path.join(baseline, 'services/user/dist/src/main.js')))
+    throw new Error(`${baseline} is not a built checkout (npm ci && npm run build there)`);
   const rounds = Number(values.rounds);
   const durationMs = Number(values.seconds) * 1000;
   pin(process.pid, CLIENT_CPU);
@@ -40,7 +41,8 @@ async function main(): Promise<void> {
   const bulk = await startBulkSink();
   const environments = telemetryEnvironments(otlp.url, bulk.url);
   const names = values.telemetry.split(',').map((name) => name.trim());
-  for (const name of names) if (!environments[name]) throw new Error(`unknown telemetry setting ${name}; one of ${Object.keys(environments).join(', ')}`);
+  for (const name of names)
+    if (!environments[name]) throw new Error(`unknown telemetry setting ${name}; one of ${Object.keys(environments).join(', ')}`);
 
   const checkouts = { this: undefined, baseline } as const;
   const ratios = Object.fromEntries(names.map((name) => [name, { cpu: [] as number[], throughput: [] as number[] }]));
@@ -57,7 +59,8 @@ async function main(): Promise<void> {
       }
       const entry = ratios[name]!;
       entry.throughput.push(measured.this!.throughput / measured.baseline!.throughput);
-      if (measured.this!.cpu !== undefined && measured.baseline!.cpu !== undefined) entry.cpu.push(measured.this!.cpu / measured.baseline!.cpu);
+      if (measured.this!.cpu !== undefined && measured.baseline!.cpu !== undefined)
+        entry.cpu.push(measured.this!.cpu / measured.baseline!.cpu);
     }
   }
   otlp.close();
@@ -68,7 +71,10 @@ async function main(): Promise<void> {
     '',
     '| Telemetry | Server CPU per call ratio | Throughput ratio |',
     '| --- | --- | --- |',
-    ...names.map((name) => `| ${name} | ${formatRatio(ratioSummaryIfAny(ratios[name]!.cpu))} | ${formatRatio(ratioSummary(ratios[name]!.throughput))} |`),
+    ...names.map(
+      (name) =>
+        `| ${name} | ${formatRatio(ratioSummaryIfAny(ratios[name]!.cpu))} | ${formatRatio(ratioSummary(ratios[name]!.throughput))} |`,
+    ),
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
 }

@@ -46,7 +46,9 @@ export async function startOtlpSink(): Promise<{ url: string; close(): void }> {
     },
     { export: (_call: unknown, callback: (error: null, response: Buffer) => void) => callback(null, Buffer.alloc(0)) },
   );
-  const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound))));
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound))),
+  );
   return { url: `http://127.0.0.1:${port}`, close: () => server.forceShutdown() };
 }
 
@@ -62,14 +64,20 @@ export async function startBulkSink(): Promise<{ url: string; documents: () => n
       const items = Math.floor(lines / 2);
       documents += items;
       const body = JSON.stringify({ took: 0, errors: false, items: Array.from({ length: items }, () => ({ create: { status: 201 } })) });
-      response.writeHead(200, { 'content-type': 'application/json', 'x-elastic-product': 'Elasticsearch' }).end(request.url?.startsWith('/_bulk') ? body : '{}');
+      response
+        .writeHead(200, { 'content-type': 'application/json', 'x-elastic-product': 'Elasticsearch' })
+        .end(request.url?.startsWith('/_bulk') ? body : '{}');
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     url: `http://127.0.0.1:${(server.address() as { port: number }).port}`,
     documents: () => documents,
-    close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
 
@@ -96,7 +104,11 @@ export async function startCountingProxy(targetPort: number): Promise<{ port: nu
 }
 
 /** Starts `node script`, pinned to `cpu`, and resolves with the first JSON line it prints. */
-export async function startJsonProcess<T>(script: string, cpu: number, env: NodeJS.ProcessEnv = {}): Promise<{ info: T; child: ChildProcess; stop(): Promise<void> }> {
+export async function startJsonProcess<T>(
+  script: string,
+  cpu: number,
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ info: T; child: ChildProcess; stop(): Promise<void> }> {
   // stdin stays open for the child's life: it exits when the pipe closes, even if this process is killed.
   const child = spawn(process.execPath, [script], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'inherit'] });
   pin(child.pid!, cpu);

@@ -44,7 +44,9 @@ async function withCpu(serverPid: number | undefined, load: () => Promise<Omit<L
   const round = (value: number) => Math.round(value * 1000) / 1000;
   return {
     ...result,
-    ...(serverBefore !== undefined && serverAfter !== undefined && result.ok > 0 && { serverCpuUsPerCall: round(((serverAfter - serverBefore) * 1e6) / result.ok) }),
+    ...(serverBefore !== undefined &&
+      serverAfter !== undefined &&
+      result.ok > 0 && { serverCpuUsPerCall: round(((serverAfter - serverBefore) * 1e6) / result.ok) }),
     loadGeneratorCpu: round((client.user + client.system) / 1e6 / result.seconds),
   };
 }

@@ -31,10 +31,26 @@ export interface BenchResults {
   rounds: number;
   secondsPerMeasurement: number;
   observabilityTax: Record<string, TaxEntry> & { baselineMaxThroughput?: number; baselineServerCpuUsPerCall?: number };
-  grpcVersusJson: Record<string, { grpcBytesPerCall: number; jsonBytesPerCall: number; bytesRatio: number; throughputRatio: RatioSummary; p50Ratio: RatioSummary; p99Ratio: RatioSummary }>;
+  grpcVersusJson: Record<
+    string,
+    {
+      grpcBytesPerCall: number;
+      jsonBytesPerCall: number;
+      bytesRatio: number;
+      throughputRatio: RatioSummary;
+      p50Ratio: RatioSummary;
+      p99Ratio: RatioSummary;
+    }
+  >;
   scrapeImpact: { p99Ratio: RatioSummary; p50Ratio: RatioSummary };
   /** Elasticsearch accepting connections and never answering, against one that answers: what the request path pays. */
-  stuckLogBackend: { p50Ratio: RatioSummary; p99Ratio: RatioSummary; maxRatio: RatioSummary; linesDropped: number; secondsPerMeasurement: number };
+  stuckLogBackend: {
+    p50Ratio: RatioSummary;
+    p99Ratio: RatioSummary;
+    maxRatio: RatioSummary;
+    linesDropped: number;
+    secondsPerMeasurement: number;
+  };
   /** The full service against the bare server, by the full service's telemetry settings. */
   frameworkOverhead: Record<string, { throughputRatio: RatioSummary; cpuCapacityRatio?: RatioSummary | undefined }>;
   raw: Record<string, LoadResult[]>;
@@ -90,7 +106,12 @@ async function observabilityTax(): Promise<BenchResults['observabilityTax']> {
     for (const [name, env] of Object.entries(environments)) {
       log(`observability tax, round ${round + 1}: ${name}`);
       const target = await userService(env);
-      measured[name] = { max: keep(`tax.${name}.max`, await closedLoop(target.getUser, { concurrency: CONCURRENCY, durationMs, serverPid: target.process.child.pid })) };
+      measured[name] = {
+        max: keep(
+          `tax.${name}.max`,
+          await closedLoop(target.getUser, { concurrency: CONCURRENCY, durationMs, serverPid: target.process.child.pid }),
+        ),
+      };
       await target.stop();
     }
     const halfLoad = measured.off!.max.throughput / 2;
@@ -137,10 +158,20 @@ function jsonCall(port: number, agent: Agent, route: string, body: unknown): Cal
   const payload = JSON.stringify(body);
   return () =>
     new Promise((resolve, reject) => {
-      const req = request({ host: '127.0.0.1', port, method: 'POST', path: route, agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } }, (response) => {
-        response.resume();
-        response.on('end', () => (response.statusCode === 200 ? resolve(undefined) : reject(new Error(`HTTP ${response.statusCode}`))));
-      });
+      const req = request(
+        {
+          host: '127.0.0.1',
+          port,
+          method: 'POST',
+          path: route,
+          agent,
+          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
+        },
+        (response) => {
+          response.resume();
+          response.on('end', () => (response.statusCode === 200 ? resolve(undefined) : reject(new Error(`HTTP ${response.statusCode}`))));
+        },
+      );
       req.on('error', reject);
       req.end(payload);
     });
@@ -168,7 +199,12 @@ async function grpcVersusJson(servers: { grpcPort: number; httpPort: number; use
     },
     CreateOrder: {
       grpc: () => unary(orders, orders.createOrder)(order),
-      json: jsonCall(httpProxy.port, agent, '/order.v1.OrderService/CreateOrder', { userId: order.userId, currency: 'EUR', requestId: '', items: order.items.map((item) => ({ ...item, unitPriceCents: String(item.unitPriceCents) })) }),
+      json: jsonCall(httpProxy.port, agent, '/order.v1.OrderService/CreateOrder', {
+        userId: order.userId,
+        currency: 'EUR',
+        requestId: '',
+        items: order.items.map((item) => ({ ...item, unitPriceCents: String(item.unitPriceCents) })),
+      }),
     },
   };
   const results: BenchResults['grpcVersusJson'] = {};
@@ -219,7 +255,13 @@ async function scrapeImpact(baselineMax: number): Promise<BenchResults['scrapeIm
     log(`scrape impact, round ${round + 1}`);
     const target = await userService({ OTEL_SDK_DISABLED: 'true', LOG_LEVEL: 'warn', GRPC_METRICS_ENABLED: 'true' });
     const quiet = keep('scrape.off', await fixedRate(target.getUser, { rate: baselineMax / 2, durationMs }));
-    const scraper = setInterval(() => void fetch(`http://127.0.0.1:${target.process.metricsPort}/metrics`, { headers: { accept: 'application/openmetrics-text' } }).then((response) => response.text()), 1000);
+    const scraper = setInterval(
+      () =>
+        void fetch(`http://127.0.0.1:${target.process.metricsPort}/metrics`, { headers: { accept: 'application/openmetrics-text' } }).then(
+          (response) => response.text(),
+        ),
+      1000,
+    );
     const scraped = keep('scrape.on', await fixedRate(target.getUser, { rate: baselineMax / 2, durationMs }));
     clearInterval(scraper);
     p99.push(scraped.p99Ms / quiet.p99Ms);
@@ -257,7 +299,9 @@ async function stuckLogBackend(baselineMax: number): Promise<BenchResults['stuck
     await answering.stop();
     const silent = await userService({ OTEL_SDK_DISABLED: 'true', LOG_LEVEL: 'info', ELASTICSEARCH_URL: hole.url });
     const stuck = keep('stuckLogBackend.silent', await fixedRate(silent.getUser, { rate, durationMs: measureMs }));
-    linesDropped += sampleValue((await scrapeMetrics(silent.process.metricsPort)).samples, 'log_shipping_documents_total', { outcome: 'dropped' });
+    linesDropped += sampleValue((await scrapeMetrics(silent.process.metricsPort)).samples, 'log_shipping_documents_total', {
+      outcome: 'dropped',
+    });
     await silent.stop();
     hole.close();
     await bulk.close();
@@ -265,13 +309,22 @@ async function stuckLogBackend(baselineMax: number): Promise<BenchResults['stuck
     ratios.p99.push(stuck.p99Ms / healthy.p99Ms);
     ratios.max.push(stuck.maxMs / healthy.maxMs);
   }
-  return { p50Ratio: ratioSummary(ratios.p50), p99Ratio: ratioSummary(ratios.p99), maxRatio: ratioSummary(ratios.max), linesDropped, secondsPerMeasurement: measureMs / 1000 };
+  return {
+    p50Ratio: ratioSummary(ratios.p50),
+    p99Ratio: ratioSummary(ratios.p99),
+    maxRatio: ratioSummary(ratios.max),
+    linesDropped,
+    secondsPerMeasurement: measureMs / 1000,
+  };
 }
 
 /** The full service's settings compared against the bare server: as measured in the tax, by name. */
 const FRAMEWORK_VARIANTS = ['off', 'allSampled', 'all'] as const;
 
-async function frameworkOverhead(servers: { barePort: number; userId: string }, barePid: number | undefined): Promise<BenchResults['frameworkOverhead']> {
+async function frameworkOverhead(
+  servers: { barePort: number; userId: string },
+  barePid: number | undefined,
+): Promise<BenchResults['frameworkOverhead']> {
   const bareClient = new UserServiceClient(`127.0.0.1:${servers.barePort}`, credentials.createInsecure());
   const bare: Call = () => unary(bareClient, bareClient.getUser)({ id: servers.userId });
   const ratios = Object.fromEntries(FRAMEWORK_VARIANTS.map((name) => [name, { throughput: [] as number[], cpu: [] as number[] }]));
@@ -283,7 +336,10 @@ async function frameworkOverhead(servers: { barePort: number; userId: string }, 
     for (const name of FRAMEWORK_VARIANTS) {
       log(`framework overhead, round ${round + 1}: ${name}`);
       const target = await userService(environments[name]!);
-      full[name] = keep(`framework.${name}`, await closedLoop(target.getUser, { concurrency: CONCURRENCY, durationMs, serverPid: target.process.child.pid }));
+      full[name] = keep(
+        `framework.${name}`,
+        await closedLoop(target.getUser, { concurrency: CONCURRENCY, durationMs, serverPid: target.process.child.pid }),
+      );
       await target.stop();
     }
     otlp.close();
@@ -299,14 +355,20 @@ async function frameworkOverhead(servers: { barePort: number; userId: string }, 
   }
   bareClient.close();
   return Object.fromEntries(
-    Object.entries(ratios).map(([name, entry]) => [name, { throughputRatio: ratioSummary(entry.throughput), cpuCapacityRatio: ratioSummaryIfAny(entry.cpu) }]),
+    Object.entries(ratios).map(([name, entry]) => [
+      name,
+      { throughputRatio: ratioSummary(entry.throughput), cpuCapacityRatio: ratioSummaryIfAny(entry.cpu) },
+    ]),
   );
 }
 
 async function main(): Promise<void> {
   const pinned = cpus().length >= 2 && pin(process.pid, CLIENT_CPU);
   const started = Date.now();
-  const protocolServers = await startJsonProcess<{ grpcPort: number; httpPort: number; barePort: number; userId: string }>(PROTOCOL_SERVER, SERVER_CPU);
+  const protocolServers = await startJsonProcess<{ grpcPort: number; httpPort: number; barePort: number; userId: string }>(
+    PROTOCOL_SERVER,
+    SERVER_CPU,
+  );
   try {
     const tax = await observabilityTax();
     const results: BenchResults = {

@@ -8,7 +8,12 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { Server, ServerCredentials, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
-import { OrderServiceService, CreateOrderRequest, Order, protoMetadata as orderProto } from '@platform/order-service/dist/src/api/order/v1/order';
+import {
+  OrderServiceService,
+  CreateOrderRequest,
+  Order,
+  protoMetadata as orderProto,
+} from '@platform/order-service/dist/src/api/order/v1/order';
 import { orderServiceHandlers } from '@platform/order-service/dist/src/internal/handlers';
 import { OrderMetrics } from '@platform/order-service/dist/src/internal/metrics';
 import { InMemoryOrderRepository } from '@platform/order-service/dist/src/repository';
@@ -22,14 +27,31 @@ import { InMemoryUserRepository } from '@platform/user-service/dist/src/reposito
 /** Every user exists: CreateOrder is measured without the call to User, in both protocols alike. */
 const everyoneExists = { assertUserExists: async () => undefined };
 
-const HTTP_STATUS: Partial<Record<Code, number>> = { [Code.INVALID_ARGUMENT]: 400, [Code.NOT_FOUND]: 404, [Code.ALREADY_EXISTS]: 409, [Code.FAILED_PRECONDITION]: 412 };
+const HTTP_STATUS: Partial<Record<Code, number>> = {
+  [Code.INVALID_ARGUMENT]: 400,
+  [Code.NOT_FOUND]: 404,
+  [Code.ALREADY_EXISTS]: 409,
+  [Code.FAILED_PRECONDITION]: 412,
+};
 
 async function main(): Promise<void> {
   const logger = createLogger({ name: 'bench', level: 'silent' });
   const registry = createRegistry();
   const pageTokens = new PageTokens(randomBytes(32));
-  const userHandlers = userServiceHandlers({ users: new InMemoryUserRepository(), metrics: new UserMetrics(registry), pageTokens, maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES });
-  const orderHandlers = orderServiceHandlers({ orders: new InMemoryOrderRepository(), users: everyoneExists, logger, metrics: new OrderMetrics(registry), pageTokens, maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES });
+  const userHandlers = userServiceHandlers({
+    users: new InMemoryUserRepository(),
+    metrics: new UserMetrics(registry),
+    pageTokens,
+    maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES,
+  });
+  const orderHandlers = orderServiceHandlers({
+    orders: new InMemoryOrderRepository(),
+    users: everyoneExists,
+    logger,
+    metrics: new OrderMetrics(registry),
+    pageTokens,
+    maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES,
+  });
 
   const grpc = new GrpcServer({ host: '127.0.0.1', port: 0, logger, protoFiles: [userProto, orderProto], shutdownGraceMs: 1000 });
   grpc.addService(UserServiceService, userHandlers);
@@ -43,7 +65,8 @@ async function main(): Promise<void> {
   const context = httpContext();
   const routes: Record<string, (body: unknown) => Promise<unknown>> = {
     '/user.v1.UserService/GetUser': async (body) => User.toJSON(await userHandlers.getUser(GetUserRequest.fromJSON(body), context)),
-    '/order.v1.OrderService/CreateOrder': async (body) => Order.toJSON(await orderHandlers.createOrder(CreateOrderRequest.fromJSON(body), context)),
+    '/order.v1.OrderService/CreateOrder': async (body) =>
+      Order.toJSON(await orderHandlers.createOrder(CreateOrderRequest.fromJSON(body), context)),
   };
   const http = createServer((request: IncomingMessage, response: ServerResponse) => {
     let body = '';
@@ -62,7 +85,9 @@ async function main(): Promise<void> {
         },
         (error: unknown) => {
           const status = error instanceof AppError ? (HTTP_STATUS[error.code] ?? 500) : 500;
-          response.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ message: error instanceof AppError ? error.message : 'internal error' }));
+          response
+            .writeHead(status, { 'content-type': 'application/json' })
+            .end(JSON.stringify({ message: error instanceof AppError ? error.message : 'internal error' }));
         },
       );
     });
@@ -74,21 +99,32 @@ async function main(): Promise<void> {
   const answer = Buffer.from(User.encode(seeded).finish());
   const bare = new Server();
   bare.addService(
-    { getUser: { ...UserServiceService.getUser, requestDeserialize: (bytes: Buffer) => bytes, responseSerialize: (bytes: Buffer) => bytes } },
+    {
+      getUser: { ...UserServiceService.getUser, requestDeserialize: (bytes: Buffer) => bytes, responseSerialize: (bytes: Buffer) => bytes },
+    },
     { getUser: (_call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>) => callback(null, answer) },
   );
   const barePort = await new Promise<number>((resolve, reject) =>
     bare.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (error, port) => (error ? reject(error) : resolve(port))),
   );
 
-  process.stdout.write(`${JSON.stringify({ grpcPort, httpPort: (http.address() as { port: number }).port, barePort, userId: seeded.id })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ grpcPort, httpPort: (http.address() as { port: number }).port, barePort, userId: seeded.id })}\n`,
+  );
   // The harness holds our stdin open: when it ends, however it ends, so do we, instead of lingering and skewing the next run.
   process.stdin.resume();
   process.stdin.on('end', () => process.exit(0));
 }
 
 function httpContext(): CallContext {
-  return { method: 'http', metadata: undefined as never, deadline: Infinity, peer: 'http', signal: new AbortController().signal, sendHeaders: () => undefined };
+  return {
+    method: 'http',
+    metadata: undefined as never,
+    deadline: Infinity,
+    peer: 'http',
+    signal: new AbortController().signal,
+    sendHeaders: () => undefined,
+  };
 }
 
 main().catch((error: unknown) => {

@@ -24,9 +24,15 @@ function memoryMiB(pid: number, field: 'VmHWM' | 'VmRSS'): number {
 }
 
 async function main(): Promise<void> {
-  const service = await startServiceProcess(require.resolve('@platform/user-service'), { OTEL_SDK_DISABLED: 'true', GRPC_HOST: '127.0.0.1', LOG_LEVEL: 'info' });
+  const service = await startServiceProcess(require.resolve('@platform/user-service'), {
+    OTEL_SDK_DISABLED: 'true',
+    GRPC_HOST: '127.0.0.1',
+    LOG_LEVEL: 'info',
+  });
   const pid = service.child.pid!;
-  const client = new UserServiceClient(`127.0.0.1:${service.port}`, credentials.createInsecure(), { 'grpc.max_send_message_length': 8 * 1024 * 1024 });
+  const client = new UserServiceClient(`127.0.0.1:${service.port}`, credentials.createInsecure(), {
+    'grpc.max_send_message_length': 8 * 1024 * 1024,
+  });
   try {
     const createUser = unary(client, client.createUser);
     await createUser({ email: 'warm@example.com', displayName: 'Warm' });

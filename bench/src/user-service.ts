@@ -22,7 +22,13 @@ export function telemetryEnvironments(otlp: string, bulk: string): Record<string
     off: { ...noTracing, ...noLogging, GRPC_METRICS_ENABLED: 'false' },
     all: { ...tracing, ...logging, GRPC_METRICS_ENABLED: 'true' },
     // What production would run: everything, with one trace in ten kept (the caller's choice wins when there is one).
-    allSampled: { ...tracing, OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.1', ...logging, GRPC_METRICS_ENABLED: 'true' },
+    allSampled: {
+      ...tracing,
+      OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+      OTEL_TRACES_SAMPLER_ARG: '0.1',
+      ...logging,
+      GRPC_METRICS_ENABLED: 'true',
+    },
     tracingOnly: { ...tracing, ...noLogging, GRPC_METRICS_ENABLED: 'false' },
     metricsOnly: { ...noTracing, ...noLogging, GRPC_METRICS_ENABLED: 'true' },
     loggingOnly: { ...noTracing, ...logging, GRPC_METRICS_ENABLED: 'false' },

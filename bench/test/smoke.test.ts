@@ -42,17 +42,29 @@ it('produces a complete report in smoke mode', async () => {
   for (const name of ['off', 'allSampled', 'all']) {
     const entry = results.frameworkOverhead[name];
     assert.ok(entry && finite(entry.throughputRatio.median), `framework overhead ${name}`);
-    if (hasProc) assert.ok(entry.cpuCapacityRatio && finite(entry.cpuCapacityRatio.median), `framework overhead ${name}: server CPU per call measured`);
+    if (hasProc)
+      assert.ok(
+        entry.cpuCapacityRatio && finite(entry.cpuCapacityRatio.median),
+        `framework overhead ${name}: server CPU per call measured`,
+      );
   }
   const markdown = await readFile(path.join(out, 'smoke.md'), 'utf8');
-  for (const heading of ['Observability tax', 'gRPC against JSON', 'Scrape impact', 'Stuck log backend', 'Framework overhead']) assert.match(markdown, new RegExp(heading));
-  for (const failures of Object.values(results.raw).flat().map((result) => result.failed)) assert.equal(failures, 0, 'no call failed');
+  for (const heading of ['Observability tax', 'gRPC against JSON', 'Scrape impact', 'Stuck log backend', 'Framework overhead'])
+    assert.match(markdown, new RegExp(heading));
+  for (const failures of Object.values(results.raw)
+    .flat()
+    .map((result) => result.failed))
+    assert.equal(failures, 0, 'no call failed');
 });
 
 /** Keeps the before/after tool working: this checkout against itself, one short round. */
 it('compares this checkout against a baseline checkout', async () => {
   const checkout = path.resolve(__dirname, '../../..');
-  const child = spawn(process.execPath, [COMPARE, '--baseline', checkout, '--rounds', '1', '--seconds', '0.5', '--telemetry', 'off,metricsOnly'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(
+    process.execPath,
+    [COMPARE, '--baseline', checkout, '--rounds', '1', '--seconds', '0.5', '--telemetry', 'off,metricsOnly'],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));

@@ -77,7 +77,22 @@ describe('the Compose stack, end to end', async () => {
   it('runs traffic for a fixed count without unexpected errors', async () => {
     const traffic = stack.getContainer('traffic-1');
     const result = await traffic.exec(
-      ['node', '--require', '@platform/telemetry/register', 'scripts/traffic/dist/src/main.js', '--count', '30', '--rate', '10', '--seed', '7', '--user-addr', 'dns:///user:50051', '--order-addr', 'order:50052'],
+      [
+        'node',
+        '--require',
+        '@platform/telemetry/register',
+        'scripts/traffic/dist/src/main.js',
+        '--count',
+        '30',
+        '--rate',
+        '10',
+        '--seed',
+        '7',
+        '--user-addr',
+        'dns:///user:50051',
+        '--order-addr',
+        'order:50052',
+      ],
       { env: { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://jaeger:4317' } },
     );
     assert.equal(result.exitCode, 0, result.output);
@@ -85,10 +100,14 @@ describe('the Compose stack, end to end', async () => {
 
   it('has traces in Jaeger spanning traffic-generator -> order-service -> user-service, with PostgreSQL spans', async () => {
     const trace = await arrives('a full trace in Jaeger', async () => {
-      const { data } = await json<{ data: JaegerTrace[] }>(`${URLS.jaeger}/api/traces?service=traffic-generator&operation=${encodeURIComponent('scenario shopper')}&limit=50`);
+      const { data } = await json<{ data: JaegerTrace[] }>(
+        `${URLS.jaeger}/api/traces?service=traffic-generator&operation=${encodeURIComponent('scenario shopper')}&limit=50`,
+      );
       return data.find((candidate) => {
         const services = new Set(Object.values(candidate.processes).map((process) => process.serviceName));
-        const postgres = candidate.spans.some((span) => span.tags.some((tag) => tag.key === 'db.system.name' && tag.value === 'postgresql'));
+        const postgres = candidate.spans.some((span) =>
+          span.tags.some((tag) => tag.key === 'db.system.name' && tag.value === 'postgresql'),
+        );
         return services.has('traffic-generator') && services.has('order-service') && services.has('user-service') && postgres;
       });
     });
@@ -97,7 +116,10 @@ describe('the Compose stack, end to end', async () => {
 
   it('has log documents in Elasticsearch carrying that trace id', async () => {
     const hits = await arrives('logs of the trace', async () => {
-      const body = await json<{ hits: { hits: { _source: Record<string, unknown> }[] } }>(`${URLS.elasticsearch}/logs-*/_search?q=trace.id:${traceId}`, elastic);
+      const body = await json<{ hits: { hits: { _source: Record<string, unknown> }[] } }>(
+        `${URLS.elasticsearch}/logs-*/_search?q=trace.id:${traceId}`,
+        elastic,
+      );
       return body.hits.hits.length > 0 ? body.hits.hits : undefined;
     });
     assert.ok(hits.every((hit) => hit._source['trace.id'] === traceId));
@@ -105,7 +127,9 @@ describe('the Compose stack, end to end', async () => {
 
   it('has every Prometheus target up and the alert rules loaded', async () => {
     await arrives('all targets up', async () => {
-      const { data } = await json<{ data: { activeTargets: { labels: { job: string }; health: string }[] } }>(`${URLS.prometheus}/api/v1/targets`);
+      const { data } = await json<{ data: { activeTargets: { labels: { job: string }; health: string }[] } }>(
+        `${URLS.prometheus}/api/v1/targets`,
+      );
       const jobs = new Set(data.activeTargets.map((target) => target.labels.job));
       const allUp = data.activeTargets.every((target) => target.health === 'up');
       return allUp && ['user-service', 'order-service', 'jaeger', 'prometheus'].every((job) => jobs.has(job)) ? data : undefined;
@@ -125,20 +149,28 @@ describe('the Compose stack, end to end', async () => {
       assert.equal(health.status, 'OK', `${uid}: ${health.message}`);
     }
     const listed = await json<{ uid: string }[]>(`${URLS.grafana}/api/search?type=dash-db`, admin);
-    for (const definition of DASHBOARDS) assert.ok(listed.some((dashboard) => dashboard.uid === definition.spec.uid), definition.spec.uid);
+    for (const definition of DASHBOARDS)
+      assert.ok(
+        listed.some((dashboard) => dashboard.uid === definition.spec.uid),
+        definition.spec.uid,
+      );
   });
 
   it('has the Kibana data view for the logs', async () => {
     const { data_view: dataViews } = await json<{ data_view: { title: string }[] }>(`${URLS.kibana}/api/data_views`, elastic);
-    assert.ok(dataViews.some((view) => view.title === 'logs-*'), JSON.stringify(dataViews));
+    assert.ok(
+      dataViews.some((view) => view.title === 'logs-*'),
+      JSON.stringify(dataViews),
+    );
   });
 
   it('answers the Jaeger Monitor (SPM) API with service metrics', async () => {
     const metrics = await arrives('span metrics', async () => {
-      const body = await json<{ metrics: unknown[] }>(`${URLS.jaeger}/api/metrics/calls?service=order-service&endTs=${Date.now()}&lookback=900000&step=60000&ratePer=60000`);
+      const body = await json<{ metrics: unknown[] }>(
+        `${URLS.jaeger}/api/metrics/calls?service=order-service&endTs=${Date.now()}&lookback=900000&step=60000&ratePer=60000`,
+      );
       return body.metrics.length > 0 ? body.metrics : undefined;
     });
     assert.ok(metrics.length > 0);
   });
 });
-

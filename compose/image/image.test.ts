@@ -45,17 +45,29 @@ describe('the platform image', { concurrency: false }, () => {
   it('ships the runtime workspaces only, without sources, tests or dangling links', () => {
     const app = path.join(root, 'app');
     const manifest = JSON.parse(readFileSync(path.join(app, 'package.json'), 'utf8')) as { workspaces: string[] };
-    assert.deepEqual(manifest.workspaces.sort(), ['packages/service-kit', 'packages/telemetry', 'scripts/traffic', 'services/order', 'services/user']);
+    assert.deepEqual(manifest.workspaces.sort(), [
+      'packages/service-kit',
+      'packages/telemetry',
+      'scripts/traffic',
+      'services/order',
+      'services/user',
+    ]);
     for (const workspace of manifest.workspaces) {
       const files = readdirSync(path.join(app, workspace));
       for (const absent of ['src', 'test', 'tsconfig.json']) assert.ok(!files.includes(absent), `${workspace}/${absent} is in the image`);
       assert.ok(!existsSync(path.join(app, workspace, 'dist', 'test')), `${workspace}/dist/test is in the image`);
     }
-    for (const absent of ['bench', 'compose', 'dashboards', 'observability', 'packages/testing', 'proto']) assert.ok(!existsSync(path.join(app, absent)), `${absent} is in the image`);
+    for (const absent of ['bench', 'compose', 'dashboards', 'observability', 'packages/testing', 'proto'])
+      assert.ok(!existsSync(path.join(app, absent)), `${absent} is in the image`);
     const dangling = symbolicLinks(path.join(app, 'node_modules')).filter((link) => !existsSync(link));
-    assert.deepEqual(dangling.map((link) => path.relative(app, link)), [], 'links that lead nowhere');
+    assert.deepEqual(
+      dangling.map((link) => path.relative(app, link)),
+      [],
+      'links that lead nowhere',
+    );
     // Build tools are not production dependencies.
-    for (const tool of ['typescript', '@bufbuild/buf', 'eslint', 'testcontainers']) assert.ok(!existsSync(path.join(app, 'node_modules', tool)), `${tool} is in the image`);
+    for (const tool of ['typescript', '@bufbuild/buf', 'eslint', 'testcontainers'])
+      assert.ok(!existsSync(path.join(app, 'node_modules', tool)), `${tool} is in the image`);
   });
 
   it('leaves the code read-only to the user the image runs as', () => {
@@ -90,4 +102,3 @@ function symbolicLinks(directory: string): string[] {
     .filter((entry) => entry.isSymbolicLink())
     .map((entry) => path.join(entry.parentPath, entry.name));
 }
-

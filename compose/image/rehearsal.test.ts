@@ -22,7 +22,16 @@ import { dropDatabase } from '@platform/service-kit';
 import { eventually, postgresServer, startPrometheus, withDatabase } from '@platform/testing';
 import { Client } from 'pg';
 import { COMPOSE_DIR, loadCompose, mebibytes, readEnvFile, type ComposeService } from '../support/compose-file';
-import { baseImages, buildImage, DOCKERFILE, ensureStandinBase, imageToolsMissing, inspectImage, REPO, type ImageConfig } from '../support/image';
+import {
+  baseImages,
+  buildImage,
+  DOCKERFILE,
+  ensureStandinBase,
+  imageToolsMissing,
+  inspectImage,
+  REPO,
+  type ImageConfig,
+} from '../support/image';
 import { durationMs, RehearsedContainer, removeLeftovers, Teardown, type ContainerSpec } from '../support/rehearsal';
 
 const env = readEnvFile();
@@ -71,7 +80,8 @@ describe('the Compose stack rehearsed from the built image', { concurrency: fals
     image = inspectImage(TAG);
 
     let next = 11;
-    for (const [name, service] of platformServices) hosts[name] = Array.from({ length: service.deploy?.replicas ?? 1 }, () => `127.0.0.${next++}`);
+    for (const [name, service] of platformServices)
+      hosts[name] = Array.from({ length: service.deploy?.replicas ?? 1 }, () => `127.0.0.${next++}`);
     for (const [name, address] of Object.entries(STANDINS)) hosts[name] = [address];
 
     await receiver.listen(4317, STANDINS.jaeger);
@@ -83,7 +93,9 @@ describe('the Compose stack rehearsed from the built image', { concurrency: fals
     const server = await postgresServer();
     const admin = new Client({ connectionString: server.url });
     await admin.connect();
-    const { rows } = await admin.query<{ datname: string }>(`SELECT datname FROM pg_database WHERE datname LIKE 'rehearsal\\_%'`).finally(() => admin.end());
+    const { rows } = await admin
+      .query<{ datname: string }>(`SELECT datname FROM pg_database WHERE datname LIKE 'rehearsal\\_%'`)
+      .finally(() => admin.end());
     for (const { datname } of rows) await dropDatabase(withDatabase(server.url, datname));
     const run = randomBytes(4).toString('hex');
     for (const [name, service] of platformServices) {
@@ -162,9 +174,14 @@ describe('the Compose stack rehearsed from the built image', { concurrency: fals
         report.push({
           container: container.spec.name,
           ran: ran(container),
-          result: result.healthy ? `healthy after ${result.attempts} check(s), ${result.seconds.toFixed(1)} s` : `NOT healthy after ${result.attempts} checks`,
+          result: result.healthy
+            ? `healthy after ${result.attempts} check(s), ${result.seconds.toFixed(1)} s`
+            : `NOT healthy after ${result.attempts} checks`,
         });
-        assert.ok(result.healthy, `${container.spec.name} failed its healthcheck ${result.attempts} times:\n${result.lastOutput}\n--- its output ---\n${container.output.slice(-6000)}`);
+        assert.ok(
+          result.healthy,
+          `${container.spec.name} failed its healthcheck ${result.attempts} times:\n${result.lastOutput}\n--- its output ---\n${container.output.slice(-6000)}`,
+        );
       });
     });
   }
@@ -179,9 +196,15 @@ describe('the Compose stack rehearsed from the built image', { concurrency: fals
           if (span.attributes['db.system'] === 'postgresql' || span.attributes['db.system.name'] === 'postgresql') set.add('postgresql');
           services.set(span.traceId, set);
         }
-        return [...services.entries()].find(([, set]) => ['traffic-generator', 'order-service', 'user-service', 'postgresql'].every((part) => set.has(part)));
+        return [...services.entries()].find(([, set]) =>
+          ['traffic-generator', 'order-service', 'user-service', 'postgresql'].every((part) => set.has(part)),
+        );
       },
-      { timeoutMs: 60_000, intervalMs: 1000, failure: () => `no trace through traffic, order, user and PostgreSQL among ${receiver.spans.length} spans` },
+      {
+        timeoutMs: 60_000,
+        intervalMs: 1000,
+        failure: () => `no trace through traffic, order, user and PostgreSQL among ${receiver.spans.length} spans`,
+      },
     );
     const traces = new Set(receiver.spans.map((span) => span.traceId)).size;
     report.push({
@@ -195,13 +218,27 @@ describe('the Compose stack rehearsed from the built image', { concurrency: fals
 
   it('user and order ship their log lines to elasticsearch:9200 as log_writer', async () => {
     const serviceNames = ['user-service', 'order-service'];
-    await eventually(() => (serviceNames.every((name) => elasticsearch.documents.some((document) => document.source['service.name'] === name)) ? true : undefined), {
-      timeoutMs: 30_000,
-      intervalMs: 500,
-      failure: () => `documents shipped: ${elasticsearch.documents.length}, from ${[...new Set(elasticsearch.documents.map((document) => document.source['service.name']))].join(', ')}`,
+    await eventually(
+      () =>
+        serviceNames.every((name) => elasticsearch.documents.some((document) => document.source['service.name'] === name))
+          ? true
+          : undefined,
+      {
+        timeoutMs: 30_000,
+        intervalMs: 500,
+        failure: () =>
+          `documents shipped: ${elasticsearch.documents.length}, from ${[...new Set(elasticsearch.documents.map((document) => document.source['service.name']))].join(', ')}`,
+      },
+    );
+    assert.ok(
+      elasticsearch.headers.every((headers) => headers.authorization === LOG_WRITER),
+      'every request authenticates as log_writer',
+    );
+    report.push({
+      container: 'elasticsearch',
+      ran: `bulk-API receiver at elasticsearch:9200 (${STANDINS.elasticsearch})`,
+      result: `${elasticsearch.documents.length} log documents, all as log_writer`,
     });
-    assert.ok(elasticsearch.headers.every((headers) => headers.authorization === LOG_WRITER), 'every request authenticates as log_writer');
-    report.push({ container: 'elasticsearch', ran: `bulk-API receiver at elasticsearch:9200 (${STANDINS.elasticsearch})`, result: `${elasticsearch.documents.length} log documents, all as log_writer` });
   });
 
   it("Prometheus scrapes every replica with the project's configuration", async () => {
@@ -214,7 +251,11 @@ describe('the Compose stack rehearsed from the built image', { concurrency: fals
     teardown.add('prometheus', () => prometheus.stop());
     const expected = Object.values(targets).flat().length;
     const up = await prometheus.waitFor('up == 1', (samples) => samples.length === expected, 60_000);
-    const handled = await prometheus.waitFor('sum by (job) (grpc_server_handled_total)', (samples) => samples.length === Object.keys(targets).length, 60_000);
+    const handled = await prometheus.waitFor(
+      'sum by (job) (grpc_server_handled_total)',
+      (samples) => samples.length === Object.keys(targets).length,
+      60_000,
+    );
     report.push({
       container: 'prometheus',
       ran: 'Debian Prometheus, observability/prometheus/prometheus.yml with static targets for DNS discovery',
@@ -233,7 +274,8 @@ describe('the Compose stack rehearsed from the built image', { concurrency: fals
         result: `exit ${code}: ${container!.output.trim().split('\n').pop()}`,
       });
       assert.equal(code, 1, container!.output);
-      for (const dependency of waitsFor) assert.match(container!.output, new RegExp(`${dependency}.*did not become ready`, 'i'), container!.output);
+      for (const dependency of waitsFor)
+        assert.match(container!.output, new RegExp(`${dependency}.*did not become ready`, 'i'), container!.output);
     });
   }
 
@@ -256,9 +298,15 @@ describe('the Compose stack rehearsed from the built image', { concurrency: fals
   it('every long-running container stops on SIGTERM with exit 0 within its stop_grace_period, dependants first', async () => {
     for (const [name, service] of [...ordered].reverse()) {
       const grace = durationMs(service.stop_grace_period, 10_000);
-      const stopped = await Promise.all((containers.get(name) ?? []).map((container) => container.stop(grace).then((result) => ({ container, ...result }))));
+      const stopped = await Promise.all(
+        (containers.get(name) ?? []).map((container) => container.stop(grace).then((result) => ({ container, ...result }))),
+      );
       for (const { container, code, signal, seconds } of stopped) {
-        report.push({ container: container.spec.name, ran: `SIGTERM (stop_grace_period ${grace / 1000} s)`, result: `exit ${code ?? signal} after ${seconds.toFixed(1)} s` });
+        report.push({
+          container: container.spec.name,
+          ran: `SIGTERM (stop_grace_period ${grace / 1000} s)`,
+          result: `exit ${code ?? signal} after ${seconds.toFixed(1)} s`,
+        });
         assert.equal(code, 0, `${container.spec.name} exited ${code ?? signal}:\n${container.output.slice(-4000)}`);
         assert.ok(seconds * 1000 < grace, `${container.spec.name} took ${seconds.toFixed(1)} s`);
       }
@@ -272,12 +320,22 @@ describe('the Compose stack rehearsed from the built image', { concurrency: fals
       // pino-elasticsearch refreshes the data stream when it closes (refreshOnCompletion).
       [/^(GET|POST) \/[^_/][^/]*\/_refresh/, 'maintenance'],
     ];
-    const roles = JSON.parse(readFileSync(path.join(REPO, 'observability/elasticsearch/roles.json'), 'utf8')) as Record<string, { indices: { names: string[]; privileges: string[] }[] }>;
+    const roles = JSON.parse(readFileSync(path.join(REPO, 'observability/elasticsearch/roles.json'), 'utf8')) as Record<
+      string,
+      { indices: { names: string[]; privileges: string[] }[] }
+    >;
     const granted = new Set(roles.log_writer!.indices.flatMap((entry) => entry.privileges));
     const requests = [
-      ...new Set(elasticsearch.requests.filter((request) => request.headers.authorization === LOG_WRITER).map((request) => `${request.method} ${request.url.split('?')[0]}`)),
+      ...new Set(
+        elasticsearch.requests
+          .filter((request) => request.headers.authorization === LOG_WRITER)
+          .map((request) => `${request.method} ${request.url.split('?')[0]}`),
+      ),
     ];
-    assert.ok(requests.some((request) => request.endsWith('/_refresh')), `the services closed their shippers: ${requests.join(', ')}`);
+    assert.ok(
+      requests.some((request) => request.endsWith('/_refresh')),
+      `the services closed their shippers: ${requests.join(', ')}`,
+    );
     for (const request of requests) {
       const privilege = needs.find(([pattern]) => pattern.test(request))?.[1];
       assert.ok(privilege, `${request}: which privilege does it need? Add it to this table`);
@@ -295,6 +353,8 @@ function limitMiB(service: ComposeService): number | undefined {
 /** How many service_healthy dependencies deep a platform service is. */
 function dependencyDepth(name: string): number {
   const service = model.services[name];
-  const healthy = Object.entries(service?.depends_on ?? {}).filter(([dependency, { condition }]) => condition === 'service_healthy' && model.services[dependency]?.image === TAG);
+  const healthy = Object.entries(service?.depends_on ?? {}).filter(
+    ([dependency, { condition }]) => condition === 'service_healthy' && model.services[dependency]?.image === TAG,
+  );
   return healthy.length === 0 ? 0 : 1 + Math.max(...healthy.map(([dependency]) => dependencyDepth(dependency)));
 }

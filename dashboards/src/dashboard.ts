@@ -42,7 +42,10 @@ export class DashboardDefinition {
     const { spec } = this;
     const dashboard = new dashgen.Dashboard({ title: spec.title, tags: spec.tags, refresh: '30s', time: { from: 'now-30m', to: 'now' } });
     for (const name of spec.variables) {
-      const query = Object.entries(spec.fixed ?? {}).reduce((text, [fixed, value]) => text.replaceAll(`$${fixed}`, value), VARIABLES[name].query as string);
+      const query = Object.entries(spec.fixed ?? {}).reduce(
+        (text, [fixed, value]) => text.replaceAll(`$${fixed}`, value),
+        VARIABLES[name].query as string,
+      );
       dashboard.addTemplate(
         new dashgen.Templates.Query(query, {
           name,
@@ -56,8 +59,16 @@ export class DashboardDefinition {
       );
     }
     dashboard.links.push(
-      new dashgen.ExternalLink({ title: 'Traces in Jaeger', url: `${TOOL_URLS.jaeger}/search`, tooltip: 'Find traces by service, operation and tags' }),
-      new dashgen.ExternalLink({ title: 'Logs in Kibana', url: `${TOOL_URLS.kibana}/app/discover`, tooltip: 'Search the services\' logs; filter by trace.id' }),
+      new dashgen.ExternalLink({
+        title: 'Traces in Jaeger',
+        url: `${TOOL_URLS.jaeger}/search`,
+        tooltip: 'Find traces by service, operation and tags',
+      }),
+      new dashgen.ExternalLink({
+        title: 'Logs in Kibana',
+        url: `${TOOL_URLS.kibana}/app/discover`,
+        tooltip: "Search the services' logs; filter by trace.id",
+      }),
     );
     for (const row of spec.rows) {
       const legacyRow = new dashgen.Row({ title: row.title });
@@ -87,12 +98,40 @@ export class DashboardDefinition {
       schemaVersion: 39,
       version: 1,
       links: [
-        ...legacy.links.map(({ title, tooltip, url, icon, targetBlank, type }) => ({ title, tooltip, url, icon, targetBlank, type, tags: [], asDropdown: false, includeVars: false, keepTime: true })),
-        { title: 'Dashboards', type: 'dashboards', tags: ['grpc-platform'], asDropdown: true, icon: 'external link', includeVars: true, keepTime: true, targetBlank: false, tooltip: '', url: '' },
+        ...legacy.links.map(({ title, tooltip, url, icon, targetBlank, type }) => ({
+          title,
+          tooltip,
+          url,
+          icon,
+          targetBlank,
+          type,
+          tags: [],
+          asDropdown: false,
+          includeVars: false,
+          keepTime: true,
+        })),
+        {
+          title: 'Dashboards',
+          type: 'dashboards',
+          tags: ['grpc-platform'],
+          asDropdown: true,
+          icon: 'external link',
+          includeVars: true,
+          keepTime: true,
+          targetBlank: false,
+          tooltip: '',
+          url: '',
+        },
       ],
       templating: { list: legacy.templating.list.map(modernVariable) },
       annotations: { list: [] },
-      panels: layout(spec.rows.map((row, index) => ({ title: row.title, panels: legacy.rows[index]!.panels, spans: row.panels.map((panel) => panel.span) }))),
+      panels: layout(
+        spec.rows.map((row, index) => ({
+          title: row.title,
+          panels: legacy.rows[index]!.panels,
+          spans: row.panels.map((panel) => panel.span),
+        })),
+      ),
     };
   }
 }

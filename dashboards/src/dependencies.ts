@@ -18,28 +18,57 @@ export const dependencies = new DashboardDefinition({
     {
       title: 'Calls from Order to User',
       panels: [
-        new Stat({ title: 'Calls to User', description: 'GetUser calls per second made by the order service; it makes one per order placed.', unit: 'reqps', queries: [{ expr: rate('grpc_client_handled_total', calls) }] }),
+        new Stat({
+          title: 'Calls to User',
+          description: 'GetUser calls per second made by the order service; it makes one per order placed.',
+          unit: 'reqps',
+          queries: [{ expr: rate('grpc_client_handled_total', calls) }],
+        }),
         new Stat({
           title: 'Failing calls to User',
-          description: 'Share of calls to User failing with Unavailable, DeadlineExceeded or Internal; above zero, orders fail with UNAVAILABLE.',
+          description:
+            'Share of calls to User failing with Unavailable, DeadlineExceeded or Internal; above zero, orders fail with UNAVAILABLE.',
           unit: 'percentunit',
           queries: [{ expr: `${rate('grpc_client_handled_total', faults)} / ${rate('grpc_client_handled_total', calls)} or vector(0)` }],
-          thresholds: [{ value: 0.001, color: 'orange' }, { value: 0.01, color: 'red' }],
+          thresholds: [
+            { value: 0.001, color: 'orange' },
+            { value: 0.01, color: 'red' },
+          ],
         }),
         new Stat({
           title: 'p99 of calls to User',
           description: 'The order service waits this long for User at the 99th percentile; it is part of every CreateOrder.',
           unit: 's',
-          queries: [{ expr: `histogram_quantile(0.99, sum by (le) (rate(grpc_client_handling_seconds_bucket${calls}[$__rate_interval])))` }],
+          queries: [
+            { expr: `histogram_quantile(0.99, sum by (le) (rate(grpc_client_handling_seconds_bucket${calls}[$__rate_interval])))` },
+          ],
         }),
-        new Stat({ title: 'Calls in flight', description: 'Calls to User started and not yet answered; growth means User is slow to answer.', unit: 'short', queries: [{ expr: `sum(grpc_client_started_total${calls}) - sum(grpc_client_handled_total${calls})` }] }),
-        new TimeSeries({ title: 'Calls to User by outcome', description: 'GetUser calls per second by status: NotFound is an order for an unknown user, Unavailable means User is down.', unit: 'reqps', min: 0, stack: true, queries: [{ expr: rate('grpc_client_handled_total', calls, 'grpc_method, grpc_code'), legend: '{{grpc_method}} {{grpc_code}}' }] }),
+        new Stat({
+          title: 'Calls in flight',
+          description: 'Calls to User started and not yet answered; growth means User is slow to answer.',
+          unit: 'short',
+          queries: [{ expr: `sum(grpc_client_started_total${calls}) - sum(grpc_client_handled_total${calls})` }],
+        }),
+        new TimeSeries({
+          title: 'Calls to User by outcome',
+          description: 'GetUser calls per second by status: NotFound is an order for an unknown user, Unavailable means User is down.',
+          unit: 'reqps',
+          min: 0,
+          stack: true,
+          queries: [{ expr: rate('grpc_client_handled_total', calls, 'grpc_method, grpc_code'), legend: '{{grpc_method}} {{grpc_code}}' }],
+        }),
         new TimeSeries({
           title: 'Latency of calls to User (client side)',
-          description: 'Duration of GetUser as measured by Order, network included; compare with User\'s own latency in the Services overview.',
+          description:
+            "Duration of GetUser as measured by Order, network included; compare with User's own latency in the Services overview.",
           unit: 's',
           min: 0,
-          links: [{ title: 'Order traces in Jaeger', url: `${TOOL_URLS.jaeger}/search?service=order-service&operation=user.v1.UserService%2FGetUser` }],
+          links: [
+            {
+              title: 'Order traces in Jaeger',
+              url: `${TOOL_URLS.jaeger}/search?service=order-service&operation=user.v1.UserService%2FGetUser`,
+            },
+          ],
           queries: [
             { expr: quantile(0.5, 'grpc_client_handling_seconds', calls, 'grpc_method'), legend: 'p50' },
             { expr: quantile(0.99, 'grpc_client_handling_seconds', calls, 'grpc_method'), legend: 'p99', exemplar: true },

@@ -84,13 +84,22 @@ export class TimeSeries extends Panel {
   private readonly min: number | undefined;
 
   protected options(): Record<string, unknown> {
-    return { legend: { displayMode: 'table', placement: 'bottom', calcs: ['mean', 'max', 'lastNotNull'] }, tooltip: { mode: 'multi', sort: 'desc' } };
+    return {
+      legend: { displayMode: 'table', placement: 'bottom', calcs: ['mean', 'max', 'lastNotNull'] },
+      tooltip: { mode: 'multi', sort: 'desc' },
+    };
   }
 
   protected override fieldDefaults(): Record<string, unknown> {
     return {
       ...(this.min !== undefined && { min: this.min }),
-      custom: { drawStyle: 'line', lineWidth: 1, fillOpacity: this.stack ? 30 : 10, showPoints: 'never', stacking: { mode: this.stack ? 'normal' : 'none', group: 'A' } },
+      custom: {
+        drawStyle: 'line',
+        lineWidth: 1,
+        fillOpacity: this.stack ? 30 : 10,
+        showPoints: 'never',
+        stacking: { mode: this.stack ? 'normal' : 'none', group: 'A' },
+      },
     };
   }
 }
@@ -106,7 +115,12 @@ export class Stat extends Panel {
   private readonly thresholds: { value: number; color: string }[];
 
   protected options(): Record<string, unknown> {
-    return { reduceOptions: { calcs: ['lastNotNull'], fields: '', values: false }, colorMode: 'value', graphMode: 'area', textMode: 'auto' };
+    return {
+      reduceOptions: { calcs: ['lastNotNull'], fields: '', values: false },
+      colorMode: 'value',
+      graphMode: 'area',
+      textMode: 'auto',
+    };
   }
 
   protected override fieldDefaults(): Record<string, unknown> {
@@ -119,7 +133,14 @@ export class Heatmap extends Panel {
   readonly type = 'heatmap';
 
   protected options(): Record<string, unknown> {
-    return { calculate: false, yAxis: { unit: this.base.unit }, cellGap: 1, color: { mode: 'scheme', scheme: 'Oranges', steps: 64 }, exemplars: { color: 'rgba(255,0,255,0.7)' }, tooltip: { mode: 'single', yHistogram: true } };
+    return {
+      calculate: false,
+      yAxis: { unit: this.base.unit },
+      cellGap: 1,
+      color: { mode: 'scheme', scheme: 'Oranges', steps: 64 },
+      exemplars: { color: 'rgba(255,0,255,0.7)' },
+      tooltip: { mode: 'single', yHistogram: true },
+    };
   }
 
   protected override targetExtras(): Record<string, unknown> {

@@ -4,7 +4,6 @@ export function selector(variables: ('job' | 'method' | 'instance')[], extra: st
   return `{${[...variables.map((name) => `${label[name]}=~"$${name}"`), ...extra].join(',')}}`;
 }
 
-
 export function rate(metric: string, matchers: string, by?: string): string {
   const inner = `rate(${metric}${matchers}[$__rate_interval])`;
   return by ? `sum by (${by}) (${inner})` : `sum(${inner})`;

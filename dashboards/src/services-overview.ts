@@ -20,7 +20,12 @@ export const servicesOverview = new DashboardDefinition({
     {
       title: 'At a glance',
       panels: [
-        new Stat({ title: 'Requests', description: 'Calls per second handled by the selected services; a sudden drop means callers cannot reach them.', unit: 'reqps', queries: [{ expr: rate('grpc_server_handled_total', all) }] }),
+        new Stat({
+          title: 'Requests',
+          description: 'Calls per second handled by the selected services; a sudden drop means callers cannot reach them.',
+          unit: 'reqps',
+          queries: [{ expr: rate('grpc_server_handled_total', all) }],
+        }),
         new Stat({
           title: 'Server errors (SLI, 5m)',
           description:
@@ -28,14 +33,22 @@ export const servicesOverview = new DashboardDefinition({
             `health, reflection and fault admin calls are not counted, and Method and Instance do not apply. The SLO allows ${((1 - AVAILABILITY_OBJECTIVE) * 100).toFixed(1)} %.`,
           unit: 'percentunit',
           queries: [{ expr: `${errorRatio('5m')}{job=~"$job"}`, legend: '{{job}}' }],
-          thresholds: [{ value: 1 - AVAILABILITY_OBJECTIVE, color: 'orange' }, { value: 10 * (1 - AVAILABILITY_OBJECTIVE), color: 'red' }],
+          thresholds: [
+            { value: 1 - AVAILABILITY_OBJECTIVE, color: 'orange' },
+            { value: 10 * (1 - AVAILABILITY_OBJECTIVE), color: 'red' },
+          ],
         }),
         new Stat({
           title: 'p99 latency (unary)',
           description: `99th percentile of unary call duration; the latency SLO wants ${LATENCY_OBJECTIVE * 100} % under ${LATENCY_THRESHOLD_SECONDS * 1000} ms.`,
           unit: 's',
-          queries: [{ expr: `histogram_quantile(0.99, sum by (le) (rate(grpc_server_handling_seconds_bucket${unary}[$__rate_interval])))` }],
-          thresholds: [{ value: 0.1, color: 'orange' }, { value: LATENCY_THRESHOLD_SECONDS, color: 'red' }],
+          queries: [
+            { expr: `histogram_quantile(0.99, sum by (le) (rate(grpc_server_handling_seconds_bucket${unary}[$__rate_interval])))` },
+          ],
+          thresholds: [
+            { value: 0.1, color: 'orange' },
+            { value: LATENCY_THRESHOLD_SECONDS, color: 'red' },
+          ],
         }),
         new Stat({
           title: 'Instances up',
@@ -48,13 +61,26 @@ export const servicesOverview = new DashboardDefinition({
     {
       title: 'Rate, errors, duration',
       panels: [
-        new TimeSeries({ title: 'Request rate by method', description: 'Calls per second per method; compare shapes across methods to spot a single hot or silent one.', unit: 'reqps', min: 0, stack: true, queries: [{ expr: rate('grpc_server_handled_total', all, 'job, grpc_method'), legend: '{{job}} {{grpc_method}}' }] }),
+        new TimeSeries({
+          title: 'Request rate by method',
+          description: 'Calls per second per method; compare shapes across methods to spot a single hot or silent one.',
+          unit: 'reqps',
+          min: 0,
+          stack: true,
+          queries: [{ expr: rate('grpc_server_handled_total', all, 'job, grpc_method'), legend: '{{job}} {{grpc_method}}' }],
+        }),
         new TimeSeries({
           title: 'Error ratio by status code',
-          description: 'Share of calls ending in each non-OK code; InvalidArgument and NotFound are callers\' mistakes, Unavailable and Internal are ours.',
+          description:
+            "Share of calls ending in each non-OK code; InvalidArgument and NotFound are callers' mistakes, Unavailable and Internal are ours.",
           unit: 'percentunit',
           min: 0,
-          queries: [{ expr: `${rate('grpc_server_handled_total', notOk, 'job, grpc_code')} / ignoring(grpc_code) group_left ${rate('grpc_server_handled_total', all, 'job')}`, legend: '{{job}} {{grpc_code}}' }],
+          queries: [
+            {
+              expr: `${rate('grpc_server_handled_total', notOk, 'job, grpc_code')} / ignoring(grpc_code) group_left ${rate('grpc_server_handled_total', all, 'job')}`,
+              legend: '{{job}} {{grpc_code}}',
+            },
+          ],
         }),
         new TimeSeries({
           title: 'Latency p50 / p95 / p99 (unary)',
@@ -74,27 +100,43 @@ export const servicesOverview = new DashboardDefinition({
           unit: 's',
           min: 0,
           links: [jaegerLink],
-          queries: [{ expr: quantile(0.99, 'grpc_server_handling_seconds', unary, 'job, grpc_method'), legend: '{{job}} {{grpc_method}}', exemplar: true }],
+          queries: [
+            {
+              expr: quantile(0.99, 'grpc_server_handling_seconds', unary, 'job, grpc_method'),
+              legend: '{{job}} {{grpc_method}}',
+              exemplar: true,
+            },
+          ],
         }),
         new TimeSeries({
           title: 'In flight',
           description: 'Calls started but not finished, including open streams (WatchOrders); steady growth means calls are stuck.',
           unit: 'short',
           min: 0,
-          queries: [{ expr: `sum by (job) (grpc_server_started_total${all}) - sum by (job) (grpc_server_handled_total${all})`, legend: '{{job}}' }],
+          queries: [
+            { expr: `sum by (job) (grpc_server_started_total${all}) - sum by (job) (grpc_server_handled_total${all})`, legend: '{{job}}' },
+          ],
         }),
         new Heatmap({
           title: 'Latency distribution (unary)',
           description: 'How call durations spread over time; a second band appearing means some calls take a slower path.',
           unit: 's',
-          queries: [{ expr: `sum by (le) (rate(grpc_server_handling_seconds_bucket${unary}[$__rate_interval]))`, legend: '{{le}}', exemplar: true }],
+          queries: [
+            { expr: `sum by (le) (rate(grpc_server_handling_seconds_bucket${unary}[$__rate_interval]))`, legend: '{{le}}', exemplar: true },
+          ],
         }),
       ],
     },
     {
       title: 'Methods',
       panels: [
-        new Table({ title: 'Busiest methods', description: 'Calls per second per method right now; the top rows are where load is.', unit: 'reqps', span: 6, queries: [{ expr: `sort_desc(${rate('grpc_server_handled_total', all, 'job, grpc_method')})` }] }),
+        new Table({
+          title: 'Busiest methods',
+          description: 'Calls per second per method right now; the top rows are where load is.',
+          unit: 'reqps',
+          span: 6,
+          queries: [{ expr: `sort_desc(${rate('grpc_server_handled_total', all, 'job, grpc_method')})` }],
+        }),
         new Table({
           title: 'Methods failing through the server',
           description: 'Server-fault calls per second per method and code right now; any row here needs attention.',
@@ -131,7 +173,7 @@ export const servicesOverview = new DashboardDefinition({
           title: 'How to read this dashboard',
           description: 'Where to go from here.',
           content:
-            'Rate, errors and duration per service (**Service**) and method (**Method**). Errors are split by status code: `InvalidArgument`, `NotFound`, `FailedPrecondition` and `AlreadyExists` are the caller\'s mistakes, `Unavailable`, `Internal` and `DeadlineExceeded` are the platform\'s.\n\n' +
+            "Rate, errors and duration per service (**Service**) and method (**Method**). Errors are split by status code: `InvalidArgument`, `NotFound`, `FailedPrecondition` and `AlreadyExists` are the caller's mistakes, `Unavailable`, `Internal` and `DeadlineExceeded` are the platform's.\n\n" +
             `Click an exemplar on a latency panel to open its trace in [Jaeger](${TOOL_URLS.jaeger}); every log line of that call carries the same \`trace.id\` in [Kibana](${TOOL_URLS.kibana}/app/discover).`,
         }),
       ],

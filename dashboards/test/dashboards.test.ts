@@ -31,13 +31,26 @@ describe('dashboards as code', () => {
     it(`${uid}: every $variable a query or a variable uses is defined on the dashboard (or is Grafana's own)`, () => {
       const json = definition.toGrafanaJson() as { panels: GridPanel[]; templating: { list: { name: string; definition: string }[] } };
       const defined = new Set(json.templating.list.map((variable) => variable.name));
-      const texts = [...json.templating.list.map((variable) => variable.definition), ...json.panels.flatMap((panel) => (panel.targets ?? []).map((target) => target.expr))];
-      const used = new Set(texts.flatMap((text) => [...text.matchAll(/\$\{?(\w+)/g)].map((match) => match[1]!)).filter((name) => !name.startsWith('__')));
-      assert.deepEqual([...used].filter((name) => !defined.has(name)), [], 'used but not defined');
+      const texts = [
+        ...json.templating.list.map((variable) => variable.definition),
+        ...json.panels.flatMap((panel) => (panel.targets ?? []).map((target) => target.expr)),
+      ];
+      const used = new Set(
+        texts.flatMap((text) => [...text.matchAll(/\$\{?(\w+)/g)].map((match) => match[1]!)).filter((name) => !name.startsWith('__')),
+      );
+      assert.deepEqual(
+        [...used].filter((name) => !defined.has(name)),
+        [],
+        'used but not defined',
+      );
     });
 
     it(`${uid}: every panel is a current type, described, with a unit and a provisioned datasource`, () => {
-      const json = definition.toGrafanaJson() as { panels: GridPanel[]; templating: { list: { datasource: { uid: string } }[] }; schemaVersion: number };
+      const json = definition.toGrafanaJson() as {
+        panels: GridPanel[];
+        templating: { list: { datasource: { uid: string } }[] };
+        schemaVersion: number;
+      };
       assert.ok(json.schemaVersion >= 39);
       for (const panel of json.panels) {
         assert.ok(CURRENT_PANEL_TYPES.has(panel.type), `${panel.title}: ${panel.type} is not a current panel type`);
@@ -46,7 +59,10 @@ describe('dashboards as code', () => {
         if (panel.type === 'text') continue;
         assert.ok(panel.fieldConfig?.defaults.unit, `${panel.title}: needs a unit`);
         assert.ok(KNOWN_UIDS.has(panel.datasource!.uid), `${panel.title}: datasource ${panel.datasource?.uid}`);
-        assert.ok(panel.targets!.length > 0 && panel.targets!.every((target) => KNOWN_UIDS.has(target.datasource!.uid) && target.expr.length > 0), panel.title);
+        assert.ok(
+          panel.targets!.length > 0 && panel.targets!.every((target) => KNOWN_UIDS.has(target.datasource!.uid) && target.expr.length > 0),
+          panel.title,
+        );
       }
       for (const variable of json.templating.list) assert.ok(KNOWN_UIDS.has(variable.datasource.uid));
     });
@@ -67,14 +83,20 @@ describe('dashboards as code', () => {
   }
 
   it('the committed recording rules are what the code generates (run npm run dashboards)', () => {
-    assert.equal(readFileSync(RECORDING_RULES_FILE, 'utf8'), recordingRulesYaml(), 'observability/prometheus/rules/recording.yml is stale: run npm run dashboards');
+    assert.equal(
+      readFileSync(RECORDING_RULES_FILE, 'utf8'),
+      recordingRulesYaml(),
+      'observability/prometheus/rules/recording.yml is stale: run npm run dashboards',
+    );
   });
 
   it('every recorded series is read by an alert or a dashboard panel', () => {
     const recorded = [...recordingRulesYaml().matchAll(/^\s+- record: (\S+)$/gm)].map((match) => match[1]!);
     assert.ok(recorded.length > 0);
     const alerts = readFileSync(path.resolve(RECORDING_RULES_FILE, '../alerts.yml'), 'utf8');
-    const queries = DASHBOARDS.flatMap((definition) => definition.panels.flatMap((panel) => panel.queries.map((query) => query.expr))).join('\n');
+    const queries = DASHBOARDS.flatMap((definition) => definition.panels.flatMap((panel) => panel.queries.map((query) => query.expr))).join(
+      '\n',
+    );
     const unread = recorded.filter((name) => !alerts.includes(name) && !queries.includes(name));
     assert.deepEqual(unread, [], 'recorded and never read: drop the rule, or use it');
   });

@@ -65,7 +65,14 @@ function mergeInventories(inventories: Inventory[]): Inventory {
     const known = metrics.get(family.name);
     metrics.set(
       family.name,
-      known ? { ...known, labels: union(known.labels, family.labels), sampled: known.sampled || family.sampled, services: union(known.services, family.services) } : family,
+      known
+        ? {
+            ...known,
+            labels: union(known.labels, family.labels),
+            sampled: known.sampled || family.sampled,
+            services: union(known.services, family.services),
+          }
+        : family,
     );
   }
   const spans = new Map<string, SpanKindEntry>();
@@ -86,7 +93,8 @@ function mergeInventories(inventories: Inventory[]): Inventory {
     });
   }
   const byName = (a: { name: string }, b: { name: string }) => a.name.localeCompare(b.name);
-  const byKey = (a: SpanKindEntry, b: SpanKindEntry) => `${a.service}|${a.scope}|${a.kind}`.localeCompare(`${b.service}|${b.scope}|${b.kind}`);
+  const byKey = (a: SpanKindEntry, b: SpanKindEntry) =>
+    `${a.service}|${a.scope}|${a.kind}`.localeCompare(`${b.service}|${b.scope}|${b.kind}`);
   return {
     metrics: [...metrics.values()].sort(byName),
     spans: [...spans.values()].sort(byKey),
@@ -118,7 +126,11 @@ async function collectOnce(): Promise<Inventory> {
     };
     const user = await startServiceProcess(main('@platform/user-service'), { ...common, FAULTS: '', DATABASE_URL: databases[0] });
     running.push(user);
-    const order = await startServiceProcess(main('@platform/order-service'), { ...common, DATABASE_URL: databases[1], USER_SERVICE_ADDR: `127.0.0.1:${user.port}` });
+    const order = await startServiceProcess(main('@platform/order-service'), {
+      ...common,
+      DATABASE_URL: databases[1],
+      USER_SERVICE_ADDR: `127.0.0.1:${user.port}`,
+    });
     running.push(order);
     const services = { 'user-service': user, 'order-service': order };
 
@@ -158,20 +170,31 @@ async function collectOnce(): Promise<Inventory> {
 function defaultMetricLabels(): Map<string, string[]> {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
-  return new Map(registry.getMetricsAsArray().map((metric) => [metric.name, (metric as unknown as { labelNames?: string[] }).labelNames ?? []]));
+  return new Map(
+    registry.getMetricsAsArray().map((metric) => [metric.name, (metric as unknown as { labelNames?: string[] }).labelNames ?? []]),
+  );
 }
 
 async function metricFamilies(services: Record<string, ServiceProcess>): Promise<MetricFamily[]> {
   const families = new Map<string, MetricFamily>();
   const defaults = defaultMetricLabels();
   for (const [serviceName, service] of Object.entries(services)) {
-    const text = await (await fetch(`http://127.0.0.1:${service.metricsPort}/metrics`, { headers: { accept: 'text/plain;version=0.0.4' } })).text();
+    const text = await (
+      await fetch(`http://127.0.0.1:${service.metricsPort}/metrics`, { headers: { accept: 'text/plain;version=0.0.4' } })
+    ).text();
     let current: MetricFamily | undefined;
     for (const line of text.split('\n')) {
       const meta = /^# (HELP|TYPE) (\S+) ?(.*)$/.exec(line);
       if (meta) {
         const [, what, name, rest] = meta as unknown as [string, string, string, string];
-        current = families.get(name) ?? { name, type: '', help: '', labels: [...(defaults.get(name) ?? [])], sampled: defaults.has(name), services: [] };
+        current = families.get(name) ?? {
+          name,
+          type: '',
+          help: '',
+          labels: [...(defaults.get(name) ?? [])],
+          sampled: defaults.has(name),
+          services: [],
+        };
         families.set(name, current);
         if (what === 'HELP') current.help = rest;
         else current.type = rest;
@@ -187,11 +210,16 @@ async function metricFamilies(services: Record<string, ServiceProcess>): Promise
       }
     }
   }
-  return [...families.values()].map((family) => ({ ...family, labels: family.labels.sort(), services: family.services.sort() })).sort((a, b) => a.name.localeCompare(b.name));
+  return [...families.values()]
+    .map((family) => ({ ...family, labels: family.labels.sort(), services: family.services.sort() }))
+    .sort((a, b) => a.name.localeCompare(b.name));
 }
 
 function spanKinds(spans: ReceivedSpan[]): SpanKindEntry[] {
-  const entries = new Map<string, SpanKindEntry & { nameSet: Set<string>; attributeSet: Set<string>; eventMap: Map<string, Set<string>> }>();
+  const entries = new Map<
+    string,
+    SpanKindEntry & { nameSet: Set<string>; attributeSet: Set<string>; eventMap: Map<string, Set<string>> }
+  >();
   for (const span of spans) {
     const service = String(span.resource['service.name'] ?? '');
     // OTLP numbers kinds from 1 (INTERNAL).
@@ -199,7 +227,17 @@ function spanKinds(spans: ReceivedSpan[]): SpanKindEntry[] {
     const key = `${service}|${span.scope}|${kind}`;
     let entry = entries.get(key);
     if (!entry) {
-      entry = { service, scope: span.scope, kind, names: [], attributes: [], events: [], nameSet: new Set(), attributeSet: new Set(), eventMap: new Map() };
+      entry = {
+        service,
+        scope: span.scope,
+        kind,
+        names: [],
+        attributes: [],
+        events: [],
+        nameSet: new Set(),
+        attributeSet: new Set(),
+        eventMap: new Map(),
+      };
       entries.set(key, entry);
     }
     // Names carry the database (pg.query:SELECT orders_test_1a2b...): the catalogue keeps the form.
@@ -226,7 +264,8 @@ function spanKinds(spans: ReceivedSpan[]): SpanKindEntry[] {
 
 /** user.id, rpc.grpc.status_code ...: the dotted paths of an object's leaves; arrays as []. */
 function fieldPaths(value: unknown, prefix = ''): string[] {
-  if (Array.isArray(value)) return value.length === 0 ? [`${prefix}[]`] : [...new Set(value.flatMap((item) => fieldPaths(item, `${prefix}[]`)))];
+  if (Array.isArray(value))
+    return value.length === 0 ? [`${prefix}[]`] : [...new Set(value.flatMap((item) => fieldPaths(item, `${prefix}[]`)))];
   if (value === null || typeof value !== 'object') return [prefix];
   const entries = Object.entries(value);
   if (entries.length === 0) return [prefix];

@@ -145,7 +145,10 @@ async function setUpElasticsearch(config, es) {
     config.elasticsearchUrl,
     async (timeoutMs) => {
       // 408 when the status was not reached within `timeout`; the body still has it.
-      const { status, body } = await es('GET', '/_cluster/health?wait_for_status=yellow&timeout=5s', { timeoutMs, accept: [200, 408, 503] });
+      const { status, body } = await es('GET', '/_cluster/health?wait_for_status=yellow&timeout=5s', {
+        timeoutMs,
+        accept: [200, 408, 503],
+      });
       const ready = status === 200 && (body.status === 'yellow' || body.status === 'green');
       return { ready, detail: `HTTP ${status}, cluster status ${body.status ?? 'unknown'}` };
     },
@@ -263,10 +266,12 @@ const PHASES = ['elasticsearch', 'kibana'];
 
 async function main() {
   const phase = process.argv[2];
-  if (phase !== undefined && !PHASES.includes(phase)) throw new SetupError(`unknown phase "${phase}"; use one of ${PHASES.join(', ')}, or none for both`);
+  if (phase !== undefined && !PHASES.includes(phase))
+    throw new SetupError(`unknown phase "${phase}"; use one of ${PHASES.join(', ')}, or none for both`);
   const config = readConfig(process.env);
   if (phase !== 'kibana') await setUpElasticsearch(config, client(config.elasticsearchUrl, 'elastic', config.elasticPassword));
-  if (phase !== 'elasticsearch') await setUpKibana(config, client(config.kibanaUrl, 'elastic', config.elasticPassword, { 'kbn-xsrf': 'setup.mjs' }));
+  if (phase !== 'elasticsearch')
+    await setUpKibana(config, client(config.kibanaUrl, 'elastic', config.elasticPassword, { 'kbn-xsrf': 'setup.mjs' }));
   log(`done${phase ? ` (${phase})` : ''}`);
 }
 

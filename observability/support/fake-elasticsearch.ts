@@ -43,7 +43,11 @@ export class FakeElasticsearch {
     for (let i = 0; i + 1 < lines.length; i += 2) {
       const action = JSON.parse(lines[i]!) as Record<string, { _index: string; op_type?: string }>;
       const [kind, meta] = Object.entries(action)[0]!;
-      this.documents.push({ index: meta._index, opType: meta.op_type ?? (kind === 'create' ? 'create' : undefined), source: JSON.parse(lines[i + 1]!) as Record<string, unknown> });
+      this.documents.push({
+        index: meta._index,
+        opType: meta.op_type ?? (kind === 'create' ? 'create' : undefined),
+        source: JSON.parse(lines[i + 1]!) as Record<string, unknown>,
+      });
       items.push({ [kind]: { _index: meta._index, status: 201, result: 'created' } });
     }
     return { headers, body: { took: 1, errors: false, items } };

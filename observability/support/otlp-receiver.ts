@@ -2,25 +2,37 @@ import { Server, ServerCredentials, type sendUnaryData, type ServerUnaryCall } f
 // The OTLP messages as the OpenTelemetry project generated them (protobufjs static code), from its own package.
 import * as generatedRoot from 'otlp-schema/build/src/generated/root';
 
-type KeyValues = { key?: string | null; value?: { stringValue?: string | null; intValue?: unknown; boolValue?: boolean | null; doubleValue?: number | null } | null }[] | null | undefined;
+type KeyValues =
+  | {
+      key?: string | null;
+      value?: { stringValue?: string | null; intValue?: unknown; boolValue?: boolean | null; doubleValue?: number | null } | null;
+    }[]
+  | null
+  | undefined;
 
 /** The part of ExportTraceServiceRequest this receiver reads. */
 interface ExportRequest {
-  resourceSpans?: {
-    resource?: { attributes?: KeyValues } | null;
-    scopeSpans?: {
-      scope?: { name?: string | null } | null;
-      spans?: {
-        traceId?: Uint8Array | null;
-        spanId?: Uint8Array | null;
-        parentSpanId?: Uint8Array | null;
-        name?: string | null;
-        kind?: number | null;
-        attributes?: KeyValues;
-        events?: { name?: string | null; attributes?: KeyValues }[] | null;
-      }[] | null;
-    }[] | null;
-  }[] | null;
+  resourceSpans?:
+    | {
+        resource?: { attributes?: KeyValues } | null;
+        scopeSpans?:
+          | {
+              scope?: { name?: string | null } | null;
+              spans?:
+                | {
+                    traceId?: Uint8Array | null;
+                    spanId?: Uint8Array | null;
+                    parentSpanId?: Uint8Array | null;
+                    name?: string | null;
+                    kind?: number | null;
+                    attributes?: KeyValues;
+                    events?: { name?: string | null; attributes?: KeyValues }[] | null;
+                  }[]
+                | null;
+            }[]
+          | null;
+      }[]
+    | null;
 }
 
 // The static module's typings only say "a protobufjs Root"; this is the one message it is used for.
@@ -114,12 +126,15 @@ export class OtlpTraceReceiver {
   }
 }
 
-
 function attributesOf(keyValues: KeyValues): Record<string, unknown> {
   const attributes: Record<string, unknown> = {};
   for (const { key, value } of keyValues ?? []) {
     if (!key || !value) continue;
-    attributes[key] = value.stringValue ?? (value.intValue !== undefined && value.intValue !== null ? Number(value.intValue) : undefined) ?? value.boolValue ?? value.doubleValue;
+    attributes[key] =
+      value.stringValue ??
+      (value.intValue !== undefined && value.intValue !== null ? Number(value.intValue) : undefined) ??
+      value.boolValue ??
+      value.doubleValue;
   }
   return attributes;
 }

@@ -40,22 +40,43 @@ const at = (value: unknown, ...pathParts: string[]): unknown =>
   pathParts.reduce<unknown>((current, part) => (current as Record<string, unknown> | undefined)?.[part], value);
 
 /** An index or role name pattern (only `*` is special) as a regular expression. */
-const globToRegExp = (pattern: string) => new RegExp(`^${pattern.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+const globToRegExp = (pattern: string) =>
+  new RegExp(
+    `^${pattern
+      .split('*')
+      .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.*')}$`,
+  );
 
 describe('Jaeger v2 configuration (observability/jaeger/config.yaml)', () => {
   const config = readYaml(JAEGER_CONFIG);
-  const service = config.service as { extensions?: string[]; pipelines?: Record<string, Record<string, string[] | undefined>>; telemetry?: unknown };
+  const service = config.service as {
+    extensions?: string[];
+    pipelines?: Record<string, Record<string, string[] | undefined>>;
+    telemetry?: unknown;
+  };
   const pipelines = Object.entries(service.pipelines ?? {});
   const signalOf = (pipelineId: string) => pipelineId.split('/')[0];
 
   it('has a traces pipeline and a span-metrics pipeline', () => {
-    assert.ok(pipelines.some(([id]) => signalOf(id) === 'traces'), 'no traces pipeline');
-    assert.ok(pipelines.some(([id]) => signalOf(id) === 'metrics'), 'no metrics pipeline');
+    assert.ok(
+      pipelines.some(([id]) => signalOf(id) === 'traces'),
+      'no traces pipeline',
+    );
+    assert.ok(
+      pipelines.some(([id]) => signalOf(id) === 'metrics'),
+      'no metrics pipeline',
+    );
   });
 
   it('pipelines reference only defined receivers, processors, exporters and connectors, and every one defined is used', () => {
     const problems: string[] = [];
-    const used = { receivers: new Set<string>(), processors: new Set<string>(), exporters: new Set<string>(), connectors: new Set<string>() };
+    const used = {
+      receivers: new Set<string>(),
+      processors: new Set<string>(),
+      exporters: new Set<string>(),
+      connectors: new Set<string>(),
+    };
     const connectors = new Set(keys(config.connectors));
     for (const [id, pipeline] of pipelines) {
       for (const receiver of pipeline.receivers ?? []) {
@@ -85,14 +106,18 @@ describe('Jaeger v2 configuration (observability/jaeger/config.yaml)', () => {
     const exportingTo = pipelines.filter(([, pipeline]) => pipeline.exporters?.includes('spanmetrics')).map(([id]) => signalOf(id));
     const receivingFrom = pipelines.filter(([, pipeline]) => pipeline.receivers?.includes('spanmetrics'));
     assert.deepEqual(exportingTo, ['traces']);
-    assert.deepEqual(receivingFrom.map(([id]) => signalOf(id)), ['metrics']);
+    assert.deepEqual(
+      receivingFrom.map(([id]) => signalOf(id)),
+      ['metrics'],
+    );
     assert.ok(receivingFrom[0]![1].exporters?.includes('prometheus'), 'the span-metrics pipeline exports to the prometheus exporter');
     assert.equal(at(config, 'exporters', 'prometheus', 'endpoint'), '0.0.0.0:8889');
   });
 
   it('enables exactly the extensions it defines', () => {
     assert.deepEqual([...(service.extensions ?? [])].sort(), keys(config.extensions).sort());
-    for (const required of ['jaeger_storage', 'jaeger_query', 'healthcheckv2']) assert.ok(service.extensions?.includes(required), `${required} is not enabled`);
+    for (const required of ['jaeger_storage', 'jaeger_query', 'healthcheckv2'])
+      assert.ok(service.extensions?.includes(required), `${required} is not enabled`);
   });
 
   it('receives OTLP over gRPC and HTTP on every interface', () => {
@@ -106,8 +131,15 @@ describe('Jaeger v2 configuration (observability/jaeger/config.yaml)', () => {
     const metricsBackend = at(config, 'extensions', 'jaeger_query', 'storage', 'metrics') as string;
     const maxTraces = at(storage.backends, tracesBackend, 'memory', 'max_traces');
     assert.ok(typeof maxTraces === 'number' && maxTraces > 0 && maxTraces <= 1_000_000, `max_traces is ${String(maxTraces)}`);
-    assert.equal(at(config, 'exporters', 'jaeger_storage_exporter', 'trace_storage'), tracesBackend, 'spans are written where the UI reads them');
-    assert.ok(keys(storage.metric_backends).includes(metricsBackend), `jaeger_query reads metrics from ${metricsBackend}, which is not in metric_backends`);
+    assert.equal(
+      at(config, 'exporters', 'jaeger_storage_exporter', 'trace_storage'),
+      tracesBackend,
+      'spans are written where the UI reads them',
+    );
+    assert.ok(
+      keys(storage.metric_backends).includes(metricsBackend),
+      `jaeger_query reads metrics from ${metricsBackend}, which is not in metric_backends`,
+    );
     assert.equal(at(storage.metric_backends, metricsBackend, 'prometheus', 'endpoint'), 'http://prometheus:9090');
   });
 
@@ -128,7 +160,12 @@ describe('Jaeger v2 configuration (observability/jaeger/config.yaml)', () => {
 function grafanaInterpolate(value: string, env: Record<string, string>): string {
   return value
     .split('$$')
-    .map((part) => part.replace(/\$(?:\{([^}]*)\}|([A-Za-z0-9_]+)|([*#$@!?-]))/g, (_match, braced?: string, plain?: string, special?: string) => env[braced ?? plain ?? special ?? ''] ?? ''))
+    .map((part) =>
+      part.replace(
+        /\$(?:\{([^}]*)\}|([A-Za-z0-9_]+)|([*#$@!?-]))/g,
+        (_match, braced?: string, plain?: string, special?: string) => env[braced ?? plain ?? special ?? ''] ?? '',
+      ),
+    )
     .join('$');
 }
 
@@ -136,7 +173,8 @@ function grafanaInterpolate(value: string, env: Record<string, string>): string 
 function* strings(value: unknown, at = ''): Generator<[string, string]> {
   if (typeof value === 'string') yield [at, value];
   else if (Array.isArray(value)) for (const [index, item] of value.entries()) yield* strings(item, `${at}[${index}]`);
-  else if (value && typeof value === 'object') for (const [key, item] of Object.entries(value)) yield* strings(item, at ? `${at}.${key}` : key);
+  else if (value && typeof value === 'object')
+    for (const [key, item] of Object.entries(value)) yield* strings(item, at ? `${at}.${key}` : key);
 }
 
 interface ProvisionedDatasource {
@@ -154,14 +192,20 @@ describe('Grafana provisioning (observability/grafana/provisioning)', () => {
   const provisioning = readYaml(GRAFANA_DATASOURCES) as { apiVersion: number; datasources: ProvisionedDatasource[] };
   const datasources = provisioning.datasources;
   const byUid = new Map(datasources.map((datasource) => [datasource.uid, datasource]));
-  const dashboardFiles = readdirSync(GENERATED_DASHBOARDS).filter((name) => name.endsWith('.json')).sort();
+  const dashboardFiles = readdirSync(GENERATED_DASHBOARDS)
+    .filter((name) => name.endsWith('.json'))
+    .sort();
   const environment = { GRAFANA_ES_PASSWORD: 'from-the-environment' };
 
   it('provisions each data source once, with a UID and a name of its own', () => {
     assert.equal(provisioning.apiVersion, 1);
     assert.equal(new Set(datasources.map((datasource) => datasource.uid)).size, datasources.length, 'duplicate uid');
     assert.equal(new Set(datasources.map((datasource) => datasource.name)).size, datasources.length, 'duplicate name');
-    assert.equal(datasources.filter((datasource) => (datasource as { isDefault?: boolean }).isDefault).length, 1, 'exactly one default data source');
+    assert.equal(
+      datasources.filter((datasource) => (datasource as { isDefault?: boolean }).isDefault).length,
+      1,
+      'exactly one default data source',
+    );
   });
 
   it('provisions every data source the dashboards package declares, with its type', () => {
@@ -185,7 +229,8 @@ describe('Grafana provisioning (observability/grafana/provisioning)', () => {
             references++;
             const provisioned = byUid.get(uid);
             if (!provisioned) missing.push(`${where}.datasource: ${uid} is not provisioned`);
-            else if (type && type !== provisioned.type) missing.push(`${where}.datasource: ${uid} is a ${provisioned.type}, the dashboard expects ${type}`);
+            else if (type && type !== provisioned.type)
+              missing.push(`${where}.datasource: ${uid} is a ${provisioned.type}, the dashboard expects ${type}`);
           } else visit(item, `${where}.${key}`);
         }
       }
@@ -210,7 +255,10 @@ describe('Grafana provisioning (observability/grafana/provisioning)', () => {
     assert.equal(grafanaInterpolate(String(at(jaeger.jsonData, 'tracesToLogsV2', 'query')), environment), 'trace.id:"${__span.traceId}"');
     assert.equal(at(jaeger.jsonData, 'tracesToMetrics', 'datasourceUid'), 'prometheus');
     const dataLinks = logs.jsonData?.dataLinks as { field: string; datasourceUid: string }[];
-    assert.deepEqual(dataLinks.map(({ field, datasourceUid }) => ({ field, datasourceUid })), [{ field: 'trace.id', datasourceUid: 'jaeger' }]);
+    assert.deepEqual(
+      dataLinks.map(({ field, datasourceUid }) => ({ field, datasourceUid })),
+      [{ field: 'trace.id', datasourceUid: 'jaeger' }],
+    );
     assert.ok(byUid.has(dataLinks[0]!.datasourceUid), `${dataLinks[0]!.datasourceUid} is not provisioned`);
   });
 
@@ -221,7 +269,12 @@ describe('Grafana provisioning (observability/grafana/provisioning)', () => {
     assert.equal(logs.basicAuthUser, 'grafana_reader');
     assert.equal(logs.secureJsonData?.basicAuthPassword, '$GRAFANA_ES_PASSWORD');
     assert.deepEqual(
-      { index: logs.jsonData?.index, timeField: logs.jsonData?.timeField, logMessageField: logs.jsonData?.logMessageField, logLevelField: logs.jsonData?.logLevelField },
+      {
+        index: logs.jsonData?.index,
+        timeField: logs.jsonData?.timeField,
+        logMessageField: logs.jsonData?.logMessageField,
+        logLevelField: logs.jsonData?.logLevelField,
+      },
       { index: 'logs-*', timeField: '@timestamp', logMessageField: 'message', logLevelField: 'log.level' },
     );
     for (const stream of SERVICE_DATA_STREAMS) assert.match(stream, globToRegExp(String(logs.jsonData?.index)));
@@ -241,20 +294,32 @@ describe('Grafana provisioning (observability/grafana/provisioning)', () => {
     assert.equal(interpolatedByPath.get(`[${logsIndex}].secureJsonData.basicAuthPassword`), environment.GRAFANA_ES_PASSWORD);
     assert.equal(interpolatedByPath.get(`[${logsIndex}].jsonData.dataLinks[0].url`), '${__value.raw}');
     assert.match(interpolatedByPath.get(`[${jaegerIndex}].jsonData.tracesToLogsV2.query`) ?? '', /\$\{__span\.traceId\}/);
-    const metricQueries = [...interpolatedByPath].filter(([where]) => where.startsWith(`[${jaegerIndex}].jsonData.tracesToMetrics.queries`) && where.endsWith('.query'));
-    assert.ok(metricQueries.length > 0 && metricQueries.every(([, query]) => query.includes('{$__tags}')), 'trace-to-metrics queries select by $__tags');
+    const metricQueries = [...interpolatedByPath].filter(
+      ([where]) => where.startsWith(`[${jaegerIndex}].jsonData.tracesToMetrics.queries`) && where.endsWith('.query'),
+    );
+    assert.ok(
+      metricQueries.length > 0 && metricQueries.every(([, query]) => query.includes('{$__tags}')),
+      'trace-to-metrics queries select by $__tags',
+    );
   });
 
   it('points Grafana at the same Jaeger and Prometheus the Jaeger configuration serves and reads', () => {
     const jaegerConfig = readYaml(JAEGER_CONFIG);
-    const uiPort = String(at(jaegerConfig, 'extensions', 'jaeger_query', 'http', 'endpoint')).split(':').pop();
+    const uiPort = String(at(jaegerConfig, 'extensions', 'jaeger_query', 'http', 'endpoint'))
+      .split(':')
+      .pop();
     assert.equal(byUid.get('jaeger')?.url, `http://jaeger:${uiPort}`);
     const metricsBackend = at(jaegerConfig, 'extensions', 'jaeger_query', 'storage', 'metrics') as string;
-    assert.equal(byUid.get('prometheus')?.url, at(jaegerConfig, 'extensions', 'jaeger_storage', 'metric_backends', metricsBackend, 'prometheus', 'endpoint'));
+    assert.equal(
+      byUid.get('prometheus')?.url,
+      at(jaegerConfig, 'extensions', 'jaeger_storage', 'metric_backends', metricsBackend, 'prometheus', 'endpoint'),
+    );
   });
 
   it('loads the generated dashboards into the "gRPC platform" folder, read-only, and has the home dashboard there', () => {
-    const { providers } = readYaml(GRAFANA_DASHBOARD_PROVIDERS) as { providers: { type?: string; folder?: string; allowUiUpdates?: boolean; options?: { path?: string } }[] };
+    const { providers } = readYaml(GRAFANA_DASHBOARD_PROVIDERS) as {
+      providers: { type?: string; folder?: string; allowUiUpdates?: boolean; options?: { path?: string } }[];
+    };
     assert.equal(providers.length, 1);
     const [provider] = providers;
     assert.deepEqual(
@@ -278,7 +343,10 @@ interface RunResult {
 function runSetup(env: Record<string, string>, args: string[] = []): Promise<RunResult> {
   const startedAt = Date.now();
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [SETUP_SCRIPT, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [SETUP_SCRIPT, ...args], {
+      env: { PATH: process.env.PATH ?? '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
@@ -294,7 +362,6 @@ function runSetup(env: Record<string, string>, args: string[] = []): Promise<Run
 
 const describeRun = (run: RunResult) => `exit ${run.code}\n--- stdout\n${run.stdout}--- stderr\n${run.stderr}`;
 
-
 const PASSWORDS = {
   ELASTIC_PASSWORD: 'elastic-secret',
   KIBANA_SYSTEM_PASSWORD: 'kibana-secret',
@@ -304,7 +371,8 @@ const PASSWORDS = {
 const JAEGER_UI_URL = 'http://localhost:16686';
 const basicAuth = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 const isMutation = (request: RecordedRequest) => request.method !== 'GET';
-const mutationSummary = (requests: RecordedRequest[]) => requests.filter(isMutation).map((request) => ({ method: request.method, url: request.url, body: request.body }));
+const mutationSummary = (requests: RecordedRequest[]) =>
+  requests.filter(isMutation).map((request) => ({ method: request.method, url: request.url, body: request.body }));
 
 describe('Elasticsearch and Kibana set-up (observability/elasticsearch/setup.mjs)', () => {
   const template = readJson<{
@@ -314,8 +382,12 @@ describe('Elasticsearch and Kibana set-up (observability/elasticsearch/setup.mjs
     composed_of?: string[];
     template: { settings: Record<string, unknown>; mappings: { properties: Record<string, unknown> } };
   }>(path.join(SETUP_DIR, 'index-template.json'));
-  const ilm = readJson<{ policy: { phases: Record<string, { min_age?: string; actions: Record<string, Record<string, unknown>> }> } }>(path.join(SETUP_DIR, 'ilm-policy.json'));
-  const roles = readJson<Record<string, { cluster: string[]; indices: { names: string[]; privileges: string[] }[] }>>(path.join(SETUP_DIR, 'roles.json'));
+  const ilm = readJson<{ policy: { phases: Record<string, { min_age?: string; actions: Record<string, Record<string, unknown>> }> } }>(
+    path.join(SETUP_DIR, 'ilm-policy.json'),
+  );
+  const roles = readJson<Record<string, { cluster: string[]; indices: { names: string[]; privileges: string[] }[] }>>(
+    path.join(SETUP_DIR, 'roles.json'),
+  );
 
   it('passes node --check', async () => {
     const result = await new Promise<RunResult>((resolve) => {
@@ -333,14 +405,26 @@ describe('Elasticsearch and Kibana set-up (observability/elasticsearch/setup.mjs
     for (const file of files) assert.doesNotThrow(() => readJson(path.join(SETUP_DIR, file)), file);
   });
 
-  it('templates the services\' data streams, above the built-in logs template, with the ECS fields they write', () => {
+  it("templates the services' data streams, above the built-in logs template, with the ECS fields they write", () => {
     for (const stream of SERVICE_DATA_STREAMS) {
-      assert.ok(template.index_patterns.some((pattern) => globToRegExp(pattern).test(stream)), `${stream} matches no index pattern`);
+      assert.ok(
+        template.index_patterns.some((pattern) => globToRegExp(pattern).test(stream)),
+        `${stream} matches no index pattern`,
+      );
     }
-    assert.ok(!template.index_patterns.some((pattern) => globToRegExp(pattern).test('logs-nginx.access-default')), 'the template takes over other logs-* data streams');
+    assert.ok(
+      !template.index_patterns.some((pattern) => globToRegExp(pattern).test('logs-nginx.access-default')),
+      'the template takes over other logs-* data streams',
+    );
     assert.deepEqual(template.data_stream, {});
     assert.ok(template.priority > 100, 'the built-in logs template (logs-*-*) has priority 100');
-    const typeOf = (field: string) => at(template.template.mappings, 'properties', ...field.split('.').flatMap((part, index) => (index === 0 ? [part] : ['properties', part])), 'type');
+    const typeOf = (field: string) =>
+      at(
+        template.template.mappings,
+        'properties',
+        ...field.split('.').flatMap((part, index) => (index === 0 ? [part] : ['properties', part])),
+        'type',
+      );
     const expected: Record<string, string> = {
       '@timestamp': 'date',
       message: 'text',
@@ -364,12 +448,19 @@ describe('Elasticsearch and Kibana set-up (observability/elasticsearch/setup.mjs
     assert.deepEqual(ilm.policy.phases.delete?.actions, { delete: {} });
   });
 
-  it('gives the log writer only create_doc, auto_configure and maintenance on the services\' data streams, and Grafana only read access', () => {
+  it("gives the log writer only create_doc, auto_configure and maintenance on the services' data streams, and Grafana only read access", () => {
     const writer = roles.log_writer!;
     assert.deepEqual(writer.cluster, []);
     // maintenance: pino-elasticsearch refreshes the data stream when the shipper closes (compose/image checks every request the services make).
-    assert.deepEqual(writer.indices.map(({ privileges }) => [...privileges].sort()), [['auto_configure', 'create_doc', 'maintenance']]);
-    for (const stream of SERVICE_DATA_STREAMS) assert.ok(writer.indices[0]!.names.some((name) => globToRegExp(name).test(stream)), `log_writer cannot write ${stream}`);
+    assert.deepEqual(
+      writer.indices.map(({ privileges }) => [...privileges].sort()),
+      [['auto_configure', 'create_doc', 'maintenance']],
+    );
+    for (const stream of SERVICE_DATA_STREAMS)
+      assert.ok(
+        writer.indices[0]!.names.some((name) => globToRegExp(name).test(stream)),
+        `log_writer cannot write ${stream}`,
+      );
     const reader = roles.grafana_reader!;
     assert.deepEqual(reader.cluster, ['monitor']);
     assert.deepEqual(reader.indices, [{ names: ['logs-*'], privileges: ['read', 'view_index_metadata'] }]);
@@ -392,7 +483,8 @@ describe('Elasticsearch and Kibana set-up (observability/elasticsearch/setup.mjs
         const level = earlier % 2 === 0 ? 'unavailable' : 'available';
         return { status: level === 'available' ? 200 : 503, body: { status: { overall: { level } } } };
       }
-      if (request.url === '/api/data_views/data_view') return { body: { data_view: (JSON.parse(request.body) as { data_view: unknown }).data_view } };
+      if (request.url === '/api/data_views/data_view')
+        return { body: { data_view: (JSON.parse(request.body) as { data_view: unknown }).data_view } };
       if (request.url.startsWith('/api/saved_objects/_import')) return { body: { success: true, successCount: 1 } };
       return { body: { acknowledged: true } };
     });
@@ -423,7 +515,10 @@ describe('Elasticsearch and Kibana set-up (observability/elasticsearch/setup.mjs
     it('exits 0 after one log line per step', () => {
       assert.equal(first.code, 0, describeRun(first));
       const lines = first.stdout.trim().split('\n');
-      assert.ok(lines.every((line) => line.startsWith('setup: ')), first.stdout);
+      assert.ok(
+        lines.every((line) => line.startsWith('setup: ')),
+        first.stdout,
+      );
       assert.equal(lines.at(-1), 'setup: done');
       assert.equal(first.stderr, '');
     });
@@ -450,8 +545,10 @@ describe('Elasticsearch and Kibana set-up (observability/elasticsearch/setup.mjs
           'PUT /_security/user/grafana_reader',
         ],
       );
-      for (const request of firstElasticsearch) assert.equal(request.headers.authorization, basicAuth('elastic', PASSWORDS.ELASTIC_PASSWORD), request.url);
-      const body = (url: string) => JSON.parse(firstElasticsearch.find((request) => request.url === url && isMutation(request))!.body) as Record<string, unknown>;
+      for (const request of firstElasticsearch)
+        assert.equal(request.headers.authorization, basicAuth('elastic', PASSWORDS.ELASTIC_PASSWORD), request.url);
+      const body = (url: string) =>
+        JSON.parse(firstElasticsearch.find((request) => request.url === url && isMutation(request))!.body) as Record<string, unknown>;
       assert.deepEqual(body('/_security/user/kibana_system/_password'), { password: PASSWORDS.KIBANA_SYSTEM_PASSWORD });
       assert.deepEqual(body('/_ilm/policy/platform-logs'), ilm);
       assert.deepEqual(body('/_index_template/platform-logs'), template);
@@ -464,10 +561,13 @@ describe('Elasticsearch and Kibana set-up (observability/elasticsearch/setup.mjs
       assert.equal(at(body('/_security/user/grafana_reader'), 'password'), PASSWORDS.GRAFANA_ES_PASSWORD);
     });
 
-    it('creates the user Grafana\'s Elasticsearch data source logs in with', () => {
+    it("creates the user Grafana's Elasticsearch data source logs in with", () => {
       const datasources = (readYaml(GRAFANA_DATASOURCES) as { datasources: ProvisionedDatasource[] }).datasources;
       const user = byUidOf(datasources, DATASOURCES.elasticsearch.uid).basicAuthUser;
-      assert.ok(firstElasticsearch.some((request) => request.method === 'PUT' && request.url === `/_security/user/${user}`), `no PUT /_security/user/${user}`);
+      assert.ok(
+        firstElasticsearch.some((request) => request.method === 'PUT' && request.url === `/_security/user/${user}`),
+        `no PUT /_security/user/${user}`,
+      );
     });
 
     it('creates the logs-* data view with trace.id linking to Jaeger, makes it the default, and imports the "Errors" saved search', () => {
@@ -476,7 +576,8 @@ describe('Elasticsearch and Kibana set-up (observability/elasticsearch/setup.mjs
         mutations.map((request) => `${request.method} ${request.url}`),
         ['POST /api/data_views/data_view', 'POST /api/data_views/default', 'POST /api/saved_objects/_import?overwrite=true'],
       );
-      for (const request of firstKibana) assert.equal(request.headers.authorization, basicAuth('elastic', PASSWORDS.ELASTIC_PASSWORD), request.url);
+      for (const request of firstKibana)
+        assert.equal(request.headers.authorization, basicAuth('elastic', PASSWORDS.ELASTIC_PASSWORD), request.url);
       for (const request of mutations) assert.ok(request.headers['kbn-xsrf'], `${request.url} has no kbn-xsrf header`);
 
       const dataView = JSON.parse(mutations[0]!.body) as { override?: boolean; data_view: Record<string, unknown> };
@@ -493,10 +594,16 @@ describe('Elasticsearch and Kibana set-up (observability/elasticsearch/setup.mjs
       assert.match(String(mutations[2]!.headers['content-type']), /^multipart\/form-data; boundary=/);
       const ndjson = mutations[2]!.body.split('\n').find((line) => line.startsWith('{"type":"search"'));
       assert.ok(ndjson, `no saved search in the import:\n${mutations[2]!.body}`);
-      const search = JSON.parse(ndjson) as { attributes: { title: string; kibanaSavedObjectMeta: { searchSourceJSON: string } }; references: { id: string; type: string }[] };
+      const search = JSON.parse(ndjson) as {
+        attributes: { title: string; kibanaSavedObjectMeta: { searchSourceJSON: string } };
+        references: { id: string; type: string }[];
+      };
       assert.equal(search.attributes.title, 'Errors');
       assert.equal(at(JSON.parse(search.attributes.kibanaSavedObjectMeta.searchSourceJSON), 'query', 'query'), 'log.level: error');
-      assert.deepEqual(search.references.map(({ id, type }) => ({ id, type })), [{ id: 'platform-logs', type: 'index-pattern' }]);
+      assert.deepEqual(
+        search.references.map(({ id, type }) => ({ id, type })),
+        [{ id: 'platform-logs', type: 'index-pattern' }],
+      );
     });
 
     it('issues the same upserts when run again, and exits 0', async () => {
@@ -514,18 +621,42 @@ describe('Elasticsearch and Kibana set-up (observability/elasticsearch/setup.mjs
 
   it('exits 1 naming Elasticsearch and its URL when it never answers, within the retry budget', async () => {
     const url = `http://127.0.0.1:${await freePort()}`;
-    const run = await runSetup({ ...PASSWORDS, ELASTICSEARCH_URL: url, KIBANA_URL: url, JAEGER_UI_URL, SETUP_TIMEOUT_MS: '1500', SETUP_RETRY_INTERVAL_MS: '200' });
+    const run = await runSetup({
+      ...PASSWORDS,
+      ELASTICSEARCH_URL: url,
+      KIBANA_URL: url,
+      JAEGER_UI_URL,
+      SETUP_TIMEOUT_MS: '1500',
+      SETUP_RETRY_INTERVAL_MS: '200',
+    });
     assert.equal(run.code, 1, describeRun(run));
-    assert.match(run.stderr, new RegExp(`^setup: FAILED: Elasticsearch at ${url.replaceAll('.', '\\.')} did not become ready within 1500 ms \\(\\d+ attempts, last: ECONNREFUSED\\)\\n$`));
+    assert.match(
+      run.stderr,
+      new RegExp(
+        `^setup: FAILED: Elasticsearch at ${url.replaceAll('.', '\\.')} did not become ready within 1500 ms \\(\\d+ attempts, last: ECONNREFUSED\\)\\n$`,
+      ),
+    );
     assert.doesNotMatch(run.stdout, /done/);
   });
 
   it('runs one phase when asked: elasticsearch never contacts Kibana; an unknown phase is refused', async () => {
-    const elasticsearch = new RecordingServer((request) => (request.url.startsWith('/_cluster/health') ? { body: { status: 'green' } } : { body: { acknowledged: true } }));
+    const elasticsearch = new RecordingServer((request) =>
+      request.url.startsWith('/_cluster/health') ? { body: { status: 'green' } } : { body: { acknowledged: true } },
+    );
     const elasticsearchUrl = await elasticsearch.listen();
     try {
       const unreachableKibana = `http://127.0.0.1:${await freePort()}`;
-      const run = await runSetup({ ...PASSWORDS, ELASTICSEARCH_URL: elasticsearchUrl, KIBANA_URL: unreachableKibana, JAEGER_UI_URL, SETUP_TIMEOUT_MS: '1500', SETUP_RETRY_INTERVAL_MS: '200' }, ['elasticsearch']);
+      const run = await runSetup(
+        {
+          ...PASSWORDS,
+          ELASTICSEARCH_URL: elasticsearchUrl,
+          KIBANA_URL: unreachableKibana,
+          JAEGER_UI_URL,
+          SETUP_TIMEOUT_MS: '1500',
+          SETUP_RETRY_INTERVAL_MS: '200',
+        },
+        ['elasticsearch'],
+      );
       assert.equal(run.code, 0, describeRun(run));
       assert.match(run.stdout, /done \(elasticsearch\)/);
       const bogus = await runSetup({ ...PASSWORDS, ELASTICSEARCH_URL: elasticsearchUrl }, ['everything']);
@@ -539,14 +670,18 @@ describe('Elasticsearch and Kibana set-up (observability/elasticsearch/setup.mjs
   it('exits 1 naming the request Elasticsearch refused', async () => {
     const elasticsearch = new RecordingServer((request) => {
       if (request.url.startsWith('/_cluster/health')) return { body: { status: 'green' } };
-      if (request.url.startsWith('/_index_template/')) return { status: 400, body: { error: { type: 'illegal_argument_exception', reason: 'composable template is invalid' } } };
+      if (request.url.startsWith('/_index_template/'))
+        return { status: 400, body: { error: { type: 'illegal_argument_exception', reason: 'composable template is invalid' } } };
       return { body: { acknowledged: true } };
     });
     try {
       const url = await elasticsearch.listen();
       const run = await runSetup({ ...PASSWORDS, ELASTICSEARCH_URL: url, KIBANA_URL: url, JAEGER_UI_URL, SETUP_TIMEOUT_MS: '5000' });
       assert.equal(run.code, 1, describeRun(run));
-      assert.match(run.stderr, /^setup: FAILED: PUT http:\/\/127\.0\.0\.1:\d+\/_index_template\/platform-logs answered 400: .*composable template is invalid/);
+      assert.match(
+        run.stderr,
+        /^setup: FAILED: PUT http:\/\/127\.0\.0\.1:\d+\/_index_template\/platform-logs answered 400: .*composable template is invalid/,
+      );
       assert.ok(!elasticsearch.requests.some((request) => request.url.startsWith('/_security/role/')), 'stopped at the failed step');
     } finally {
       await elasticsearch.close();
@@ -556,7 +691,10 @@ describe('Elasticsearch and Kibana set-up (observability/elasticsearch/setup.mjs
   it('exits 1 listing the missing environment variables', async () => {
     const run = await runSetup({ ELASTIC_PASSWORD: PASSWORDS.ELASTIC_PASSWORD });
     assert.equal(run.code, 1, describeRun(run));
-    assert.equal(run.stderr, 'setup: FAILED: missing environment variables: KIBANA_SYSTEM_PASSWORD, LOG_WRITER_PASSWORD, GRAFANA_ES_PASSWORD\n');
+    assert.equal(
+      run.stderr,
+      'setup: FAILED: missing environment variables: KIBANA_SYSTEM_PASSWORD, LOG_WRITER_PASSWORD, GRAFANA_ES_PASSWORD\n',
+    );
   });
 });
 

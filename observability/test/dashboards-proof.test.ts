@@ -45,7 +45,11 @@ describe('every dashboard panel has data against a real Prometheus', () => {
     };
     const user = await startServiceProcess(main('@platform/user-service'), { ...common, DATABASE_URL: databases[0] });
     services.push(user);
-    const order = await startServiceProcess(main('@platform/order-service'), { ...common, DATABASE_URL: databases[1], USER_SERVICE_ADDR: `127.0.0.1:${user.port}` });
+    const order = await startServiceProcess(main('@platform/order-service'), {
+      ...common,
+      DATABASE_URL: databases[1],
+      USER_SERVICE_ADDR: `127.0.0.1:${user.port}`,
+    });
     services.push(order);
 
     prometheus = await startPrometheus(
@@ -96,7 +100,12 @@ describe('every dashboard panel has data against a real Prometheus', () => {
       }
     }
     const width = Math.max(...rows.map(([uid, title]) => `${uid}  ${title}`.length));
-    t.diagnostic(['dashboard  panel (query): series', ...rows.map(([uid, title, refId, count]) => `${`${uid}  ${title}`.padEnd(width)}  ${refId}: ${count}`)].join('\n'));
+    t.diagnostic(
+      [
+        'dashboard  panel (query): series',
+        ...rows.map(([uid, title, refId, count]) => `${`${uid}  ${title}`.padEnd(width)}  ${refId}: ${count}`),
+      ].join('\n'),
+    );
     assert.deepEqual(empty, [], 'panels without data');
   });
 
@@ -108,16 +117,24 @@ describe('every dashboard panel has data against a real Prometheus', () => {
     const traceIds = data.flatMap((series) => series.exemplars.map((exemplar) => exemplar.labels.trace_id));
     assert.ok(traceIds.length > 0, 'Prometheus stored exemplars');
     const exported = new Set(collector.spans.map((span) => span.traceId));
-    assert.ok(traceIds.some((id) => id && exported.has(id)), 'an exemplar links to a trace the collector received');
+    assert.ok(
+      traceIds.some((id) => id && exported.has(id)),
+      'an exemplar links to a trace the collector received',
+    );
   });
 
   it('loads every alerting and recording rule with health ok', async () => {
-    const data = await prometheus.api<{ groups: { name: string; rules: { name: string; health: string; lastError?: string }[] }[] }>('/api/v1/rules');
+    const data = await prometheus.api<{ groups: { name: string; rules: { name: string; health: string; lastError?: string }[] }[] }>(
+      '/api/v1/rules',
+    );
     const rules = data.groups.flatMap((group) => group.rules);
     assert.ok(rules.length > 0, 'rules are loaded');
     // Rules are evaluated every second here; give each at least one evaluation.
     await prometheus.waitFor('up', () => true);
     const unhealthy = rules.filter((rule) => rule.health !== 'ok');
-    assert.deepEqual(unhealthy.map((rule) => `${rule.name}: ${rule.health} ${rule.lastError ?? ''}`), []);
+    assert.deepEqual(
+      unhealthy.map((rule) => `${rule.name}: ${rule.health} ${rule.lastError ?? ''}`),
+      [],
+    );
   });
 });

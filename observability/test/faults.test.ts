@@ -16,7 +16,9 @@ describe('an injected fault in the trace', () => {
 
   before(async () => {
     // Set from the start, as FAULTS does, so the test needs no FaultService call.
-    const faults = faultSpec.parse('order.v1.OrderService/GetOrder:latency=20ms..40ms,error=UNAVAILABLE@1;order.v1.OrderService/ListOrders:latency=15ms');
+    const faults = faultSpec.parse(
+      'order.v1.OrderService/GetOrder:latency=20ms..40ms,error=UNAVAILABLE@1;order.v1.OrderService/ListOrders:latency=15ms',
+    );
     order = await startInProcess(ORDER, startOrderService, {
       ...testConfig({ faultInjection: testFaultInjection(faults) }),
       userServiceAddr: '127.0.0.1:1',
@@ -31,7 +33,12 @@ describe('an injected fault in the trace', () => {
   });
 
   const serverSpanOf = (method: string) =>
-    waitForSpans((spans) => spans.find((span: ReadableSpan) => span.kind === SpanKind.SERVER && span.name === method && span.events.some((event) => event.name === 'fault.injected')));
+    waitForSpans((spans) =>
+      spans.find(
+        (span: ReadableSpan) =>
+          span.kind === SpanKind.SERVER && span.name === method && span.events.some((event) => event.name === 'fault.injected'),
+      ),
+    );
 
   it('puts a fault.injected event with the fault on the server span of a failed call', async () => {
     const error = await expectStatus(unary(orders, orders.getOrder)({ id: '0b1d0c3e-2f4a-4b5c-8d6e-7f8091a2b3c4' }), Code.UNAVAILABLE);

@@ -32,7 +32,10 @@ describe('logs of a service process', () => {
   after(() => elasticsearch.close());
 
   it('carry the trace id of their request, in ECS, on stdout and in the Elasticsearch data stream', async () => {
-    const service = await startServiceProcess(USER_MAIN, { ELASTICSEARCH_URL: elasticsearchUrl, ELASTICSEARCH_API_KEY: 'c2VjcmV0LWtleQ==' });
+    const service = await startServiceProcess(USER_MAIN, {
+      ELASTICSEARCH_URL: elasticsearchUrl,
+      ELASTICSEARCH_API_KEY: 'c2VjcmV0LWtleQ==',
+    });
     const client = new UserServiceClient(`127.0.0.1:${service.port}`, credentials.createInsecure());
     const user: User = await unary(client, client.createUser)({ email: 'logged@example.com', displayName: 'Logged' });
     const traceId = await getUserTraced(client, user.id);
@@ -50,7 +53,11 @@ describe('logs of a service process', () => {
     assert.deepEqual((accessLine['rpc'] as { grpc: unknown }).grpc, { status_code: 0 });
     assert.ok(Number((accessLine['event'] as { duration: number }).duration) > 0);
     assert.match(String((accessLine['client'] as { address: string }).address), /127\.0\.0\.1/);
-    assert.ok(service.logLines.some((line) => line['trace.id'] === failedTraceId && line['message'] === '/user.v1.UserService/GetUser InvalidArgument'));
+    assert.ok(
+      service.logLines.some(
+        (line) => line['trace.id'] === failedTraceId && line['message'] === '/user.v1.UserService/GetUser InvalidArgument',
+      ),
+    );
     assert.doesNotMatch(JSON.stringify(service.logLines), /logged@example\.com/, 'no email address in the logs');
 
     const shipped = elasticsearch.documents.filter((document) => document.source['trace.id'] === traceId);
@@ -81,8 +88,15 @@ describe('logs of a service process', () => {
       }
       const { samples } = await scrapeMetrics(service.metricsPort);
       assert.ok(sampleValue(samples, 'log_shipping_failures_total') >= 1, 'the failed connection is counted');
-      assert.ok(sampleValue(samples, 'log_shipping_documents_total', { outcome: 'dropped' }) >= 1, 'lines that could not be sent are counted');
-      assert.equal(sampleValue(samples, 'grpc_server_handled_total', { grpc_method: 'CreateUser', grpc_code: 'OK' }), calls, 'every call succeeded');
+      assert.ok(
+        sampleValue(samples, 'log_shipping_documents_total', { outcome: 'dropped' }) >= 1,
+        'lines that could not be sent are counted',
+      );
+      assert.equal(
+        sampleValue(samples, 'grpc_server_handled_total', { grpc_method: 'CreateUser', grpc_code: 'OK' }),
+        calls,
+        'every call succeeded',
+      );
 
       // Elasticsearch comes back on the same address: shipping restarts by itself.
       await returning.listen(elasticsearchPort);

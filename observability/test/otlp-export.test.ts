@@ -15,7 +15,8 @@ const SERVER = 2;
 async function createUsers(port: number, count: number): Promise<void> {
   const client = new UserServiceClient(`127.0.0.1:${port}`, credentials.createInsecure());
   try {
-    for (let i = 0; i < count; i++) await unary(client, client.createUser)({ email: `otlp${i}-${port}@example.com`, displayName: 'Exported' });
+    for (let i = 0; i < count; i++)
+      await unary(client, client.createUser)({ email: `otlp${i}-${port}@example.com`, displayName: 'Exported' });
   } finally {
     client.close();
   }
@@ -65,14 +66,24 @@ describe('the OTLP/gRPC exporter, configured only through OTEL_* variables', () 
       });
       await createUsers(service.port, 3);
       // Shipped, and the pool's reachability probe has run (it runs at start and every 5 s).
-      await eventually(() => (elasticsearch.documents.length > 0 ? true : undefined), { timeoutMs: 30_000, intervalMs: 100, failure: () => 'no log line shipped' });
+      await eventually(() => (elasticsearch.documents.length > 0 ? true : undefined), {
+        timeoutMs: 30_000,
+        intervalMs: 100,
+        failure: () => 'no log line shipped',
+      });
       assert.equal(await service.stop(), 0);
       const spans = receiver.spans.slice(first);
       const traces = new Map<string, string[]>();
       for (const span of spans) traces.set(span.traceId, [...(traces.get(span.traceId) ?? []), span.name]);
-      assert.deepEqual(spans.filter((span) => span.attributes['db.system'] === 'elasticsearch' || span.attributes['db.system.name'] === 'elasticsearch'), [], 'no Elasticsearch spans');
+      assert.deepEqual(
+        spans.filter((span) => span.attributes['db.system'] === 'elasticsearch' || span.attributes['db.system.name'] === 'elasticsearch'),
+        [],
+        'no Elasticsearch spans',
+      );
       // Every trace is a caller's request: it has a gRPC server span at its root.
-      const orphans = [...traces].filter(([traceId]) => !spans.some((span) => span.traceId === traceId && span.kind === SERVER && span.parentSpanId === ''));
+      const orphans = [...traces].filter(
+        ([traceId]) => !spans.some((span) => span.traceId === traceId && span.kind === SERVER && span.parentSpanId === ''),
+      );
       assert.deepEqual(orphans, [], 'traces that no caller started');
     } finally {
       await elasticsearch.close();
@@ -102,7 +113,9 @@ describe('the OTLP/gRPC exporter, configured only through OTEL_* variables', () 
       let lost = 0;
       while (lost === 0 && Date.now() < giveUpAt) {
         const { samples } = await scrapeMetrics(service.metricsPort);
-        lost = samples.filter((s) => s.name === 'otel_sdk_exporter_span_exported_total' && s.labels.error_type !== '').reduce((sum, s) => sum + s.value, 0);
+        lost = samples
+          .filter((s) => s.name === 'otel_sdk_exporter_span_exported_total' && s.labels.error_type !== '')
+          .reduce((sum, s) => sum + s.value, 0);
         if (lost === 0) await sleep(250);
       }
       assert.ok(lost >= 20, `expected the 20+ spans of the calls to be counted as lost, got ${lost}`);

@@ -12,8 +12,12 @@ const PROMETHEUS_DIR = path.resolve(__dirname, '../../prometheus');
 const RULES_DIR = path.join(PROMETHEUS_DIR, 'rules');
 const TESTS_DIR = path.join(PROMETHEUS_DIR, 'tests');
 
-const ruleFiles = readdirSync(RULES_DIR).filter((name) => name.endsWith('.yml')).sort();
-const testFiles = readdirSync(TESTS_DIR).filter((name) => name.endsWith('.test.yml')).sort();
+const ruleFiles = readdirSync(RULES_DIR)
+  .filter((name) => name.endsWith('.yml'))
+  .sort();
+const testFiles = readdirSync(TESTS_DIR)
+  .filter((name) => name.endsWith('.test.yml'))
+  .sort();
 
 /** Runs promtool; throws (failing the test, never skipping it) when it is not installed. */
 function promtool(...args: string[]): { status: number | null; output: string } {
@@ -40,7 +44,8 @@ interface AlertTestCase {
 
 const readYaml = <T>(file: string) => parse(readFileSync(file, 'utf8')) as T;
 
-const rulesIn = (file: string) => readYaml<{ groups: { rules: Rule[] }[] }>(path.join(RULES_DIR, file)).groups.flatMap((group) => group.rules);
+const rulesIn = (file: string) =>
+  readYaml<{ groups: { rules: Rule[] }[] }>(path.join(RULES_DIR, file)).groups.flatMap((group) => group.rules);
 
 describe('Prometheus rules', () => {
   before(() => {
@@ -71,14 +76,18 @@ describe('Prometheus rules', () => {
     const alerts = ruleFiles.flatMap(rulesIn).filter((rule): rule is Rule & { alert: string } => rule.alert !== undefined);
     assert.ok(alerts.length > 0, 'no alerting rules found');
     const cases = testFiles.flatMap((file) =>
-      readYaml<{ tests: { alert_rule_test?: AlertTestCase[] }[] }>(path.join(TESTS_DIR, file)).tests.flatMap((group) => group.alert_rule_test ?? []),
+      readYaml<{ tests: { alert_rule_test?: AlertTestCase[] }[] }>(path.join(TESTS_DIR, file)).tests.flatMap(
+        (group) => group.alert_rule_test ?? [],
+      ),
     );
     const problems: string[] = [];
     for (const { alert, labels, annotations } of alerts) {
       const mine = cases.filter((testCase) => testCase.alertname === alert);
       if (!mine.some((testCase) => (testCase.exp_alerts ?? []).length > 0)) problems.push(`${alert}: no test case where it fires`);
-      if (!mine.some((testCase) => (testCase.exp_alerts ?? []).length === 0)) problems.push(`${alert}: no test case where it must not fire`);
-      if (!['page', 'ticket'].includes(labels?.severity ?? '')) problems.push(`${alert}: severity must be page or ticket, is ${labels?.severity}`);
+      if (!mine.some((testCase) => (testCase.exp_alerts ?? []).length === 0))
+        problems.push(`${alert}: no test case where it must not fire`);
+      if (!['page', 'ticket'].includes(labels?.severity ?? ''))
+        problems.push(`${alert}: severity must be page or ticket, is ${labels?.severity}`);
       for (const annotation of ['summary', 'description', 'dashboard']) {
         if (!annotations?.[annotation]) problems.push(`${alert}: no ${annotation} annotation`);
       }

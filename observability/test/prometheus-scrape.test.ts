@@ -4,7 +4,15 @@ import { after, before, describe, it } from 'node:test';
 import { credentials } from '@grpc/grpc-js';
 import { SERVICE_NAME as ORDER, startOrderService } from '@platform/order-service/dist/src/internal/server';
 import { OrderServiceClient } from '@platform/order-service/dist/src/api/order/v1/order';
-import { expectStatus, startInProcess, startPrometheus, testConfig, unary, type InProcessService, type PrometheusServer } from '@platform/testing';
+import {
+  expectStatus,
+  startInProcess,
+  startPrometheus,
+  testConfig,
+  unary,
+  type InProcessService,
+  type PrometheusServer,
+} from '@platform/testing';
 import { SERVICE_NAME as USER, startUserService } from '@platform/user-service/dist/src/internal/server';
 import { UserServiceClient } from '@platform/user-service/dist/src/api/user/v1/user';
 import { localPrometheusConfig, PROMETHEUS_CONFIG } from '../support/project-prometheus';
@@ -24,13 +32,19 @@ describe('a real Prometheus scraping both services', () => {
     await unary(users, users.getUser)({ id: ada.id });
     await expectStatus(unary(users, users.getUser)({ id: 'not-a-uuid' }), 3);
     for (let i = 0; i < 3; i++) {
-      await unary(orders, orders.createOrder)({ userId: ada.id, currency: 'EUR', requestId: '', items: [{ sku: 'TEA', quantity: 1, unitPriceCents: 450n }] });
+      await unary(
+        orders,
+        orders.createOrder,
+      )({ userId: ada.id, currency: 'EUR', requestId: '', items: [{ sku: 'TEA', quantity: 1, unitPriceCents: 450n }] });
     }
     users.close();
     orders.close();
 
     prometheus = await startPrometheus(
-      localPrometheusConfig({ 'user-service': [`127.0.0.1:${user.telemetry.metricsPort}`], 'order-service': [`127.0.0.1:${order.telemetry.metricsPort}`] }),
+      localPrometheusConfig({
+        'user-service': [`127.0.0.1:${user.telemetry.metricsPort}`],
+        'order-service': [`127.0.0.1:${order.telemetry.metricsPort}`],
+      }),
     );
   });
 
@@ -54,7 +68,8 @@ describe('a real Prometheus scraping both services', () => {
       (samples) => samples.length === 4,
     );
     const value = (job: string, method: string, code: string) =>
-      handled.find((sample) => sample.metric.job === job && sample.metric.grpc_method === method && sample.metric.grpc_code === code)?.value;
+      handled.find((sample) => sample.metric.job === job && sample.metric.grpc_method === method && sample.metric.grpc_code === code)
+        ?.value;
     assert.equal(value('user-service', 'CreateUser', 'OK'), 1);
     // One GetUser of ours, three from Order checking the user.
     assert.equal(value('user-service', 'GetUser', 'OK'), 4);

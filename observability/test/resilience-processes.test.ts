@@ -5,7 +5,17 @@ import { after, afterEach, describe, it } from 'node:test';
 import { credentials, type ServiceError } from '@grpc/grpc-js';
 import { OrderServiceClient } from '@platform/order-service/dist/src/api/order/v1/order';
 import { dropDatabase } from '@platform/service-kit';
-import { blackHole, freePort, freshDatabaseUrl, messageOf, sampleValue, scrapeMetrics, startServiceProcess, unary, type ServiceProcess } from '@platform/testing';
+import {
+  blackHole,
+  freePort,
+  freshDatabaseUrl,
+  messageOf,
+  sampleValue,
+  scrapeMetrics,
+  startServiceProcess,
+  unary,
+  type ServiceProcess,
+} from '@platform/testing';
 import { UserServiceClient } from '@platform/user-service/dist/src/api/user/v1/user';
 
 const USER_MAIN = path.dirname(require.resolve('@platform/user-service/package.json')) + '/dist/src/main.js';
@@ -79,7 +89,13 @@ const RETRYING_CLIENT = {
     methodConfig: [
       {
         name: [{ service: 'order.v1.OrderService', method: 'CreateOrder' }],
-        retryPolicy: { maxAttempts: 5, initialBackoff: '0.2s', maxBackoff: '2s', backoffMultiplier: 2, retryableStatusCodes: ['UNAVAILABLE'] },
+        retryPolicy: {
+          maxAttempts: 5,
+          initialBackoff: '0.2s',
+          maxBackoff: '2s',
+          backoffMultiplier: 2,
+          retryableStatusCodes: ['UNAVAILABLE'],
+        },
       },
     ],
   }),
@@ -158,7 +174,12 @@ async function metric(service: ServiceProcess, name: string, labels: Record<stri
 const BREAKER = { breaker: 'user-service' };
 const GET_USER_OK = { grpc_method: 'GetUser', grpc_code: 'OK' };
 const failed = (outcomes: Outcome[]) => outcomes.filter((outcome) => outcome.code !== 0);
-const describeFailures = (outcomes: Outcome[]) => JSON.stringify(failed(outcomes).slice(0, 5).map(({ code, details }) => ({ code, details })));
+const describeFailures = (outcomes: Outcome[]) =>
+  JSON.stringify(
+    failed(outcomes)
+      .slice(0, 5)
+      .map(({ code, details }) => ({ code, details })),
+  );
 
 describe('Order and User as processes, under load, while things break', () => {
   it('answers UNAVAILABLE within its deadline when User is killed, opens the breaker, and recovers when User is back', async (t) => {
@@ -174,7 +195,9 @@ describe('Order and User as processes, under load, while things break', () => {
 
       const killedAt = Date.now();
       await kill(user);
-      await eventually('the breaker opened', async () => ((await metric(order, 'circuit_breaker_state', BREAKER)) === 2 ? true : undefined));
+      await eventually('the breaker opened', async () =>
+        (await metric(order, 'circuit_breaker_state', BREAKER)) === 2 ? true : undefined,
+      );
       await eventually('calls were turned away by the open circuit', () =>
         load.outcomes.some((o) => o.startedAt > killedAt && /circuit open/.test(o.details)) ? true : undefined,
       );
@@ -182,7 +205,9 @@ describe('Order and User as processes, under load, while things break', () => {
       const restartedAt = Date.now();
       user = await startUser(userPort, database);
       const userBackAt = Date.now();
-      await eventually('the breaker closed again', async () => ((await metric(order, 'circuit_breaker_state', BREAKER)) === 0 ? true : undefined));
+      await eventually('the breaker closed again', async () =>
+        (await metric(order, 'circuit_breaker_state', BREAKER)) === 0 ? true : undefined,
+      );
       await eventually('orders went through again', () =>
         load.outcomes.filter((o) => o.startedAt > userBackAt && o.code === 0).length >= 10 ? true : undefined,
       );
@@ -235,13 +260,18 @@ describe('Order and User as processes, under load, while things break', () => {
     const load = orderLoad(order.port, userId, { concurrency: 4 });
     try {
       // round_robin: both replicas answer GetUser.
-      for (const replica of replicas) await eventually('both replicas serve Order', async () => ((await metric(replica, 'grpc_server_handled_total', GET_USER_OK)) > 0 ? true : undefined));
+      for (const replica of replicas)
+        await eventually('both replicas serve Order', async () =>
+          (await metric(replica, 'grpc_server_handled_total', GET_USER_OK)) > 0 ? true : undefined,
+        );
       await eventually('40 orders went through', () => (load.outcomes.length >= 40 ? true : undefined));
 
       const killedAt = Date.now();
       await kill(replicas[0]!);
       const survivorBefore = await metric(replicas[1]!, 'grpc_server_handled_total', GET_USER_OK);
-      await eventually('100 more calls were made after the kill', () => (load.outcomes.filter((o) => o.startedAt > killedAt).length >= 100 ? true : undefined));
+      await eventually('100 more calls were made after the kill', () =>
+        load.outcomes.filter((o) => o.startedAt > killedAt).length >= 100 ? true : undefined,
+      );
       const outcomes = await load.stop();
 
       const inFlight = outcomes.filter((o) => o.startedAt < killedAt && o.endedAt >= killedAt);
@@ -254,8 +284,15 @@ describe('Order and User as processes, under load, while things break', () => {
       // GetUser is retried on UNAVAILABLE, and a retry picks the replica still up: no call made
       // after the kill fails. One in flight may: once the killed replica's response headers have
       // arrived, the call is committed to it and gRPC does not retry it (gRFC A6).
-      assert.deepEqual(failed(outcomes).filter((o) => !inFlight.includes(o)), [], `only calls in flight at the kill may fail: ${describeFailures(outcomes)}`);
-      assert.ok(failed(outcomes).every((o) => o.code === 14), `failed calls are UNAVAILABLE: ${describeFailures(outcomes)}`);
+      assert.deepEqual(
+        failed(outcomes).filter((o) => !inFlight.includes(o)),
+        [],
+        `only calls in flight at the kill may fail: ${describeFailures(outcomes)}`,
+      );
+      assert.ok(
+        failed(outcomes).every((o) => o.code === 14),
+        `failed calls are UNAVAILABLE: ${describeFailures(outcomes)}`,
+      );
       assert.equal(await metric(order, 'circuit_breaker_transitions_total', { ...BREAKER, to: 'open' }), 0, 'the breaker stayed closed');
     } finally {
       await load.stop();
@@ -315,7 +352,12 @@ describe('Order and User as processes, under load, while things break', () => {
     const userId = await createUser(user.port);
     const order = await start(ORDER_MAIN, { USER_SERVICE_ADDR: `127.0.0.1:${user.port}`, ...telemetryDown });
     const services = { user, order };
-    const rss = async () => Object.fromEntries(await Promise.all(Object.entries(services).map(async ([name, service]) => [name, await metric(service, 'process_resident_memory_bytes')] as const)));
+    const rss = async () =>
+      Object.fromEntries(
+        await Promise.all(
+          Object.entries(services).map(async ([name, service]) => [name, await metric(service, 'process_resident_memory_bytes')] as const),
+        ),
+      );
 
     await orderLoad(order.port, userId, { concurrency: 8, count: 500 }).done;
     const before = await rss();
@@ -335,8 +377,10 @@ describe('Order and User as processes, under load, while things break', () => {
         names
           .map((name, i) => {
             const c = pipelines[i]!;
-            return `${name} RSS ${mib(before[name]!)} -> ${mib(afterRun[name]!)} (+${mib(afterRun[name]! - before[name]!)}), ${c.spansLost} spans lost, ` +
-              `${c.linesDropped} of ${c.linesWritten} log lines dropped, ${c.shippingFailures} shipping failures`;
+            return (
+              `${name} RSS ${mib(before[name]!)} -> ${mib(afterRun[name]!)} (+${mib(afterRun[name]! - before[name]!)}), ${c.spansLost} spans lost, ` +
+              `${c.linesDropped} of ${c.linesWritten} log lines dropped, ${c.shippingFailures} shipping failures`
+            );
           })
           .join('; '),
     );
@@ -376,7 +420,10 @@ describe('Order and User as processes, under load, while things break', () => {
       t.diagnostic(`exited 0 after ${seconds.toFixed(1)} s with both backends silent (budget: 0.5 s drain + 2 s grace + 1 s flush)`);
       // The bound a stop grace period sets (Compose's 15 s for 2 + 10 + 2); before the budget it took 19-24 s with the defaults.
       assert.ok(seconds < 0.5 + 2 + 1 + 4, `took ${seconds.toFixed(1)} s`);
-      assert.ok(user.logLines.some((line) => messageOf(line) === 'spans not exported within the flush budget are dropped'), 'says what it dropped');
+      assert.ok(
+        user.logLines.some((line) => messageOf(line) === 'spans not exported within the flush budget are dropped'),
+        'says what it dropped',
+      );
     } finally {
       for (const hole of holes) hole.close();
     }

@@ -23,7 +23,11 @@ function callWithTraceId<Request, Response>(
 ): Promise<{ response?: Response; error?: ServiceError; traceId: string | undefined }> {
   return new Promise((resolve) => {
     let headers: Metadata | undefined;
-    const fn = client[method] as (request: Request, metadata: Metadata, callback: (error: ServiceError | null, response: Response) => void) => { on(event: 'metadata', listener: (m: Metadata) => void): void };
+    const fn = client[method] as (
+      request: Request,
+      metadata: Metadata,
+      callback: (error: ServiceError | null, response: Response) => void,
+    ) => { on(event: 'metadata', listener: (m: Metadata) => void): void };
     const call = fn.call(client, request, new Metadata(), (error, response) => {
       const source = error ? error.metadata : headers;
       const traceId = source?.get('x-trace-id')[0]?.toString();
@@ -43,9 +47,14 @@ function spanTree(spans: ReadableSpan[]): string {
   const lines: string[] = [];
   const draw = (span: ReadableSpan, depth: number) => {
     const ms = (span.duration[0] * 1e3 + span.duration[1] / 1e6).toFixed(2);
-    const detail = span.attributes['db.query.text'] ? ` "${String(span.attributes['db.query.text']).replace(/\s+/g, ' ').slice(0, 60)}…"` : '';
+    const detail = span.attributes['db.query.text']
+      ? ` "${String(span.attributes['db.query.text']).replace(/\s+/g, ' ').slice(0, 60)}…"`
+      : '';
     lines.push(`${'  '.repeat(depth)}${SpanKind[span.kind]} ${span.name} ${ms} ms status=${SpanStatusCode[span.status.code]}${detail}`);
-    for (const child of (children.get(span.spanContext().spanId) ?? []).sort((a, b) => a.startTime[1] - b.startTime[1] + (a.startTime[0] - b.startTime[0]) * 1e9)) draw(child, depth + 1);
+    for (const child of (children.get(span.spanContext().spanId) ?? []).sort(
+      (a, b) => a.startTime[1] - b.startTime[1] + (a.startTime[0] - b.startTime[0]) * 1e9,
+    ))
+      draw(child, depth + 1);
   };
   for (const root of children.get(undefined) ?? []) draw(root, 0);
   return lines.join('\n');
@@ -61,7 +70,11 @@ describe('one trace from the caller through Order, User and PostgreSQL', () => {
   before(async () => {
     databases.push(await freshDatabaseUrl('users'), await freshDatabaseUrl('orders'));
     user = await startInProcess(USER, startUserService, testConfig({ databaseUrl: databases[0] }));
-    order = await startInProcess(ORDER, startOrderService, { ...testConfig({ databaseUrl: databases[1] }), userServiceAddr: user.address, userServiceTimeoutMs: 5000 });
+    order = await startInProcess(ORDER, startOrderService, {
+      ...testConfig({ databaseUrl: databases[1] }),
+      userServiceAddr: user.address,
+      userServiceTimeoutMs: 5000,
+    });
     const users = new UserServiceClient(user.address, credentials.createInsecure());
     userId = (await unary(users, users.createUser)({ email: 'traced@example.com', displayName: 'Traced' })).id;
     users.close();
@@ -76,7 +89,12 @@ describe('one trace from the caller through Order, User and PostgreSQL', () => {
   });
 
   it('links caller -> Order -> User -> PostgreSQL in one trace, with semantic-convention attributes', async (t) => {
-    const { response, traceId } = await callWithTraceId<unknown, Order>(orders as unknown as Record<string, unknown>, 'createOrder', { userId, items, currency: 'EUR', requestId: '' });
+    const { response, traceId } = await callWithTraceId<unknown, Order>(orders as unknown as Record<string, unknown>, 'createOrder', {
+      userId,
+      items,
+      currency: 'EUR',
+      requestId: '',
+    });
     assert.ok(response && traceId, 'the response carries x-trace-id');
 
     const chain = await waitForSpans((spans) => {
@@ -86,8 +104,12 @@ describe('one trace from the caller through Order, User and PostgreSQL', () => {
       const orderServer = find((s) => s.kind === SpanKind.SERVER && s.name === 'order.v1.OrderService/CreateOrder');
       const userCall = find((s) => s.kind === SpanKind.CLIENT && s.name === 'user.v1.UserService/GetUser');
       const userServer = find((s) => s.kind === SpanKind.SERVER && s.name === 'user.v1.UserService/GetUser');
-      const userQuery = find((s) => s.attributes['db.system.name'] === 'postgresql' && String(s.attributes['db.query.text']).includes('FROM users'));
-      const orderInsert = find((s) => s.attributes['db.system.name'] === 'postgresql' && String(s.attributes['db.query.text']).includes('INSERT INTO orders'));
+      const userQuery = find(
+        (s) => s.attributes['db.system.name'] === 'postgresql' && String(s.attributes['db.query.text']).includes('FROM users'),
+      );
+      const orderInsert = find(
+        (s) => s.attributes['db.system.name'] === 'postgresql' && String(s.attributes['db.query.text']).includes('INSERT INTO orders'),
+      );
       return caller && orderServer && userCall && userServer && userQuery && orderInsert
         ? { caller, orderServer, userCall, userServer, userQuery, orderInsert }
         : undefined;
@@ -111,15 +133,28 @@ describe('one trace from the caller through Order, User and PostgreSQL', () => {
     assert.equal(chain.userServer.attributes['app.user.id'], userId);
     assert.equal(chain.userQuery.attributes['db.namespace'], new URL(databases[0]!).pathname.slice(1));
     assert.equal(chain.orderServer.status.code, SpanStatusCode.UNSET);
-    t.diagnostic(`trace ${traceId}\n${spanTree(exportedSpans.getFinishedSpans().filter((span) => span.spanContext().traceId === traceId))}`);
+    t.diagnostic(
+      `trace ${traceId}\n${spanTree(exportedSpans.getFinishedSpans().filter((span) => span.spanContext().traceId === traceId))}`,
+    );
   });
 
   it("leaves the caller's mistakes UNSET and marks server faults ERROR", async () => {
     const invalid = await callWithTraceId(orders as unknown as Record<string, unknown>, 'getOrder', { id: 'not-a-uuid' });
-    const notFound = await callWithTraceId(orders as unknown as Record<string, unknown>, 'getOrder', { id: '0b1d0c3e-2f4a-4b5c-8d6e-7f8091a2b3c4' });
-    const stranded = await startInProcess(ORDER, startOrderService, { ...testConfig(), userServiceAddr: `127.0.0.1:${await freePort()}`, userServiceTimeoutMs: 5000 });
+    const notFound = await callWithTraceId(orders as unknown as Record<string, unknown>, 'getOrder', {
+      id: '0b1d0c3e-2f4a-4b5c-8d6e-7f8091a2b3c4',
+    });
+    const stranded = await startInProcess(ORDER, startOrderService, {
+      ...testConfig(),
+      userServiceAddr: `127.0.0.1:${await freePort()}`,
+      userServiceTimeoutMs: 5000,
+    });
     const strandedClient = new OrderServiceClient(stranded.address, credentials.createInsecure());
-    const unavailable = await callWithTraceId(strandedClient as unknown as Record<string, unknown>, 'createOrder', { userId, items, currency: 'EUR', requestId: '' });
+    const unavailable = await callWithTraceId(strandedClient as unknown as Record<string, unknown>, 'createOrder', {
+      userId,
+      items,
+      currency: 'EUR',
+      requestId: '',
+    });
     strandedClient.close();
     await stranded.stop();
 
@@ -137,13 +172,19 @@ describe('one trace from the caller through Order, User and PostgreSQL', () => {
   });
 
   it('links latency to traces with exemplars whose trace ids were recorded', async () => {
-    const { traceId } = await callWithTraceId(orders as unknown as Record<string, unknown>, 'createOrder', { userId, items, currency: 'EUR', requestId: '' });
+    const { traceId } = await callWithTraceId(orders as unknown as Record<string, unknown>, 'createOrder', {
+      userId,
+      items,
+      currency: 'EUR',
+      requestId: '',
+    });
     assert.ok(traceId);
     const recorded = new Set(exportedSpans.getFinishedSpans().map((span) => span.spanContext().traceId));
     const { samples } = await scrapeMetrics(order.telemetry.metricsPort);
     const exemplars = samples.filter((sample) => sample.name === 'grpc_server_handling_seconds_bucket' && sample.exemplar?.trace_id);
     assert.ok(exemplars.length > 0, 'the latency histogram carries exemplars');
-    for (const sample of exemplars) assert.ok(recorded.has(sample.exemplar!.trace_id!), `exemplar ${sample.exemplar!.trace_id} belongs to a recorded trace`);
+    for (const sample of exemplars)
+      assert.ok(recorded.has(sample.exemplar!.trace_id!), `exemplar ${sample.exemplar!.trace_id} belongs to a recorded trace`);
     assert.ok(exemplars.some((sample) => sample.exemplar!.trace_id === traceId && sample.labels.grpc_method === 'CreateOrder'));
     const clientExemplars = samples.filter((sample) => sample.name === 'grpc_client_handling_seconds_bucket' && sample.exemplar?.trace_id);
     assert.ok(
@@ -152,14 +193,21 @@ describe('one trace from the caller through Order, User and PostgreSQL', () => {
     );
   });
 
-  it('ends the server span of a stream the caller cancels, as a caller\'s decision (UNSET, code CANCELLED)', async () => {
+  it("ends the server span of a stream the caller cancels, as a caller's decision (UNSET, code CANCELLED)", async () => {
     const watch = orders.watchOrders({ userId });
     watch.on('error', () => undefined);
     await new Promise<void>((resolve) => watch.on('metadata', () => resolve()));
     watch.cancel();
-    const caller = await waitForSpans((spans) => spans.find((span) => span.kind === SpanKind.CLIENT && span.name === 'order.v1.OrderService/WatchOrders'));
+    const caller = await waitForSpans((spans) =>
+      spans.find((span) => span.kind === SpanKind.CLIENT && span.name === 'order.v1.OrderService/WatchOrders'),
+    );
     const server = await waitForSpans((spans) =>
-      spans.find((span) => span.kind === SpanKind.SERVER && span.name === 'order.v1.OrderService/WatchOrders' && span.spanContext().traceId === caller.spanContext().traceId),
+      spans.find(
+        (span) =>
+          span.kind === SpanKind.SERVER &&
+          span.name === 'order.v1.OrderService/WatchOrders' &&
+          span.spanContext().traceId === caller.spanContext().traceId,
+      ),
     );
     assert.equal(server.status.code, SpanStatusCode.UNSET);
     assert.equal(server.attributes['rpc.grpc.status_code'], 1);
@@ -177,7 +225,9 @@ describe('one trace from the caller through Order, User and PostgreSQL', () => {
     await waitForSpans(() => (events.length >= 3 ? true : undefined));
     watch.cancel();
     // The caller's span: it ends when the watch is cancelled.
-    const watchSpan = await waitForSpans((spans) => spans.find((span) => span.kind === SpanKind.CLIENT && span.name === 'order.v1.OrderService/WatchOrders'));
+    const watchSpan = await waitForSpans((spans) =>
+      spans.find((span) => span.kind === SpanKind.CLIENT && span.name === 'order.v1.OrderService/WatchOrders'),
+    );
     const inWatchTrace = exportedSpans.getFinishedSpans().filter((span) => span.spanContext().traceId === watchSpan.spanContext().traceId);
     assert.deepEqual(
       inWatchTrace.filter((span) => span.instrumentationScope.name !== '@opentelemetry/instrumentation-grpc').map((span) => span.name),
@@ -194,7 +244,9 @@ describe('one trace from the caller through Order, User and PostgreSQL', () => {
         const metadata = new Metadata();
         // Sampled flag 00: the caller decided against recording this trace, and the parent-based sampler follows it.
         metadata.set('traceparent', `00-${unsampled}-${randomBytes(8).toString('hex')}-00`);
-        await new Promise<void>((resolve, reject) => users.getUser({ id: userId }, metadata, (error) => (error ? reject(error) : resolve())));
+        await new Promise<void>((resolve, reject) =>
+          users.getUser({ id: userId }, metadata, (error) => (error ? reject(error) : resolve())),
+        );
       }
     } finally {
       users.close();
@@ -202,7 +254,9 @@ describe('one trace from the caller through Order, User and PostgreSQL', () => {
     const recorded = new Set(exportedSpans.getFinishedSpans().map((span) => span.spanContext().traceId));
     assert.ok(!recorded.has(unsampled), 'the unsampled trace was not exported');
     const { samples } = await scrapeMetrics(user.telemetry.metricsPort);
-    const getUser = samples.filter((sample) => sample.name === 'grpc_server_handling_seconds_count' && sample.labels.grpc_method === 'GetUser');
+    const getUser = samples.filter(
+      (sample) => sample.name === 'grpc_server_handling_seconds_count' && sample.labels.grpc_method === 'GetUser',
+    );
     assert.ok(getUser.length > 0 && getUser[0]!.value >= 5, 'the calls were counted');
     const exemplarTraces = samples.flatMap((sample) => (sample.exemplar?.trace_id ? [sample.exemplar.trace_id] : []));
     assert.ok(!exemplarTraces.includes(unsampled), 'no exemplar names the unsampled trace');

@@ -15,10 +15,7 @@ export class ConfigError extends Error {
  * Parses environment variables once, at start-up, against a schema. Empty
  * values count as unset so that `FOO=` in a Compose file means "use the default".
  */
-export function parseEnv<Shape extends z.ZodRawShape>(
-  shape: Shape,
-  env: NodeJS.ProcessEnv = process.env,
-): z.output<z.ZodObject<Shape>> {
+export function parseEnv<Shape extends z.ZodRawShape>(shape: Shape, env: NodeJS.ProcessEnv = process.env): z.output<z.ZodObject<Shape>> {
   const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
   const result = z.object(shape).safeParse(present);
   if (!result.success) {
@@ -50,8 +47,7 @@ export const envVar = {
       .min(min, { error: min === 0 ? 'must not be negative' : `must be at least ${min}` })
       .default(defaultValue),
   logLevel: () => z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  postgresUrl: () =>
-    z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// URL' }),
+  postgresUrl: () => z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// URL' }),
   /** host:port, or any gRPC target such as dns:///user:50051. */
   grpcTarget: (defaultTarget: string) =>
     z.string().regex(/^\S+$/, { error: 'must be a gRPC target such as localhost:50051' }).default(defaultTarget),
@@ -229,9 +225,7 @@ export function serviceEnvShape(defaults: { grpcPort: number; metricsPort: numbe
   };
 }
 
-export function toServiceConfig(
-  parsed: z.output<z.ZodObject<ReturnType<typeof serviceEnvShape>>>,
-): ServiceConfig {
+export function toServiceConfig(parsed: z.output<z.ZodObject<ReturnType<typeof serviceEnvShape>>>): ServiceConfig {
   const problems: string[] = [];
   if (!parsed.FAULT_INJECTION_ENABLED) {
     for (const name of ['FAULTS', 'FAULT_ADMIN_PORT'] as const) {
@@ -246,7 +240,8 @@ export function toServiceConfig(
   const adminPort = parsed.FAULT_ADMIN_PORT ?? (parsed.GRPC_PORT === 0 ? 0 : parsed.GRPC_PORT + FAULT_ADMIN_PORT_OFFSET);
   if (parsed.FAULT_INJECTION_ENABLED) {
     if (adminPort > 65535) problems.push(`FAULT_ADMIN_PORT: GRPC_PORT + ${FAULT_ADMIN_PORT_OFFSET} is beyond 65535; set FAULT_ADMIN_PORT`);
-    else if (adminPort !== 0 && adminPort === parsed.GRPC_PORT) problems.push('FAULT_ADMIN_PORT: must differ from GRPC_PORT; the admin listener is a port of its own');
+    else if (adminPort !== 0 && adminPort === parsed.GRPC_PORT)
+      problems.push('FAULT_ADMIN_PORT: must differ from GRPC_PORT; the admin listener is a port of its own');
   }
   if (problems.length > 0) throw ConfigError.of(problems);
   return {

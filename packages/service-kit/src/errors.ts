@@ -71,7 +71,6 @@ export function isServerFault(error: unknown): boolean {
   return isServerFaultCode(error.code);
 }
 
-
 /**
  * Maps any thrown value to a google.rpc.Status. Only AppError messages reach
  * the caller; an unreachable dependency (a database that is down) is a
@@ -131,7 +130,6 @@ export function fieldViolationsOf(status: Status): FieldViolation[] {
     .flatMap((detail) => BadRequest.decode(detail.value).fieldViolations)
     .map(({ field, description }) => ({ field, description }));
 }
-
 
 function toProtoViolation(violation: FieldViolation): BadRequest_FieldViolation {
   return {

@@ -14,7 +14,13 @@ function setFaultRequest(served: ReadonlySet<string>) {
   return z.object({
     fault: z
       .object(
-        { method: z.string(), latencyMin: duration.optional(), latencyMax: duration.optional(), errorCode: z.number(), errorProbability: z.number() },
+        {
+          method: z.string(),
+          latencyMin: duration.optional(),
+          latencyMax: duration.optional(),
+          errorCode: z.number(),
+          errorProbability: z.number(),
+        },
         { error: 'is required' },
       )
       .transform(fromProtoFault)
@@ -66,13 +72,18 @@ export function toProtoFault(fault: Fault): ProtoFault {
 }
 
 /** A received Fault in milliseconds, for faultSchema to check. */
-export function fromProtoFault(fault: { method: string; latencyMin?: Duration | undefined; latencyMax?: Duration | undefined; errorCode: number; errorProbability: number }): FaultDraft {
+export function fromProtoFault(fault: {
+  method: string;
+  latencyMin?: Duration | undefined;
+  latencyMax?: Duration | undefined;
+  errorCode: number;
+  errorProbability: number;
+}): FaultDraft {
   return {
     method: fault.method,
     latencyMin: (fault.latencyMin && millisecondsOf(fault.latencyMin)) ?? 0,
-    latencyMax: (fault.latencyMax && millisecondsOf(fault.latencyMax)),
+    latencyMax: fault.latencyMax && millisecondsOf(fault.latencyMax),
     errorCode: fault.errorCode,
     errorProbability: fault.errorProbability,
   };
 }
-

@@ -55,7 +55,10 @@ export function faultSchema(served?: ReadonlySet<string>) {
         .transform((method) => method.replace(/^\//, ''))
         .superRefine((method, ctx) => {
           if (method !== ALL_METHODS && !/^[A-Za-z_][\w.]*\.[A-Za-z_]\w*\/[A-Za-z_]\w*$/.test(method)) {
-            ctx.addIssue({ code: 'custom', message: `must be ${ALL_METHODS} or a full method name such as order.v1.OrderService/CreateOrder` });
+            ctx.addIssue({
+              code: 'custom',
+              message: `must be ${ALL_METHODS} or a full method name such as order.v1.OrderService/CreateOrder`,
+            });
             return;
           }
           const problem = served && unservedMethodProblem(method, served);
@@ -77,7 +80,11 @@ export function faultSchema(served?: ReadonlySet<string>) {
         ctx.addIssue({ code: 'custom', path: ['latencyMax'], message: 'must not be less than latency_min' });
       }
       if (fault.errorProbability > 0 && fault.errorCode === Code.OK) {
-        ctx.addIssue({ code: 'custom', path: ['errorCode'], message: 'must name an error status (not OK) when error_probability is above 0' });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['errorCode'],
+          message: 'must name an error status (not OK) when error_probability is above 0',
+        });
       }
       // A code without a probability would silently inject nothing.
       if (fault.errorProbability === 0 && fault.errorCode !== Code.OK) {
@@ -111,7 +118,10 @@ export function faultSchema(served?: ReadonlySet<string>) {
 export const faultSpec = z.string().transform((text, ctx) => {
   const faults: Fault[] = [];
   const rules = faultSchema();
-  for (const part of text.split(';').map((piece) => piece.trim()).filter((piece) => piece !== '')) {
+  for (const part of text
+    .split(';')
+    .map((piece) => piece.trim())
+    .filter((piece) => piece !== '')) {
     const report = (message: string) => ctx.addIssue({ code: 'custom', message: `"${part}": ${message}` });
     const draft = parseFault(part);
     if (typeof draft === 'string') {
@@ -120,7 +130,8 @@ export const faultSpec = z.string().transform((text, ctx) => {
     }
     const result = rules.safeParse(draft);
     if (!result.success) {
-      for (const issue of result.error.issues) report(issue.path.length > 0 ? `${protoFieldPath(issue.path)} ${issue.message}` : issue.message);
+      for (const issue of result.error.issues)
+        report(issue.path.length > 0 ? `${protoFieldPath(issue.path)} ${issue.message}` : issue.message);
       continue;
     }
     if (faults.some((fault) => fault.method === result.data.method)) report(`${result.data.method} already has a fault in this spec`);
@@ -135,7 +146,10 @@ function parseFault(text: string): FaultDraft | string {
   if (colon < 0) return 'expected method:effect, e.g. order.v1.OrderService/GetOrder:error=UNAVAILABLE@0.5';
   const fault: FaultDraft = { method: text.slice(0, colon).trim(), latencyMin: 0, errorCode: Code.OK, errorProbability: 0 };
   const seen = new Set<string>();
-  for (const effect of text.slice(colon + 1).split(',').map((piece) => piece.trim())) {
+  for (const effect of text
+    .slice(colon + 1)
+    .split(',')
+    .map((piece) => piece.trim())) {
     const [name = '', value = ''] = effect.split(/=(.*)/).map((piece) => piece.trim());
     if (name !== 'latency' && name !== 'error') return `"${effect}" is not an effect; expected latency=... or error=...`;
     if (seen.has(name)) return `${name} is given twice`;
@@ -151,7 +165,8 @@ function parseFault(text: string): FaultDraft | string {
     } else {
       const [codeName = '', probability = '1', ...rest] = value.split('@').map((piece) => piece.trim());
       const code = (Code as unknown as Record<string, unknown>)[codeName.toUpperCase()];
-      if (typeof code !== 'number' || rest.length > 0) return `error "${value}" must be a gRPC status name, optionally with @probability (UNAVAILABLE@0.2)`;
+      if (typeof code !== 'number' || rest.length > 0)
+        return `error "${value}" must be a gRPC status name, optionally with @probability (UNAVAILABLE@0.2)`;
       if (!/^(\d+\.?\d*|\.\d+)$/.test(probability)) return `"${probability}" is not a probability from 0 to 1`;
       fault.errorCode = code;
       fault.errorProbability = Number(probability);
@@ -261,7 +276,10 @@ export class FaultInjector {
       }
     }
     if (failing) {
-      throw new AppError(fault.errorCode, `injected fault: ${Code[fault.errorCode]} with probability ${fault.errorProbability} (fault on ${fault.method})`);
+      throw new AppError(
+        fault.errorCode,
+        `injected fault: ${Code[fault.errorCode]} with probability ${fault.errorProbability} (fault on ${fault.method})`,
+      );
     }
   }
 }

@@ -34,19 +34,26 @@ export function correctGrpcTimeoutHandling(): void {
   if (installed) return;
   const prototype = BaseServerInterceptingCall.prototype as unknown as { handleTimeoutHeader?: (value: unknown) => void };
   if (typeof prototype.handleTimeoutHeader !== 'function') {
-    throw new Error('@grpc/grpc-js no longer has BaseServerInterceptingCall#handleTimeoutHeader: review packages/service-kit/src/grpc-timeout.ts');
+    throw new Error(
+      '@grpc/grpc-js no longer has BaseServerInterceptingCall#handleTimeoutHeader: review packages/service-kit/src/grpc-timeout.ts',
+    );
   }
   prototype.handleTimeoutHeader = function handleTimeoutHeader(this: TimeoutHandling, value: unknown): void {
     const match = TIMEOUT.exec(String(value));
     if (match === null) {
       // After the constructor that called this has finished, as grpc-js does.
-      process.nextTick(() => this.sendStatus({ code: Code.INVALID_ARGUMENT, details: `invalid grpc-timeout header "${String(value)}"`, metadata: null }));
+      process.nextTick(() =>
+        this.sendStatus({ code: Code.INVALID_ARGUMENT, details: `invalid grpc-timeout header "${String(value)}"`, metadata: null }),
+      );
       return;
     }
     const timeoutMs = Number(match[1]) * UNIT_MS[match[2]!]!;
     if (timeoutMs > MAX_TIMER_MS) return;
     this.deadline = Date.now() + timeoutMs;
-    this.deadlineTimer = setTimeout(() => this.sendStatus({ code: Code.DEADLINE_EXCEEDED, details: 'Deadline exceeded', metadata: null }), timeoutMs);
+    this.deadlineTimer = setTimeout(
+      () => this.sendStatus({ code: Code.DEADLINE_EXCEEDED, details: 'Deadline exceeded', metadata: null }),
+      timeoutMs,
+    );
   };
   installed = true;
 }

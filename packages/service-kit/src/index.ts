@@ -42,7 +42,16 @@ export {
   type Page,
   type PageCursor,
 } from './pagination';
-export { dropDatabase, ensureDatabase, inTransaction, openConfiguredPostgres, openPostgres, pgCode, watchReachability, type PostgresOptions } from './postgres';
+export {
+  dropDatabase,
+  ensureDatabase,
+  inTransaction,
+  openConfiguredPostgres,
+  openPostgres,
+  pgCode,
+  watchReachability,
+  type PostgresOptions,
+} from './postgres';
 export { isDependencyUnavailable } from './unavailable';
 export { reflectionPackageDefinition, type ProtoFileMetadata } from './reflection';
 export type { CallContext, MethodImplementation, ServiceImplementation } from './rpc';

@@ -109,7 +109,13 @@ async function withinBudget(work: Promise<void>, deadline: number): Promise<'flu
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), Math.max(0, deadline - Date.now()))));
   try {
-    return await Promise.race([work.then(() => 'flushed' as const, (error: unknown) => (error instanceof Error ? error : new Error(String(error)))), late]);
+    return await Promise.race([
+      work.then(
+        () => 'flushed' as const,
+        (error: unknown) => (error instanceof Error ? error : new Error(String(error))),
+      ),
+      late,
+    ]);
   } finally {
     clearTimeout(timer);
   }

@@ -79,7 +79,8 @@ export class PageTokens {
     const authentic = rest.length === 0 && given.length === expected.length && timingSafeEqual(given, expected);
     const cursor = authentic ? cursorJson.safeParse(safeJson(Buffer.from(body, 'base64url').toString())) : undefined;
     if (!cursor?.success) throw invalidToken('is not a page token returned by this service');
-    if (cursor.data.l !== listing || cursor.data.s !== scope) throw invalidToken('belongs to another listing or filter; start again without a token');
+    if (cursor.data.l !== listing || cursor.data.s !== scope)
+      throw invalidToken('belongs to another listing or filter; start again without a token');
     return cursor.data.a;
   }
 

@@ -85,9 +85,7 @@ export async function dropDatabase(url: string): Promise<void> {
   const target = new URL(url);
   const database = decodeURIComponent(target.pathname.slice(1));
   target.pathname = '/postgres';
-  await withClient(target.toString(), (client) =>
-    client.query(`DROP DATABASE IF EXISTS ${escapeIdentifier(database)} WITH (FORCE)`),
-  );
+  await withClient(target.toString(), (client) => client.query(`DROP DATABASE IF EXISTS ${escapeIdentifier(database)} WITH (FORCE)`));
 }
 
 async function migrate(options: PostgresOptions): Promise<void> {

@@ -61,7 +61,8 @@ export class RateLimiter {
       registers: [registry],
     });
     // No offline queue: while Redis is away a check fails at once instead of waiting for it.
-    this.#redis = redisUrl === undefined ? undefined : new Redis(redisUrl, { enableOfflineQueue: false, commandTimeout: REDIS_COMMAND_TIMEOUT_MS });
+    this.#redis =
+      redisUrl === undefined ? undefined : new Redis(redisUrl, { enableOfflineQueue: false, commandTimeout: REDIS_COMMAND_TIMEOUT_MS });
     this.#redis?.on('error', (error: unknown) => this.#reportFailure(error));
     const limiter = (prefix: string, points: number, duration: number) =>
       this.#redis
@@ -69,7 +70,8 @@ export class RateLimiter {
         : new RateLimiterMemory({ keyPrefix: prefix, points, duration });
     const steady = limiter(keyPrefix, perSecond, 1);
     // The burst allowance is earned back at the steady rate: `burst` calls take burst / perSecond seconds.
-    this.#limiter = burst > 0 ? new BurstyRateLimiter(steady, limiter(`${keyPrefix}:burst`, burst, Math.max(1, Math.ceil(burst / perSecond)))) : steady;
+    this.#limiter =
+      burst > 0 ? new BurstyRateLimiter(steady, limiter(`${keyPrefix}:burst`, burst, Math.max(1, Math.ceil(burst / perSecond)))) : steady;
   }
 
   readonly interceptor: ServerInterceptor = (method, call) => {

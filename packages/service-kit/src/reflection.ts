@@ -21,11 +21,16 @@ export function reflectionPackageDefinition(files: readonly ProtoFileMetadata[])
   const visit = (file: ProtoFileMetadata) => {
     if (encoded.has(file.fileDescriptor.name)) return;
     for (const dependency of file.dependencies ?? []) visit(dependency);
-    encoded.set(file.fileDescriptor.name, Buffer.from(FileDescriptorProto.encode(FileDescriptorProto.fromPartial(file.fileDescriptor)).finish()));
+    encoded.set(
+      file.fileDescriptor.name,
+      Buffer.from(FileDescriptorProto.encode(FileDescriptorProto.fromPartial(file.fileDescriptor)).finish()),
+    );
   };
   files.forEach(visit);
   // Only fileDescriptorProtos is read; this entry carries nothing else.
-  const descriptors = { fileDescriptorProtos: [...encoded.values()] } as Partial<MessageTypeDefinition<object, object>> as MessageTypeDefinition<object, object>;
+  const descriptors = { fileDescriptorProtos: [...encoded.values()] } as Partial<
+    MessageTypeDefinition<object, object>
+  > as MessageTypeDefinition<object, object>;
   return {
     // grpc.health.v1 imports nothing, so proto-loader's descriptors of it are complete.
     ...loadSync(healthProtoPath),

@@ -120,7 +120,9 @@ export class GrpcServer {
     const serverOptions: ServerOptions = {
       'grpc.max_receive_message_length': options.maxReceiveMessageBytes ?? options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
       'grpc.max_send_message_length': options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
-      ...((options.maxConnectionAgeMs ?? DEFAULT_MAX_CONNECTION_AGE_MS) > 0 && { 'grpc.max_connection_age_ms': options.maxConnectionAgeMs ?? DEFAULT_MAX_CONNECTION_AGE_MS }),
+      ...((options.maxConnectionAgeMs ?? DEFAULT_MAX_CONNECTION_AGE_MS) > 0 && {
+        'grpc.max_connection_age_ms': options.maxConnectionAgeMs ?? DEFAULT_MAX_CONNECTION_AGE_MS,
+      }),
       ...(options.maxConnectionAgeGraceMs !== undefined && { 'grpc.max_connection_age_grace_ms': options.maxConnectionAgeGraceMs }),
       'grpc.keepalive_time_ms': KEEPALIVE_TIME_MS,
       'grpc.keepalive_timeout_ms': KEEPALIVE_TIMEOUT_MS,
@@ -130,7 +132,10 @@ export class GrpcServer {
       ...options.serverOptions,
     };
     // Admin calls are counted and logged like any call; rate limits are for the service's callers, not its operators.
-    const interceptors = [...(options.interceptors ?? []), requestInterceptor(options.requestReceiveTimeoutMs ?? DEFAULT_REQUEST_RECEIVE_TIMEOUT_MS)];
+    const interceptors = [
+      ...(options.interceptors ?? []),
+      requestInterceptor(options.requestReceiveTimeoutMs ?? DEFAULT_REQUEST_RECEIVE_TIMEOUT_MS),
+    ];
     this.#server = new TolerantServer(new Utf8Fields(options.protoFiles), {
       ...serverOptions,
       interceptors: [...interceptors, ...(options.rateLimiter ? [options.rateLimiter.interceptor] : [])],
@@ -144,11 +149,15 @@ export class GrpcServer {
       new ReflectionService(reflectionPackageDefinition(adminProtoFiles)).addToServer(this.#admin);
       this.#admin.addService(
         FaultServiceService as unknown as ServiceDefinition,
-        toGrpcImplementation(FaultServiceService, faultServiceHandlers(options.faults.injector, { served: this.#faultTargets, logger: options.logger }), {
-          logger: options.logger,
-          stopping: this.#stopping.signal,
-          faults: undefined,
-        }),
+        toGrpcImplementation(
+          FaultServiceService,
+          faultServiceHandlers(options.faults.injector, { served: this.#faultTargets, logger: options.logger }),
+          {
+            logger: options.logger,
+            stopping: this.#stopping.signal,
+            faults: undefined,
+          },
+        ),
       );
     }
   }
@@ -158,15 +167,16 @@ export class GrpcServer {
     return this.#adminPort;
   }
 
-  addService<Definition extends ServiceDefinitionShape>(
-    definition: Definition,
-    implementation: ServiceImplementation<Definition>,
-  ): void {
+  addService<Definition extends ServiceDefinitionShape>(definition: Definition, implementation: ServiceImplementation<Definition>): void {
     const serviceName = serviceNameOf(definition);
     this.#server.addService(
       // The generated definition is exactly a grpc-js ServiceDefinition; ServiceDefinitionShape only names what we read.
       definition as unknown as ServiceDefinition,
-      toGrpcImplementation(definition, implementation, { logger: this.#options.logger, stopping: this.#stopping.signal, faults: this.#options.faults?.injector }),
+      toGrpcImplementation(definition, implementation, {
+        logger: this.#options.logger,
+        stopping: this.#stopping.signal,
+        faults: this.#options.faults?.injector,
+      }),
     );
     this.#serviceNames.push(serviceName);
     this.#health.setStatus(serviceName, 'NOT_SERVING');
@@ -184,7 +194,10 @@ export class GrpcServer {
     if (this.#admin && faults) {
       this.#adminPort = await bind(this.#admin, faults.admin.host, faults.admin.port, tls);
       // Before LISTENING_MESSAGE, which tests and scripts wait for.
-      logger.warn({ host: faults.admin.host, port: this.#adminPort, tls: tls !== undefined }, 'fault admin listening: whoever reaches it can slow or fail every call');
+      logger.warn(
+        { host: faults.admin.host, port: this.#adminPort, tls: tls !== undefined },
+        'fault admin listening: whoever reaches it can slow or fail every call',
+      );
     }
     logger.info({ host, port, tls: tls !== undefined, services: this.#serviceNames }, LISTENING_MESSAGE);
     return port;
@@ -285,7 +298,8 @@ class TolerantServer extends Server {
           ...method,
           requestDeserialize: (bytes: Buffer): unknown => {
             const notUtf8 = this.utf8.invalidField(method.path, bytes);
-            if (notUtf8 !== undefined) return new MalformedRequest(AppError.invalidArgument([{ field: notUtf8, description: 'must be valid UTF-8' }]));
+            if (notUtf8 !== undefined)
+              return new MalformedRequest(AppError.invalidArgument([{ field: notUtf8, description: 'must be valid UTF-8' }]));
             try {
               return method.requestDeserialize(bytes);
             } catch (error) {

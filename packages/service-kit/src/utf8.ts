@@ -1,6 +1,11 @@
 import { isUtf8 } from 'node:buffer';
 import { BinaryReader, WireType } from '@bufbuild/protobuf/wire';
-import { FieldDescriptorProto_Label, FieldDescriptorProto_Type, type DescriptorProto, type FieldDescriptorProto } from 'ts-proto-descriptors';
+import {
+  FieldDescriptorProto_Label,
+  FieldDescriptorProto_Type,
+  type DescriptorProto,
+  type FieldDescriptorProto,
+} from 'ts-proto-descriptors';
 import type { ProtoFileMetadata } from './reflection';
 
 /**

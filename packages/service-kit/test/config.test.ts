@@ -45,7 +45,7 @@ describe('configuration', () => {
   it('defaults the resilience settings: 4 MiB messages, connections never aged out, no drain delay, no TLS, no rate limit', () => {
     const config = load({});
     assert.equal(config.grpcMaxMessageBytes, 4 * 1024 * 1024);
-    assert.equal(config.grpcMaxReceiveMessageBytes, 16384, 'the service\'s own default');
+    assert.equal(config.grpcMaxReceiveMessageBytes, 16384, "the service's own default");
     assert.equal(config.grpcMaxConnectionAgeMs, 0);
     assert.equal(config.grpcMetrics, true);
     assert.equal(config.grpcMaxConnectionAgeGraceMs, undefined);
@@ -86,14 +86,28 @@ describe('configuration', () => {
 
   it('stops when a TLS file cannot be read, naming its variable', () => {
     assert.throws(
-      () => channelCredentials({ tls: { caFile: '/nonexistent/ca.pem', certFile: '/nonexistent/user.pem', keyFile: '/nonexistent/user.key' } }),
+      () =>
+        channelCredentials({ tls: { caFile: '/nonexistent/ca.pem', certFile: '/nonexistent/user.pem', keyFile: '/nonexistent/user.key' } }),
       (error: unknown) => error instanceof ConfigError && /TLS_CA_FILE: cannot read \/nonexistent\/ca\.pem \(ENOENT\)/.test(error.message),
     );
   });
 
   it('rejects bad and pointless resilience settings', () => {
-    const message = problem({ GRPC_MAX_MESSAGE_BYTES: '0', GRPC_MAX_CONNECTION_AGE_MS: '-1', SHUTDOWN_DRAIN_DELAY_MS: 'soon', RATE_LIMIT_PER_SECOND: '-5', REDIS_URL: 'http://redis:6379' });
-    for (const name of ['GRPC_MAX_MESSAGE_BYTES', 'GRPC_MAX_CONNECTION_AGE_MS', 'SHUTDOWN_DRAIN_DELAY_MS', 'RATE_LIMIT_PER_SECOND', 'REDIS_URL']) assert.match(message, new RegExp(name));
+    const message = problem({
+      GRPC_MAX_MESSAGE_BYTES: '0',
+      GRPC_MAX_CONNECTION_AGE_MS: '-1',
+      SHUTDOWN_DRAIN_DELAY_MS: 'soon',
+      RATE_LIMIT_PER_SECOND: '-5',
+      REDIS_URL: 'http://redis:6379',
+    });
+    for (const name of [
+      'GRPC_MAX_MESSAGE_BYTES',
+      'GRPC_MAX_CONNECTION_AGE_MS',
+      'SHUTDOWN_DRAIN_DELAY_MS',
+      'RATE_LIMIT_PER_SECOND',
+      'REDIS_URL',
+    ])
+      assert.match(message, new RegExp(name));
     // Set without a rate, these would silently do nothing.
     assert.match(problem({ RATE_LIMIT_BURST: '10' }), /RATE_LIMIT_BURST: set while rate limiting is off/);
     assert.match(problem({ REDIS_URL: 'redis://redis:6379' }), /REDIS_URL: set while rate limiting is off/);

@@ -3,7 +3,18 @@ import { describe, it } from 'node:test';
 import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import { createRegistry } from '@platform/telemetry';
-import { AppError, Code, ConfigError, FaultInjector, faultSpec, formatFaults, parseEnv, serviceEnvShape, toServiceConfig, type Fault } from '../src';
+import {
+  AppError,
+  Code,
+  ConfigError,
+  FaultInjector,
+  faultSpec,
+  formatFaults,
+  parseEnv,
+  serviceEnvShape,
+  toServiceConfig,
+  type Fault,
+} from '../src';
 
 /** Seeded draws in [0, 1), the same on every run: pure-rand, as the traffic generator and the fuzzer use. */
 function seeded(seed: number): () => number {
@@ -30,7 +41,8 @@ const never = new AbortController().signal;
 
 describe('fault specs', () => {
   it('reads every effect and writes the same spec back', () => {
-    const spec = '*:latency=50ms;order.v1.OrderService/CreateOrder:latency=200ms..800ms,error=UNAVAILABLE@0.2;user.v1.UserService/GetUser:error=INTERNAL@1';
+    const spec =
+      '*:latency=50ms;order.v1.OrderService/CreateOrder:latency=200ms..800ms,error=UNAVAILABLE@0.2;user.v1.UserService/GetUser:error=INTERNAL@1';
     const faults = parse(spec);
     assert.deepEqual(faults[1], {
       method: 'order.v1.OrderService/CreateOrder',
@@ -47,12 +59,16 @@ describe('fault specs', () => {
     assert.deepEqual(parse(' /user.v1.UserService/GetUser : latency = 1.5s , error = deadline_exceeded ; '), [
       { method: 'user.v1.UserService/GetUser', latencyMin: 1500, latencyMax: 1500, errorCode: Code.DEADLINE_EXCEEDED, errorProbability: 1 },
     ]);
-    assert.deepEqual(parse('*:latency=1.1s..2s'), [{ method: '*', latencyMin: 1100, latencyMax: 2000, errorCode: Code.OK, errorProbability: 0 }]);
+    assert.deepEqual(parse('*:latency=1.1s..2s'), [
+      { method: '*', latencyMin: 1100, latencyMax: 2000, errorCode: Code.OK, errorProbability: 0 },
+    ]);
     assert.deepEqual(parse(''), []);
   });
 
   it('reports every problem, each naming its fault', () => {
-    const reported = problems('nomethod;*:latency=2m;a.B/C:latency=900ms..100ms;a.B/C:error=OK;a.B/D:error=NOPE@0.5;*:error=UNAVAILABLE@1.5,latency=70s');
+    const reported = problems(
+      'nomethod;*:latency=2m;a.B/C:latency=900ms..100ms;a.B/C:error=OK;a.B/D:error=NOPE@0.5;*:error=UNAVAILABLE@1.5,latency=70s',
+    );
     assert.deepEqual(reported, [
       '"nomethod": expected method:effect, e.g. order.v1.OrderService/GetOrder:error=UNAVAILABLE@0.5',
       '"*:latency=2m": latency_min must be between 0 and 60s',
@@ -74,22 +90,42 @@ describe('fault specs', () => {
     const shape = serviceEnvShape({ grpcPort: 50051, metricsPort: 9464, maxReceiveMessageBytes: 16384 });
     assert.equal(toServiceConfig(parseEnv(shape, {})).faultInjection, undefined);
     // The admin listener: loopback, the gRPC port + 20, unless told otherwise.
-    assert.deepEqual(toServiceConfig(parseEnv(shape, { FAULT_INJECTION_ENABLED: '1' })).faultInjection, { faults: [], adminHost: '127.0.0.1', adminPort: 50071 });
-    assert.deepEqual(toServiceConfig(parseEnv(shape, { FAULT_INJECTION_ENABLED: '1', GRPC_PORT: '0' })).faultInjection?.adminPort, 0);
-    assert.deepEqual(toServiceConfig(parseEnv(shape, { FAULT_INJECTION_ENABLED: '1', FAULT_ADMIN_HOST: '0.0.0.0', FAULT_ADMIN_PORT: '6000' })).faultInjection, {
+    assert.deepEqual(toServiceConfig(parseEnv(shape, { FAULT_INJECTION_ENABLED: '1' })).faultInjection, {
       faults: [],
-      adminHost: '0.0.0.0',
-      adminPort: 6000,
+      adminHost: '127.0.0.1',
+      adminPort: 50071,
     });
-    assert.deepEqual(toServiceConfig(parseEnv(shape, { FAULT_INJECTION_ENABLED: 'true', FAULTS: '*:latency=5ms' })).faultInjection?.faults, parse('*:latency=5ms'));
+    assert.deepEqual(toServiceConfig(parseEnv(shape, { FAULT_INJECTION_ENABLED: '1', GRPC_PORT: '0' })).faultInjection?.adminPort, 0);
+    assert.deepEqual(
+      toServiceConfig(parseEnv(shape, { FAULT_INJECTION_ENABLED: '1', FAULT_ADMIN_HOST: '0.0.0.0', FAULT_ADMIN_PORT: '6000' }))
+        .faultInjection,
+      {
+        faults: [],
+        adminHost: '0.0.0.0',
+        adminPort: 6000,
+      },
+    );
+    assert.deepEqual(
+      toServiceConfig(parseEnv(shape, { FAULT_INJECTION_ENABLED: 'true', FAULTS: '*:latency=5ms' })).faultInjection?.faults,
+      parse('*:latency=5ms'),
+    );
     const configError = (run: () => unknown, pattern: RegExp) =>
       assert.throws(run, (error: unknown) => error instanceof ConfigError && pattern.test(error.message));
     configError(() => toServiceConfig(parseEnv(shape, { FAULTS: '*:latency=5ms' })), /FAULTS: .*FAULT_INJECTION_ENABLED=true/);
-    configError(() => parseEnv(shape, { FAULT_INJECTION_ENABLED: 'true', FAULTS: '*:latency=soon' }), /FAULTS: "\*:latency=soon": "soon" is not a duration/);
+    configError(
+      () => parseEnv(shape, { FAULT_INJECTION_ENABLED: 'true', FAULTS: '*:latency=soon' }),
+      /FAULTS: "\*:latency=soon": "soon" is not a duration/,
+    );
     configError(() => parseEnv(shape, { FAULT_INJECTION_ENABLED: 'yes' }), /FAULT_INJECTION_ENABLED: must be true, false, 1 or 0/);
     configError(() => toServiceConfig(parseEnv(shape, { FAULT_ADMIN_PORT: '6000' })), /FAULT_ADMIN_PORT: .*FAULT_INJECTION_ENABLED=true/);
-    configError(() => toServiceConfig(parseEnv(shape, { FAULT_INJECTION_ENABLED: '1', FAULT_ADMIN_PORT: '50051' })), /FAULT_ADMIN_PORT: must differ from GRPC_PORT/);
-    configError(() => toServiceConfig(parseEnv(shape, { FAULT_INJECTION_ENABLED: '1', GRPC_PORT: '65530' })), /FAULT_ADMIN_PORT: GRPC_PORT \+ 20 is beyond 65535/);
+    configError(
+      () => toServiceConfig(parseEnv(shape, { FAULT_INJECTION_ENABLED: '1', FAULT_ADMIN_PORT: '50051' })),
+      /FAULT_ADMIN_PORT: must differ from GRPC_PORT/,
+    );
+    configError(
+      () => toServiceConfig(parseEnv(shape, { FAULT_INJECTION_ENABLED: '1', GRPC_PORT: '65530' })),
+      /FAULT_ADMIN_PORT: GRPC_PORT \+ 20 is beyond 65535/,
+    );
   });
 });
 
@@ -109,8 +145,14 @@ describe('FaultInjector', () => {
 
   it("applies a method's own fault before *, and nothing to other methods once cleared", async () => {
     const faults = injector(parse('*:error=INTERNAL;a.B/C:error=NOT_FOUND'));
-    await assert.rejects(faults.apply('/a.B/C', never), (error: AppError) => error.code === Code.NOT_FOUND && /^injected fault: NOT_FOUND/.test(error.message));
-    await assert.rejects(faults.apply('/a.B/D', never), (error: AppError) => error.code === Code.INTERNAL && /fault on \*/.test(error.message));
+    await assert.rejects(
+      faults.apply('/a.B/C', never),
+      (error: AppError) => error.code === Code.NOT_FOUND && /^injected fault: NOT_FOUND/.test(error.message),
+    );
+    await assert.rejects(
+      faults.apply('/a.B/D', never),
+      (error: AppError) => error.code === Code.INTERNAL && /fault on \*/.test(error.message),
+    );
     assert.equal(faults.clear('/a.B/C'), 1);
     assert.equal(faults.clear('a.B/C'), 0);
     await assert.rejects(faults.apply('/a.B/C', never), (error: AppError) => error.code === Code.INTERNAL);

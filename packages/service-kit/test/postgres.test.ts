@@ -61,7 +61,15 @@ describe('inTransaction', () => {
 describe('isDependencyUnavailable', () => {
   it('recognises unreachable servers and PostgreSQL shutting down, and nothing else', () => {
     const coded = (code: string) => Object.assign(new Error(code), { code });
-    for (const error of [coded('ECONNREFUSED'), coded('57P01'), coded('57P03'), coded('08006'), new Error('Connection terminated unexpectedly'), new Error('timeout exceeded when trying to connect'), new Error('wrapped', { cause: coded('ECONNRESET') })]) {
+    for (const error of [
+      coded('ECONNREFUSED'),
+      coded('57P01'),
+      coded('57P03'),
+      coded('08006'),
+      new Error('Connection terminated unexpectedly'),
+      new Error('timeout exceeded when trying to connect'),
+      new Error('wrapped', { cause: coded('ECONNRESET') }),
+    ]) {
       assert.ok(isDependencyUnavailable(error), error.message);
     }
     for (const error of [coded('23505'), coded('42P01'), new Error('boom'), 'ECONNREFUSED', undefined]) {

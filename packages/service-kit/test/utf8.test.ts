@@ -17,7 +17,16 @@ describe('Utf8Fields', () => {
 
   it('names a nested string field that is not UTF-8', () => {
     assert.equal(fields.invalidField(SET_FAULT, setFault(Buffer.from([0x61, 0xff]))), 'fault.method');
-    assert.equal(fields.invalidField('/fault.v1.FaultService/ClearFaults', new BinaryWriter().tag(1, WireType.LengthDelimited).bytes(Buffer.from([0xc0, 0x80])).finish()), 'method');
+    assert.equal(
+      fields.invalidField(
+        '/fault.v1.FaultService/ClearFaults',
+        new BinaryWriter()
+          .tag(1, WireType.LengthDelimited)
+          .bytes(Buffer.from([0xc0, 0x80]))
+          .finish(),
+      ),
+      'method',
+    );
   });
 
   it('passes valid UTF-8, other methods, and leaves malformed bytes to the decoder', () => {

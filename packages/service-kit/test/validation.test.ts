@@ -35,7 +35,10 @@ describe('request validation', () => {
   it('reports every violation of a request, not just the first', () => {
     const schema = z.object({ id: field.uuid(), displayName: field.text({ min: 1, max: 3, trim: true }) });
     const violations = violationsOf(() => parseRequest(schema, { id: 'nope', displayName: '   ' }));
-    assert.deepEqual(violations.map((v) => v.field), ['id', 'display_name']);
+    assert.deepEqual(
+      violations.map((v) => v.field),
+      ['id', 'display_name'],
+    );
   });
 
   it('counts text length in code points and normalises UUIDs to lower case', () => {
@@ -53,7 +56,10 @@ describe('pagination', () => {
     assert.equal(parseRequest(request, { pageSize: 0, pageToken: '' }).pageSize, DEFAULT_PAGE_SIZE);
     assert.equal(parseRequest(request, { pageSize: 5000, pageToken: '' }).pageSize, MAX_PAGE_SIZE);
     assert.equal(parseRequest(request, { pageSize: 7, pageToken: '' }).pageSize, 7);
-    assert.deepEqual(violationsOf(() => parseRequest(request, { pageSize: -1, pageToken: '' })).map((v) => v.field), ['page_size']);
+    assert.deepEqual(
+      violationsOf(() => parseRequest(request, { pageSize: -1, pageToken: '' })).map((v) => v.field),
+      ['page_size'],
+    );
   });
 
   const tokens = new PageTokens('a-key-of-these-tests-0123456789abcdef');
@@ -80,11 +86,23 @@ describe('pagination', () => {
       new PageTokens('another-deployment-key-0123456789abcdef').encode({ listing: 'orders', scope: '', after: '7' }),
     ];
     for (const candidate of rejected) {
-      assert.deepEqual(violationsOf(() => tokens.resume(candidate, 'orders', '')).map((v) => v.field), ['page_token'], candidate);
+      assert.deepEqual(
+        violationsOf(() => tokens.resume(candidate, 'orders', '')).map((v) => v.field),
+        ['page_token'],
+        candidate,
+      );
     }
     // Even correctly signed, a position PostgreSQL's bigint cannot hold is not one of ours.
-    assert.deepEqual(violationsOf(() => tokens.resume(tokens.encode({ listing: 'orders', scope: '', after: '9999999999999999999' }), 'orders', '')).map((v) => v.field), ['page_token']);
-    assert.deepEqual(violationsOf(() => parseRequest(request, { pageSize: 1, pageToken: 'x'.repeat(513) })).map((v) => v.field), ['page_token']);
+    assert.deepEqual(
+      violationsOf(() => tokens.resume(tokens.encode({ listing: 'orders', scope: '', after: '9999999999999999999' }), 'orders', '')).map(
+        (v) => v.field,
+      ),
+      ['page_token'],
+    );
+    assert.deepEqual(
+      violationsOf(() => parseRequest(request, { pageSize: 1, pageToken: 'x'.repeat(513) })).map((v) => v.field),
+      ['page_token'],
+    );
   });
 
   it('cuts a page to what fits in a response, resuming after the last item kept, and always keeps one', () => {
@@ -99,7 +117,13 @@ describe('pagination', () => {
 
   it('rejects a token from another listing or another filter', () => {
     const token = tokens.encode({ listing: 'orders', scope: 'u1', after: '42' });
-    assert.deepEqual(violationsOf(() => tokens.resume(token, 'users', 'u1')).map((v) => v.field), ['page_token']);
-    assert.deepEqual(violationsOf(() => tokens.resume(token, 'orders', 'u2')).map((v) => v.field), ['page_token']);
+    assert.deepEqual(
+      violationsOf(() => tokens.resume(token, 'users', 'u1')).map((v) => v.field),
+      ['page_token'],
+    );
+    assert.deepEqual(
+      violationsOf(() => tokens.resume(token, 'orders', 'u2')).map((v) => v.field),
+      ['page_token'],
+    );
   });
 });

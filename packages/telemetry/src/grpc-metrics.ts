@@ -10,8 +10,8 @@ export const GRPC_LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 
 
 /** The latency buckets gRFC A66 prescribes for its duration instruments, in seconds. */
 export const A66_LATENCY_BUCKETS = [
-  0, 0.00001, 0.00005, 0.0001, 0.0003, 0.0006, 0.0008, 0.001, 0.002, 0.003, 0.004, 0.005, 0.006, 0.008, 0.01, 0.013, 0.016, 0.02, 0.025, 0.03, 0.04, 0.05,
-  0.065, 0.08, 0.1, 0.13, 0.16, 0.2, 0.25, 0.3, 0.4, 0.5, 0.65, 0.8, 1, 2, 5, 10, 20, 50, 100,
+  0, 0.00001, 0.00005, 0.0001, 0.0003, 0.0006, 0.0008, 0.001, 0.002, 0.003, 0.004, 0.005, 0.006, 0.008, 0.01, 0.013, 0.016, 0.02, 0.025,
+  0.03, 0.04, 0.05, 0.065, 0.08, 0.1, 0.13, 0.16, 0.2, 0.25, 0.3, 0.4, 0.5, 0.65, 0.8, 1, 2, 5, 10, 20, 50, 100,
 ];
 
 /** go-grpc-prometheus names codes as Go does, so existing dashboards and alerts match. */
@@ -152,8 +152,18 @@ export class GrpcServerMetrics {
   constructor(registry: MetricsRegistry) {
     this.calls = new CallMetrics(registry, 'server');
     const registers = [registry];
-    this.received = new Counter({ name: 'grpc_server_msg_received_total', help: 'Total number of RPC stream messages received on the server.', labelNames: METHOD_LABELS, registers });
-    this.sent = new Counter({ name: 'grpc_server_msg_sent_total', help: 'Total number of gRPC stream messages sent by the server.', labelNames: METHOD_LABELS, registers });
+    this.received = new Counter({
+      name: 'grpc_server_msg_received_total',
+      help: 'Total number of RPC stream messages received on the server.',
+      labelNames: METHOD_LABELS,
+      registers,
+    });
+    this.sent = new Counter({
+      name: 'grpc_server_msg_sent_total',
+      help: 'Total number of gRPC stream messages sent by the server.',
+      labelNames: METHOD_LABELS,
+      registers,
+    });
   }
 
   /** Counts a call as started. */
@@ -172,7 +182,10 @@ export class GrpcServerMetrics {
 export class GrpcClientMetrics {
   private readonly calls: CallMetrics;
 
-  constructor(registry: MetricsRegistry, private readonly exemplar: ExemplarSource = () => undefined) {
+  constructor(
+    registry: MetricsRegistry,
+    private readonly exemplar: ExemplarSource = () => undefined,
+  ) {
     this.calls = new CallMetrics(registry, 'client');
   }
 
@@ -182,7 +195,12 @@ export class GrpcClientMetrics {
     return (options, nextCall) => this.intercept(series.of(options.method_definition), target, options, nextCall);
   }
 
-  private intercept(series: MethodSeries, target: string, options: Parameters<Interceptor>[0], nextCall: Parameters<Interceptor>[1]): InterceptingCall {
+  private intercept(
+    series: MethodSeries,
+    target: string,
+    options: Parameters<Interceptor>[0],
+    nextCall: Parameters<Interceptor>[1],
+  ): InterceptingCall {
     // Taken in the caller's context: the status callback runs outside it.
     const exemplar = this.exemplar();
     return new InterceptingCall(nextCall(options), {
@@ -219,8 +237,18 @@ class CallMetrics {
   constructor(registry: MetricsRegistry, side: 'server' | 'client') {
     const registers = [registry];
     const where = side === 'server' ? 'on the server' : 'by the client';
-    this.started = new Counter({ name: `grpc_${side}_started_total`, help: `Total number of RPCs started ${where}.`, labelNames: METHOD_LABELS, registers });
-    this.handled = new Counter({ name: `grpc_${side}_handled_total`, help: `Total number of RPCs completed ${where}, regardless of success or failure.`, labelNames: HANDLED_LABELS, registers });
+    this.started = new Counter({
+      name: `grpc_${side}_started_total`,
+      help: `Total number of RPCs started ${where}.`,
+      labelNames: METHOD_LABELS,
+      registers,
+    });
+    this.handled = new Counter({
+      name: `grpc_${side}_handled_total`,
+      help: `Total number of RPCs completed ${where}, regardless of success or failure.`,
+      labelNames: HANDLED_LABELS,
+      registers,
+    });
     this.handling = new Histogram({
       name: `grpc_${side}_handling_seconds`,
       help: `Histogram of response latency (seconds) of gRPC calls completed ${where}.`,
@@ -231,14 +259,19 @@ class CallMetrics {
     });
     this.a66Started =
       side === 'server'
-        ? new Counter({ name: 'grpc_server_call_started_total', help: 'gRFC A66 grpc.server.call.started: calls started on the server.', labelNames: ['grpc_method'], registers })
+        ? new Counter({
+            name: 'grpc_server_call_started_total',
+            help: 'gRFC A66 grpc.server.call.started: calls started on the server.',
+            labelNames: ['grpc_method'],
+            registers,
+          })
         : undefined;
     this.a66Duration = new Histogram({
       name: `grpc_${side}_call_duration_seconds`,
       help:
         side === 'server'
-          ? 'gRFC A66 grpc.server.call.duration: from the call\'s headers to its status, on the server.'
-          : 'gRFC A66 grpc.client.call.duration: from the call\'s start to its status, by the client, retries included.',
+          ? "gRFC A66 grpc.server.call.duration: from the call's headers to its status, on the server."
+          : "gRFC A66 grpc.client.call.duration: from the call's start to its status, by the client, retries included.",
       labelNames: side === 'server' ? ['grpc_method', 'grpc_status'] : ['grpc_method', 'grpc_status', 'grpc_target'],
       buckets: A66_LATENCY_BUCKETS,
       enableExemplars: true,

@@ -1,4 +1,13 @@
-export { GRPC_LATENCY_BUCKETS, GrpcClientMetrics, GrpcServerMetrics, grpcCodeName, grpcMethodLabels, type ExemplarSource, type MethodShape, type ServerCallRecorder } from './grpc-metrics';
+export {
+  GRPC_LATENCY_BUCKETS,
+  GrpcClientMetrics,
+  GrpcServerMetrics,
+  grpcCodeName,
+  grpcMethodLabels,
+  type ExemplarSource,
+  type MethodShape,
+  type ServerCallRecorder,
+} from './grpc-metrics';
 export { serverTelemetryInterceptor, type ServerTelemetryOptions } from './server-interceptor';
 export { LogShipper, type ElasticsearchShippingOptions, type ShippingCounts } from './log-shipping';
 export { createLogger, datasetOf, redactEmails, type Logger, type LoggerOptions } from './logger';

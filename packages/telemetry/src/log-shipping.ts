@@ -135,7 +135,9 @@ export class LogShipper {
         });
       }
     }
-    const stream = (pinoElasticsearch as unknown as (options: object, extra: { Client: typeof Client }) => ReturnType<typeof pinoElasticsearch>)(
+    const stream = (
+      pinoElasticsearch as unknown as (options: object, extra: { Client: typeof Client }) => ReturnType<typeof pinoElasticsearch>
+    )(
       {
         node: this.options.url,
         index: this.options.dataStream,

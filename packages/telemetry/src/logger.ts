@@ -61,7 +61,10 @@ export function createLogger(options: LoggerOptions): Logger {
   const formatLog = ecs.formatters?.log;
   const primary = options.destination ?? process.stdout;
   const destination = options.alsoTo
-    ? multistream([{ stream: primary, level: 'trace' }, { stream: options.alsoTo, level: 'trace' }])
+    ? multistream([
+        { stream: primary, level: 'trace' },
+        { stream: options.alsoTo, level: 'trace' },
+      ])
     : primary;
   return pino(
     {

@@ -64,7 +64,10 @@ const registeredNames = new WeakMap<object, string>();
 export function renderMetrics(registry: MetricsRegistry, accept: string | undefined): Promise<{ contentType: string; body: string }> {
   const previous = renderQueues.get(registry) ?? Promise.resolve();
   const rendered = previous.then(() => render(registry, accept?.includes('application/openmetrics-text') ?? false));
-  renderQueues.set(registry, rendered.catch(() => undefined));
+  renderQueues.set(
+    registry,
+    rendered.catch(() => undefined),
+  );
   return rendered;
 }
 

@@ -4,7 +4,6 @@ import { isServerFaultCode } from './server-faults';
 
 const GRPC_SCOPE = '@opentelemetry/instrumentation-grpc';
 
-
 /**
  * Brings the grpc instrumentation's server spans in line with the gRPC
  * semantic conventions, which mark a server span ERROR only for a server

@@ -45,7 +45,14 @@ export class Telemetry {
   private readonly shipper: LogShipper | undefined;
   private stopped: Promise<void> | undefined;
 
-  private constructor(parts: { logger: Logger; registry: MetricsRegistry; metricsServer: MetricsServer; metricsPort: number; shipper: LogShipper | undefined; grpcMetrics: boolean }) {
+  private constructor(parts: {
+    logger: Logger;
+    registry: MetricsRegistry;
+    metricsServer: MetricsServer;
+    metricsPort: number;
+    shipper: LogShipper | undefined;
+    grpcMetrics: boolean;
+  }) {
     this.logger = parts.logger;
     this.shipper = parts.shipper;
     this.registry = parts.registry;
@@ -53,7 +60,9 @@ export class Telemetry {
     this.metricsPort = parts.metricsPort;
     this.serverMetrics = new GrpcServerMetrics(this.registry);
     this.clientMetrics = new GrpcClientMetrics(this.registry, traceExemplar);
-    this.serverInterceptors = [serverTelemetryInterceptor({ logger: this.logger, metrics: parts.grpcMetrics ? this.serverMetrics : undefined })];
+    this.serverInterceptors = [
+      serverTelemetryInterceptor({ logger: this.logger, metrics: parts.grpcMetrics ? this.serverMetrics : undefined }),
+    ];
     this.grpcMetrics = parts.grpcMetrics;
     if (this.shipper) registerShippingMetrics(this.registry, this.shipper.counts);
     const tracing = activeTracing();

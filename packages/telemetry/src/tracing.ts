@@ -43,7 +43,9 @@ export class Tracing {
   private stopped: Promise<void> | undefined;
 
   constructor(options: TracingOptions) {
-    const exporter = options.exporter ?? new OTLPTraceExporter({ selfObsMeterProvider: this.pipeline } as ConstructorParameters<typeof OTLPTraceExporter>[0]);
+    const exporter =
+      options.exporter ??
+      new OTLPTraceExporter({ selfObsMeterProvider: this.pipeline } as ConstructorParameters<typeof OTLPTraceExporter>[0]);
     const export_: SpanProcessor = options.exportImmediately
       ? new SimpleSpanProcessor(exporter)
       : // An unreachable collector never blocks a call: the queue is bounded and

@@ -50,7 +50,12 @@ describe('metrics endpoint', () => {
 
   it('names counters with _total in both formats, whatever order and concurrency the scrapes come in', async () => {
     const openMetrics = 'application/openmetrics-text;version=1.0.0';
-    const responses = await Promise.all([get(port, '/metrics', openMetrics), get(port, '/metrics'), get(port, '/metrics', openMetrics), get(port, '/metrics')]);
+    const responses = await Promise.all([
+      get(port, '/metrics', openMetrics),
+      get(port, '/metrics'),
+      get(port, '/metrics', openMetrics),
+      get(port, '/metrics'),
+    ]);
     for (const response of responses) {
       assert.match(response.body, /^demo_calls_total 2$/m, response.contentType);
       assert.doesNotMatch(response.body, /^demo_calls /m, response.contentType);

@@ -25,7 +25,8 @@ export async function eventually<T>(find: () => Promise<T | undefined> | T | und
       if (!options.retryErrors) throw error;
       lastError = error;
     }
-    if (Date.now() > giveUpAt) throw new Error(`${options.failure()}${lastError === undefined ? '' : ` (last error: ${String(lastError)})`}`);
+    if (Date.now() > giveUpAt)
+      throw new Error(`${options.failure()}${lastError === undefined ? '' : ` (last error: ${String(lastError)})`}`);
     await sleep(options.intervalMs);
   }
 }

@@ -62,7 +62,12 @@ export function fuzzTargets(metadata: ProtoMetadataLike): FuzzTarget[] {
     service.method.map((method) => {
       const input = messages.get(method.inputType);
       if (!input) throw new Error(`no descriptor for ${method.inputType}`);
-      return { path: `/${file.package}.${service.name}/${method.name}`, requestStream: method.clientStreaming, responseStream: method.serverStreaming, input };
+      return {
+        path: `/${file.package}.${service.name}/${method.name}`,
+        requestStream: method.clientStreaming,
+        responseStream: method.serverStreaming,
+        input,
+      };
     }),
   );
 }
@@ -70,7 +75,21 @@ export function fuzzTargets(metadata: ProtoMetadataLike): FuzzTarget[] {
 /** Byte sequences that are not UTF-8: a stray continuation byte, overlong forms, a surrogate, beyond U+10FFFF, a cut sequence. */
 const INVALID_UTF8 = [[0x80], [0xc0, 0xaf], [0xe0, 0x80, 0xaf], [0xed, 0xa0, 0x80], [0xf4, 0x90, 0x80, 0x80], [0xff, 0xfe], [0xe2, 0x82]];
 /** Strings that validators and databases trip over. */
-const AWKWARD_STRINGS = ['', ' ', '\u0000', 'a\u0000b', '\uffff', '\ud800', '💥'.repeat(3), "'; DROP TABLE users; --", '%s%n', '../../etc/passwd', 'EUR', 'BOOK-42', '00000000-0000-0000-0000-000000000000'];
+const AWKWARD_STRINGS = [
+  '',
+  ' ',
+  '\u0000',
+  'a\u0000b',
+  '\uffff',
+  '\ud800',
+  '💥'.repeat(3),
+  "'; DROP TABLE users; --",
+  '%s%n',
+  '../../etc/passwd',
+  'EUR',
+  'BOOK-42',
+  '00000000-0000-0000-0000-000000000000',
+];
 const EDGE_INTEGERS = [0, 1, -1, 2 ** 31 - 1, -(2 ** 31), 2 ** 32 - 1, 1000, 1001, 100_000_000];
 const EDGE_BIGINTS = [0n, -1n, 2n ** 63n - 1n, -(2n ** 63n), 100_000_001n];
 
@@ -93,7 +112,12 @@ export class RequestFuzzer {
    * emails ...): cases built on them get past validation to the handlers and
    * the database, which random values seldom do.
    */
-  constructor(options: { seed: number; maxMessageBytes: number; metadata: readonly ProtoMetadataLike[]; examples?: ReadonlyMap<string, readonly Uint8Array[]> }) {
+  constructor(options: {
+    seed: number;
+    maxMessageBytes: number;
+    metadata: readonly ProtoMetadataLike[];
+    examples?: ReadonlyMap<string, readonly Uint8Array[]>;
+  }) {
     this.#generator = xoroshiro128plus(options.seed);
     this.#maxMessageBytes = options.maxMessageBytes;
     this.#messages = messageIndex(options.metadata);
@@ -105,14 +129,30 @@ export class RequestFuzzer {
     const first = this.#message(target);
     if (!target.requestStream) return { kind: first.kind, frames: [first.bytes] };
     const frames = [first.bytes];
-    for (let extra = this.#int(0, 3); extra > 0; extra -= 1) frames.splice(this.#int(0, frames.length), 0, this.#chance(0.5) ? Buffer.from(this.#base(target)) : this.#message(target).bytes);
+    for (let extra = this.#int(0, 3); extra > 0; extra -= 1)
+      frames.splice(this.#int(0, frames.length), 0, this.#chance(0.5) ? Buffer.from(this.#base(target)) : this.#message(target).bytes);
     return { kind: first.kind, frames };
   }
 
   #message(target: FuzzTarget): { kind: FuzzKind; bytes: Buffer } {
     const kind = this.#pick<FuzzKind>([
-      'random-bytes', 'random-bytes', 'empty', 'valid', 'example-edited', 'example-edited', 'truncated', 'mutated', 'mutated', 'deep-nesting', 'deep-groups',
-      'many-repeated', 'invalid-utf8', 'invalid-utf8', 'wrong-wire-type', 'wrong-wire-type', 'bad-varint',
+      'random-bytes',
+      'random-bytes',
+      'empty',
+      'valid',
+      'example-edited',
+      'example-edited',
+      'truncated',
+      'mutated',
+      'mutated',
+      'deep-nesting',
+      'deep-groups',
+      'many-repeated',
+      'invalid-utf8',
+      'invalid-utf8',
+      'wrong-wire-type',
+      'wrong-wire-type',
+      'bad-varint',
       // Rare: each costs megabytes on the wire.
       ...(this.#chance(0.1) ? (['huge-string'] as const) : []),
     ]);
@@ -145,13 +185,17 @@ export class RequestFuzzer {
       }
       case 'mutated': {
         const bytes = Uint8Array.from(this.#base(target));
-        for (let flips = this.#int(1, 4); flips > 0 && bytes.length > 0; flips -= 1) bytes[this.#int(0, bytes.length - 1)] = this.#int(0, 255);
+        for (let flips = this.#int(1, 4); flips > 0 && bytes.length > 0; flips -= 1)
+          bytes[this.#int(0, bytes.length - 1)] = this.#int(0, 255);
         return bytes;
       }
       case 'huge-string': {
         const field = this.#pickField(message, (f) => f.type === Type.TYPE_STRING) ?? message.field[0];
         const length = this.#int(64 * 1024, this.#maxMessageBytes - 64 * 1024);
-        return new BinaryWriter().tag(field?.number ?? 1, WireType.LengthDelimited).string(this.#pick(['x', 'é', '\u0000']).repeat(Math.floor(length / 2))).finish();
+        return new BinaryWriter()
+          .tag(field?.number ?? 1, WireType.LengthDelimited)
+          .string(this.#pick(['x', 'é', '\u0000']).repeat(Math.floor(length / 2)))
+          .finish();
       }
       case 'deep-nesting': {
         // An embedded message field nested in itself: the decoder reads the
@@ -159,7 +203,10 @@ export class RequestFuzzer {
         const field = this.#pickField(message, (f) => f.type === Type.TYPE_MESSAGE) ?? this.#pickField(message, () => true);
         let bytes: Uint8Array = this.#base(target);
         for (let depth = this.#pick([10, 100, 1000, 10_000]); depth > 0 && bytes.length < this.#maxMessageBytes / 2; depth -= 1) {
-          bytes = new BinaryWriter().tag(field?.number ?? 1, WireType.LengthDelimited).bytes(bytes).finish();
+          bytes = new BinaryWriter()
+            .tag(field?.number ?? 1, WireType.LengthDelimited)
+            .bytes(bytes)
+            .finish();
         }
         return bytes;
       }
@@ -175,13 +222,24 @@ export class RequestFuzzer {
         const field = this.#pickField(message, (f) => f.label === Label.LABEL_REPEATED) ?? this.#pickField(message, () => true);
         const element = field ? this.#fieldBytes(field, 1) : new Uint8Array();
         const writer = new BinaryWriter();
-        for (let count = Math.min(this.#pick([1000, 50_000]), Math.floor(this.#maxMessageBytes / 2 / (element.length + 1))); count > 0; count -= 1) writer.raw(element);
+        for (
+          let count = Math.min(this.#pick([1000, 50_000]), Math.floor(this.#maxMessageBytes / 2 / (element.length + 1)));
+          count > 0;
+          count -= 1
+        )
+          writer.raw(element);
         return writer.finish();
       }
       case 'invalid-utf8': {
         const field = this.#pickField(message, (f) => f.type === Type.TYPE_STRING) ?? message.field[0];
         const garbage = [...this.#bytes(this.#int(0, 8)), ...this.#pick(INVALID_UTF8), ...this.#bytes(this.#int(0, 8))];
-        return concat(this.#base(target), new BinaryWriter().tag(field?.number ?? 1, WireType.LengthDelimited).bytes(Uint8Array.from(garbage)).finish());
+        return concat(
+          this.#base(target),
+          new BinaryWriter()
+            .tag(field?.number ?? 1, WireType.LengthDelimited)
+            .bytes(Uint8Array.from(garbage))
+            .finish(),
+        );
       }
       case 'wrong-wire-type': {
         const field = this.#pickField(message, () => true);
@@ -232,7 +290,9 @@ export class RequestFuzzer {
       case Type.TYPE_INT64:
       case Type.TYPE_SINT64:
       case Type.TYPE_SFIXED64:
-        writer[field.type === Type.TYPE_INT64 ? 'int64' : field.type === Type.TYPE_SINT64 ? 'sint64' : 'sfixed64'](this.#chance(0.5) ? this.#pick(EDGE_BIGINTS) : BigInt(this.#int(-1000, 200_000_000)));
+        writer[field.type === Type.TYPE_INT64 ? 'int64' : field.type === Type.TYPE_SINT64 ? 'sint64' : 'sfixed64'](
+          this.#chance(0.5) ? this.#pick(EDGE_BIGINTS) : BigInt(this.#int(-1000, 200_000_000)),
+        );
         break;
       case Type.TYPE_UINT64:
       case Type.TYPE_FIXED64:
@@ -253,7 +313,9 @@ export class RequestFuzzer {
         break;
       default:
         // int32, sint32, sfixed32 and enums: edge values and unknown enum numbers alike.
-        writer[field.type === Type.TYPE_SINT32 ? 'sint32' : field.type === Type.TYPE_SFIXED32 ? 'sfixed32' : 'int32'](this.#chance(0.5) ? this.#pick(EDGE_INTEGERS) | 0 : this.#int(-5, 2000));
+        writer[field.type === Type.TYPE_SINT32 ? 'sint32' : field.type === Type.TYPE_SFIXED32 ? 'sfixed32' : 'int32'](
+          this.#chance(0.5) ? this.#pick(EDGE_INTEGERS) | 0 : this.#int(-5, 2000),
+        );
     }
     return writer.finish();
   }

@@ -43,7 +43,11 @@ export function http2GrpcCall(address: string, path: string, headers: Record<str
     stream.once('error', reject);
   });
   const ended = new Promise<{ status: number | undefined; message: string }>((resolve) => {
-    const finish = (fields: IncomingHttpHeaders) => resolve({ status: fields['grpc-status'] === undefined ? undefined : Number(fields['grpc-status']), message: decodeURIComponent(String(fields['grpc-message'] ?? '')) });
+    const finish = (fields: IncomingHttpHeaders) =>
+      resolve({
+        status: fields['grpc-status'] === undefined ? undefined : Number(fields['grpc-status']),
+        message: decodeURIComponent(String(fields['grpc-message'] ?? '')),
+      });
     stream.once('trailers', finish);
     stream.once('response', (fields) => fields['grpc-status'] !== undefined && finish(fields));
     stream.once('close', () => resolve({ status: undefined, message: 'closed without a status' }));

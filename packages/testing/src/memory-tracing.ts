@@ -8,7 +8,13 @@ import { eventually } from './eventually';
 
 export const exportedSpans = new InMemorySpanExporter();
 
-startTracing({ serviceName: 'observability-test', serviceVersion: '0.0.0', environment: 'test', exporter: exportedSpans, exportImmediately: true });
+startTracing({
+  serviceName: 'observability-test',
+  serviceVersion: '0.0.0',
+  environment: 'test',
+  exporter: exportedSpans,
+  exportImmediately: true,
+});
 
 /** Polls the exported spans until `accept` finds what it needs (spans end after the reply reaches the caller). */
 export function waitForSpans<T>(accept: (spans: ReadableSpan[]) => T | undefined, timeoutMs = 10_000): Promise<T> {

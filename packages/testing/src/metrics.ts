@@ -33,7 +33,9 @@ export function scrapeMetrics(port: number, accept = 'application/openmetrics-te
 
 /** The value of the one sample with this name and (at least) these labels; 0 when absent. */
 export function sampleValue(samples: Sample[], name: string, labels: Record<string, string> = {}): number {
-  const matching = samples.filter((sample) => sample.name === name && Object.entries(labels).every(([key, value]) => sample.labels[key] === value));
+  const matching = samples.filter(
+    (sample) => sample.name === name && Object.entries(labels).every(([key, value]) => sample.labels[key] === value),
+  );
   if (matching.length > 1) throw new Error(`${matching.length} samples of ${name} match ${JSON.stringify(labels)}`);
   return matching[0]?.value ?? 0;
 }
@@ -58,6 +60,7 @@ export function parseSamples(body: string): Sample[] {
 
 function parseLabels(text: string | undefined): Record<string, string> {
   const labels: Record<string, string> = {};
-  for (const [, key, value] of (text ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) labels[key!] = value!.replace(/\\(.)/g, '$1');
+  for (const [, key, value] of (text ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g))
+    labels[key!] = value!.replace(/\\(.)/g, '$1');
   return labels;
 }

@@ -33,7 +33,8 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
   };
   const run = (tool: string, args: string[]) => {
     const result = invoke(tool, args);
-    if (result.status !== 0) throw new Error(`${tool} ${args.join(' ')} failed:\n${result.stdout}${result.stderr}${result.error?.message ?? ''}`);
+    if (result.status !== 0)
+      throw new Error(`${tool} ${args.join(' ')} failed:\n${result.stdout}${result.stderr}${result.error?.message ?? ''}`);
   };
   run('initdb', ['--pgdata', data, '--username', 'postgres', '--auth', 'trust', '--no-sync']);
   const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off`;
@@ -60,6 +61,7 @@ function serverBinaries(): string {
   const root = '/usr/lib/postgresql';
   const versions = existsSync(root) ? readdirSync(root).filter((version) => existsSync(path.join(root, version, 'bin', 'initdb'))) : [];
   const newest = versions.sort((a, b) => Number(b) - Number(a))[0];
-  if (!newest) throw new Error('a private PostgreSQL cluster needs the server binaries (initdb, pg_ctl): apt-get install postgresql, or set PG_BIN');
+  if (!newest)
+    throw new Error('a private PostgreSQL cluster needs the server binaries (initdb, pg_ctl): apt-get install postgresql, or set PG_BIN');
   return path.join(root, newest, 'bin');
 }

@@ -62,14 +62,16 @@ export async function startServiceProcess(
       clearTimeout(timer);
       resolve(boundPort);
     };
-    if (child.stdout) createInterface({ input: child.stdout }).on('line', (line) => {
-      const entry = parseJson(line);
-      if (entry === undefined) return;
-      logLines.push(entry);
-      if (messageOf(entry) === LISTENING_MESSAGE && typeof entry.port === 'number') ready(entry.port);
-    });
+    if (child.stdout)
+      createInterface({ input: child.stdout }).on('line', (line) => {
+        const entry = parseJson(line);
+        if (entry === undefined) return;
+        logLines.push(entry);
+        if (messageOf(entry) === LISTENING_MESSAGE && typeof entry.port === 'number') ready(entry.port);
+      });
     // On a fixed port the process may log nothing at info: ask its health service, as an orchestrator would.
-    if (fixedPort > 0) void pollHealth(`127.0.0.1:${fixedPort}`, () => child.exitCode !== null).then((serving) => serving && ready(fixedPort));
+    if (fixedPort > 0)
+      void pollHealth(`127.0.0.1:${fixedPort}`, () => child.exitCode !== null).then((serving) => serving && ready(fixedPort));
     void exited.then((code) => {
       clearTimeout(timer);
       reject(new Error(`${script} exited with ${code} before listening:\n${stderr}`));

@@ -63,7 +63,9 @@ export async function startPrometheus(configYaml: string, files: Record<string, 
   };
 
   const query = async (promql: string): Promise<VectorSample[]> => {
-    const data = await api<{ result: { metric: Record<string, string>; value: [number, string] }[] }>(`/api/v1/query?query=${encodeURIComponent(promql)}`);
+    const data = await api<{ result: { metric: Record<string, string>; value: [number, string] }[] }>(
+      `/api/v1/query?query=${encodeURIComponent(promql)}`,
+    );
     return data.result.map((sample) => ({ metric: sample.metric, value: Number(sample.value[1]) }));
   };
 
@@ -81,7 +83,10 @@ export async function startPrometheus(configYaml: string, files: Record<string, 
   const readyBy = Date.now() + 30_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`prometheus exited with ${child.exitCode}:\n${output}`);
-    const ready = await fetch(`${url}/-/ready`).then((response) => response.ok, () => false);
+    const ready = await fetch(`${url}/-/ready`).then(
+      (response) => response.ok,
+      () => false,
+    );
     if (ready) break;
     if (Date.now() > readyBy) {
       await stop();

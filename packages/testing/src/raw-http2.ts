@@ -55,7 +55,12 @@ export class RawHttp2Connection {
     const block = Buffer.concat(fields.map(([name, value]) => literalField(name, value)));
     for (let offset = 0; offset === 0 || offset < block.length; offset += MAX_FRAME_PAYLOAD) {
       const last = offset + MAX_FRAME_PAYLOAD >= block.length;
-      this.#frame(offset === 0 ? FRAME.HEADERS : FRAME.CONTINUATION, last ? FLAG.END_HEADERS : 0, streamId, block.subarray(offset, offset + MAX_FRAME_PAYLOAD));
+      this.#frame(
+        offset === 0 ? FRAME.HEADERS : FRAME.CONTINUATION,
+        last ? FLAG.END_HEADERS : 0,
+        streamId,
+        block.subarray(offset, offset + MAX_FRAME_PAYLOAD),
+      );
     }
   }
 
@@ -94,7 +99,8 @@ export class RawHttp2Connection {
       this.#pending = this.#pending.subarray(9 + length);
       if (type === FRAME.SETTINGS && !(flags & FLAG.ACK)) this.#frame(FRAME.SETTINGS, FLAG.ACK, 0, Buffer.alloc(0));
       else if (type === FRAME.PING && !(flags & FLAG.ACK)) this.#frame(FRAME.PING, FLAG.ACK, 0, payload);
-      else if (type === FRAME.GOAWAY) this.goaways.push({ lastStreamId: payload.readUInt32BE(0) & 0x7fffffff, code: payload.readUInt32BE(4) });
+      else if (type === FRAME.GOAWAY)
+        this.goaways.push({ lastStreamId: payload.readUInt32BE(0) & 0x7fffffff, code: payload.readUInt32BE(4) });
       else if (type === FRAME.RST_STREAM) this.resets.set(streamId, payload.readUInt32BE(0));
       else if ((type === FRAME.HEADERS || type === FRAME.DATA) && flags & FLAG.END_STREAM) this.ended.add(streamId);
     }

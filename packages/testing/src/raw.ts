@@ -20,7 +20,11 @@ export class RawClient {
   readonly #client: Client;
 
   /** `ownConnection`: not shared with other clients of the same address (grpc-js shares by default). */
-  constructor(address: string, channelCredentials: ChannelCredentials = credentials.createInsecure(), options: { ownConnection?: boolean } = {}) {
+  constructor(
+    address: string,
+    channelCredentials: ChannelCredentials = credentials.createInsecure(),
+    options: { ownConnection?: boolean } = {},
+  ) {
     this.#client = new Client(address, channelCredentials, options.ownConnection ? { 'grpc.use_local_subchannel_pool': 1 } : {});
   }
 

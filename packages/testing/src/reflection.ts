@@ -21,9 +21,16 @@ export class ReflectionProbe {
   private readonly client: ReflectionClient;
 
   constructor(address: string) {
-    const protoPath = path.join(path.dirname(require.resolve('@grpc/reflection/package.json')), 'build/proto/grpc/reflection/v1/reflection.proto');
+    const protoPath = path.join(
+      path.dirname(require.resolve('@grpc/reflection/package.json')),
+      'build/proto/grpc/reflection/v1/reflection.proto',
+    );
     const loaded = loadPackageDefinition(loadSync(protoPath)) as unknown as {
-      grpc: { reflection: { v1: { ServerReflection: new (address: string, creds: ReturnType<typeof credentials.createInsecure>) => ReflectionClient } } };
+      grpc: {
+        reflection: {
+          v1: { ServerReflection: new (address: string, creds: ReturnType<typeof credentials.createInsecure>) => ReflectionClient };
+        };
+      };
     };
     this.client = new loaded.grpc.reflection.v1.ServerReflection(address, credentials.createInsecure());
   }

@@ -15,7 +15,12 @@ export class Caller {
     private readonly deadlineMs: number,
   ) {}
 
-  unary<Request, Response>(name: string, client: object, method: UnaryMethod<Request, Response>, request: Request): Promise<Outcome<Response>> {
+  unary<Request, Response>(
+    name: string,
+    client: object,
+    method: UnaryMethod<Request, Response>,
+    request: Request,
+  ): Promise<Outcome<Response>> {
     const traceId = currentTraceId();
     const startedAt = process.hrtime.bigint();
     return new Promise((resolve) => {

@@ -52,7 +52,10 @@ function pickScenario(choice: ScenarioChoice, random: Random): ScenarioName {
  * reached or `signal` aborts, then waits for those in flight and summarises.
  * Each scenario is one trace, rooted in a span of this process.
  */
-export async function runTraffic(options: TrafficOptions, hooks: { signal?: AbortSignal; onProgress?: (progress: Progress) => void } = {}): Promise<Summary> {
+export async function runTraffic(
+  options: TrafficOptions,
+  hooks: { signal?: AbortSignal; onProgress?: (progress: Progress) => void } = {},
+): Promise<Summary> {
   const tracer = trace.getTracer('traffic-generator');
   const stats = new Stats();
   const call = new Caller(stats, options.deadlineMs);
@@ -67,7 +70,14 @@ export async function runTraffic(options: TrafficOptions, hooks: { signal?: Abor
 
   const startedAt = new Date();
   const start = performance.now();
-  const progress = () => hooks.onProgress?.({ elapsedMs: performance.now() - start, started: stats.scenariosStarted, completed: stats.scenariosCompleted, calls: stats.calls, unexpected: stats.unexpected });
+  const progress = () =>
+    hooks.onProgress?.({
+      elapsedMs: performance.now() - start,
+      started: stats.scenariosStarted,
+      completed: stats.scenariosCompleted,
+      calls: stats.calls,
+      unexpected: stats.unexpected,
+    });
   const ticker = setInterval(progress, 1000);
 
   const inFlight = new Set<Promise<void>>();
@@ -95,16 +105,20 @@ export async function runTraffic(options: TrafficOptions, hooks: { signal?: Abor
       const random = master.fork();
       const name = pickScenario(options.scenario, random);
       stats.scenariosStarted++;
-      const run = tracer.startActiveSpan(`scenario ${name}`, { kind: SpanKind.INTERNAL, attributes: { 'app.scenario': name } }, async (span) => {
-        try {
-          await SCENARIOS[name]({ users, orders, call, random, errorRate: options.errorRate, runId, scenarioNumber: i });
-        } catch (error) {
-          span.setStatus({ code: SpanStatusCode.ERROR, message: String(error) });
-        } finally {
-          span.end();
-          stats.scenariosCompleted++;
-        }
-      });
+      const run = tracer.startActiveSpan(
+        `scenario ${name}`,
+        { kind: SpanKind.INTERNAL, attributes: { 'app.scenario': name } },
+        async (span) => {
+          try {
+            await SCENARIOS[name]({ users, orders, call, random, errorRate: options.errorRate, runId, scenarioNumber: i });
+          } catch (error) {
+            span.setStatus({ code: SpanStatusCode.ERROR, message: String(error) });
+          } finally {
+            span.end();
+            stats.scenariosCompleted++;
+          }
+        },
+      );
       inFlight.add(run);
       void run.finally(() => inFlight.delete(run));
     }
@@ -117,5 +131,11 @@ export async function runTraffic(options: TrafficOptions, hooks: { signal?: Abor
     users.close();
     orders.close();
   }
-  return stats.summarise({ seed: options.seed, scenario: options.scenario, startedAt, elapsedMs: performance.now() - start, jaegerUrl: options.jaegerUrl });
+  return stats.summarise({
+    seed: options.seed,
+    scenario: options.scenario,
+    startedAt,
+    elapsedMs: performance.now() - start,
+    jaegerUrl: options.jaegerUrl,
+  });
 }

@@ -31,7 +31,8 @@ function progressDisplay(options: CliOptions): { update(progress: Progress): voi
     });
     bar.start(total, 0, { calls: 0, unexpected: 0 });
     return {
-      update: (p) => bar.update(byCount ? p.completed : Math.min(total, Math.floor(p.elapsedMs / 1000)), { calls: p.calls, unexpected: p.unexpected }),
+      update: (p) =>
+        bar.update(byCount ? p.completed : Math.min(total, Math.floor(p.elapsedMs / 1000)), { calls: p.calls, unexpected: p.unexpected }),
       stop: () => bar.stop(),
     };
   }
@@ -41,7 +42,9 @@ function progressDisplay(options: CliOptions): { update(progress: Progress): voi
     update: (p) => {
       if (p.elapsedMs - lastLine < 5000) return;
       lastLine = p.elapsedMs;
-      process.stderr.write(`traffic: ${(p.elapsedMs / 1000).toFixed(0)} s, ${p.completed}/${p.started} scenarios, ${p.calls} calls, ${p.unexpected} unexpected\n`);
+      process.stderr.write(
+        `traffic: ${(p.elapsedMs / 1000).toFixed(0)} s, ${p.completed}/${p.started} scenarios, ${p.calls} calls, ${p.unexpected} unexpected\n`,
+      );
     },
     stop: () => undefined,
   };
@@ -79,7 +82,9 @@ async function main(): Promise<number> {
   await shutdownTracing().catch(() => undefined);
 
   if (summary.unexpectedErrors.rate > options.maxErrorRate) {
-    process.stderr.write(`traffic: ${(summary.unexpectedErrors.rate * 100).toFixed(2)}% unexpected errors exceeds --max-error-rate ${options.maxErrorRate * 100}%\n`);
+    process.stderr.write(
+      `traffic: ${(summary.unexpectedErrors.rate * 100).toFixed(2)}% unexpected errors exceeds --max-error-rate ${options.maxErrorRate * 100}%\n`,
+    );
     return 1;
   }
   return 0;

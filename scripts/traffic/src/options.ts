@@ -45,7 +45,22 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv, randomSeed 
     ({ values } = parseArgs({
       args: argv,
       options: Object.fromEntries(
-        ['user-addr', 'order-addr', 'rate', 'duration', 'count', 'concurrency', 'seed', 'scenario', 'error-rate', 'deadline', 'json', 'max-error-rate', 'jaeger-url', 'heartbeat-file'].map((name) => [name, { type: 'string' as const }]),
+        [
+          'user-addr',
+          'order-addr',
+          'rate',
+          'duration',
+          'count',
+          'concurrency',
+          'seed',
+          'scenario',
+          'error-rate',
+          'deadline',
+          'json',
+          'max-error-rate',
+          'jaeger-url',
+          'heartbeat-file',
+        ].map((name) => [name, { type: 'string' as const }]),
       ),
       strict: true,
       allowPositionals: false,
@@ -56,7 +71,8 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv, randomSeed 
   const pick = (flag: string, variable: string) => values[flag] ?? (env[variable] || undefined);
 
   const scenario = pick('scenario', 'TRAFFIC_SCENARIO') ?? 'mixed';
-  if (!SCENARIOS.includes(scenario as ScenarioChoice)) throw new OptionsError(`--scenario must be one of ${SCENARIOS.join(', ')}, not "${scenario}"`);
+  if (!SCENARIOS.includes(scenario as ScenarioChoice))
+    throw new OptionsError(`--scenario must be one of ${SCENARIOS.join(', ')}, not "${scenario}"`);
   const duration = pick('duration', 'TRAFFIC_DURATION');
   const count = pick('count', 'TRAFFIC_COUNT');
   const seed = pick('seed', 'TRAFFIC_SEED');
@@ -90,7 +106,12 @@ function tlsOptions(env: NodeJS.ProcessEnv): TlsFiles | undefined {
 
 function number(name: string, text: string, limits: { min?: number; max?: number; integer?: boolean }): number {
   const value = Number(text);
-  const ok = text.trim() !== '' && Number.isFinite(value) && (!limits.integer || Number.isInteger(value)) && value >= (limits.min ?? -Infinity) && value <= (limits.max ?? Infinity);
+  const ok =
+    text.trim() !== '' &&
+    Number.isFinite(value) &&
+    (!limits.integer || Number.isInteger(value)) &&
+    value >= (limits.min ?? -Infinity) &&
+    value <= (limits.max ?? Infinity);
   if (!ok) {
     const range = `${limits.min ?? '-∞'}..${limits.max ?? '∞'}`;
     throw new OptionsError(`${name} must be ${limits.integer ? 'a whole number' : 'a number'} in ${range}, not "${text}"`);

@@ -5,7 +5,10 @@ export function formatSummary(summary: Summary): string {
   const lines: string[] = [];
   lines.push('Summary:');
   lines.push(`  Scenario:      ${summary.scenario} (seed ${summary.seed})`);
-  lines.push(`  Scenarios:     ${summary.scenarios.completed} completed of ${summary.scenarios.started} started` + (summary.scenarios.delayedByConcurrencyCap ? `, ${summary.scenarios.delayedByConcurrencyCap} delayed by the concurrency cap` : ''));
+  lines.push(
+    `  Scenarios:     ${summary.scenarios.completed} completed of ${summary.scenarios.started} started` +
+      (summary.scenarios.delayedByConcurrencyCap ? `, ${summary.scenarios.delayedByConcurrencyCap} delayed by the concurrency cap` : ''),
+  );
   lines.push(`  Calls:         ${summary.calls}`);
   lines.push(`  Total:         ${summary.totalSeconds.toFixed(2)} s`);
   lines.push(`  Rate:          ${summary.achievedScenariosPerSecond} scenarios/s, ${summary.achievedCallsPerSecond} calls/s`);
@@ -16,7 +19,9 @@ export function formatSummary(summary: Summary): string {
   const rows = Object.entries(summary.methods).map(([method, m]) => [
     method,
     String(m.count),
-    ...[m.latency.minMs, m.latency.avgMs, m.latency.p50Ms, m.latency.p90Ms, m.latency.p95Ms, m.latency.p99Ms, m.latency.maxMs].map((v) => v.toFixed(2)),
+    ...[m.latency.minMs, m.latency.avgMs, m.latency.p50Ms, m.latency.p90Ms, m.latency.p95Ms, m.latency.p99Ms, m.latency.maxMs].map((v) =>
+      v.toFixed(2),
+    ),
   ]);
   lines.push(...table([header, ...rows]));
   lines.push('');
@@ -37,5 +42,7 @@ export function formatSummary(summary: Summary): string {
 
 function table(rows: string[][]): string[] {
   const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
-  return rows.map((row) => '  ' + row.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!))).join('  '));
+  return rows.map(
+    (row) => '  ' + row.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!))).join('  '),
+  );
 }

@@ -1,5 +1,11 @@
 import { status as Code, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
-import type { BulkCreateOrdersResponse, CreateOrderRequest, Order, OrderEvent, OrderServiceClient } from '@platform/order-service/dist/src/api/order/v1/order';
+import type {
+  BulkCreateOrdersResponse,
+  CreateOrderRequest,
+  Order,
+  OrderEvent,
+  OrderServiceClient,
+} from '@platform/order-service/dist/src/api/order/v1/order';
 import { currentTraceId } from '@platform/telemetry';
 import type { UserServiceClient } from '@platform/user-service/dist/src/api/user/v1/user';
 import type { Caller } from './calls';
@@ -64,7 +70,10 @@ async function shopper(context: ScenarioContext): Promise<void> {
     }
     if (random.chance(errorRate)) {
       // An impossible quantity: INVALID_ARGUMENT.
-      await call.unary('CreateOrder', orders, orders.createOrder, { ...orderRequest(context, userId), items: [{ sku: 'BOOK-42', quantity: 0, unitPriceCents: 100n }] });
+      await call.unary('CreateOrder', orders, orders.createOrder, {
+        ...orderRequest(context, userId),
+        items: [{ sku: 'BOOK-42', quantity: 0, unitPriceCents: 100n }],
+      });
     }
     const { response } = await call.unary('CreateOrder', orders, orders.createOrder, orderRequest(context, userId));
     if (response) placed.push(response);

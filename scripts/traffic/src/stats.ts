@@ -2,7 +2,6 @@ import { status as Code } from '@grpc/grpc-js';
 import { build, type Histogram } from 'hdr-histogram-js';
 import { grpcCodeName, isServerFaultCode } from '@platform/telemetry';
 
-
 export interface LatencySummary {
   minMs: number;
   avgMs: number;
@@ -72,7 +71,10 @@ export class Stats {
     this.calls++;
     let stats = this.methods.get(method);
     if (!stats) {
-      stats = { histogram: build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 3 }), codes: new Map() };
+      stats = {
+        histogram: build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 3 }),
+        codes: new Map(),
+      };
       this.methods.set(method, stats);
     }
     stats.histogram.recordValue(Math.max(1, Math.round(micros)));
@@ -82,12 +84,14 @@ export class Stats {
     if (isServerFaultCode(code)) {
       this.unexpected++;
       const message = `${method} ${grpcCodeName(code)}: ${detail ?? ''}`;
-      if (this.unexpectedSamples.has(message) || this.unexpectedSamples.size < 10) this.unexpectedSamples.set(message, (this.unexpectedSamples.get(message) ?? 0) + 1);
+      if (this.unexpectedSamples.has(message) || this.unexpectedSamples.size < 10)
+        this.unexpectedSamples.set(message, (this.unexpectedSamples.get(message) ?? 0) + 1);
     }
     if (streaming) this.streaming ??= call;
     else if (!this.slowest || micros > this.slowest.micros) this.slowest = call;
     // Prefer an unexpected failure to show; else any failure.
-    if (code !== Code.OK && !streaming && (!this.failed || (isServerFaultCode(code) && !isServerFaultCode(this.failed.code)))) this.failed = call;
+    if (code !== Code.OK && !streaming && (!this.failed || (isServerFaultCode(code) && !isServerFaultCode(this.failed.code))))
+      this.failed = call;
   }
 
   summarise(options: { seed: number; scenario: string; startedAt: Date; elapsedMs: number; jaegerUrl: string }): Summary {
@@ -125,7 +129,11 @@ export class Stats {
       scenario: options.scenario,
       startedAt: options.startedAt.toISOString(),
       totalSeconds: Math.round(seconds * 1000) / 1000,
-      scenarios: { started: this.scenariosStarted, completed: this.scenariosCompleted, delayedByConcurrencyCap: this.delayedByConcurrencyCap },
+      scenarios: {
+        started: this.scenariosStarted,
+        completed: this.scenariosCompleted,
+        delayedByConcurrencyCap: this.delayedByConcurrencyCap,
+      },
       calls: this.calls,
       achievedCallsPerSecond: seconds > 0 ? Math.round((this.calls / seconds) * 100) / 100 : 0,
       achievedScenariosPerSecond: seconds > 0 ? Math.round((this.scenariosCompleted / seconds) * 100) / 100 : 0,

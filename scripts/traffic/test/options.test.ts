@@ -4,7 +4,11 @@ import { durationMs, OptionsError, parseOptions } from '../src';
 
 describe('traffic options', () => {
   it('take flags over environment over defaults', () => {
-    const options = parseOptions(['--rate', '20', '--duration', '2m'], { TRAFFIC_RATE: '3', TRAFFIC_ORDER_ADDR: 'order:50052', TRAFFIC_SEED: '7' });
+    const options = parseOptions(['--rate', '20', '--duration', '2m'], {
+      TRAFFIC_RATE: '3',
+      TRAFFIC_ORDER_ADDR: 'order:50052',
+      TRAFFIC_SEED: '7',
+    });
     assert.equal(options.rate, 20);
     assert.equal(options.durationMs, 120_000);
     assert.equal(options.orderAddr, 'order:50052');
@@ -23,7 +27,10 @@ describe('traffic options', () => {
       certFile: '/c/traffic.pem',
       keyFile: '/c/traffic.key',
     });
-    assert.throws(() => parseOptions([], { TLS_CA_FILE: '/c/ca.pem' }), (error: unknown) => error instanceof OptionsError && /TLS_CERT_FILE: required/.test(error.message));
+    assert.throws(
+      () => parseOptions([], { TLS_CA_FILE: '/c/ca.pem' }),
+      (error: unknown) => error instanceof OptionsError && /TLS_CERT_FILE: required/.test(error.message),
+    );
   });
 
   it('draw a seed when none is given', () => {
@@ -40,7 +47,11 @@ describe('traffic options', () => {
       [['--bogus'], /Unknown option '--bogus'/],
     ];
     for (const [argv, message] of cases) {
-      assert.throws(() => parseOptions(argv, {}), (error: unknown) => error instanceof OptionsError && message.test(error.message), argv.join(' '));
+      assert.throws(
+        () => parseOptions(argv, {}),
+        (error: unknown) => error instanceof OptionsError && message.test(error.message),
+        argv.join(' '),
+      );
     }
   });
 
@@ -49,6 +60,9 @@ describe('traffic options', () => {
     assert.equal(durationMs('--d', '1.5s'), 1500);
     assert.equal(durationMs('--d', '90s'), 90_000);
     assert.equal(durationMs('--d', '1h'), 3_600_000);
-    assert.throws(() => durationMs('--deadline', '10'), (error: unknown) => error instanceof OptionsError && error.message === '--deadline: "10" is not a duration such as 200ms, 1.5s or 5m');
+    assert.throws(
+      () => durationMs('--deadline', '10'),
+      (error: unknown) => error instanceof OptionsError && error.message === '--deadline: "10" is not a duration such as 200ms, 1.5s or 5m',
+    );
   });
 });

@@ -9,7 +9,16 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { SERVICE_NAME as ORDER, startOrderService } from '@platform/order-service/dist/src/internal/server';
 import { dropDatabase } from '@platform/service-kit';
-import { freePort, freshDatabaseUrl, sampleValue, scrapeMetrics, startInProcess, testConfig, type InProcessService, type Sample } from '@platform/testing';
+import {
+  freePort,
+  freshDatabaseUrl,
+  sampleValue,
+  scrapeMetrics,
+  startInProcess,
+  testConfig,
+  type InProcessService,
+  type Sample,
+} from '@platform/testing';
 import { SERVICE_NAME as USER, startUserService } from '@platform/user-service/dist/src/internal/server';
 import { runTraffic, type Summary, type TrafficOptions } from '../src';
 
@@ -17,7 +26,10 @@ const MAIN = path.resolve(__dirname, '../src/main.js');
 
 function handled(samples: Sample[], method: string, code?: string): number {
   return samples
-    .filter((s) => s.name === 'grpc_server_handled_total' && s.labels.grpc_method === method && (code === undefined || s.labels.grpc_code === code))
+    .filter(
+      (s) =>
+        s.name === 'grpc_server_handled_total' && s.labels.grpc_method === method && (code === undefined || s.labels.grpc_code === code),
+    )
     .reduce((sum, s) => sum + s.value, 0);
 }
 
@@ -39,7 +51,11 @@ describe('the traffic generator against running services', () => {
   before(async () => {
     databases.push(await freshDatabaseUrl('users'), await freshDatabaseUrl('orders'));
     user = await startInProcess(USER, startUserService, testConfig({ databaseUrl: databases[0] }));
-    order = await startInProcess(ORDER, startOrderService, { ...testConfig({ databaseUrl: databases[1] }), userServiceAddr: user.address, userServiceTimeoutMs: 5000 });
+    order = await startInProcess(ORDER, startOrderService, {
+      ...testConfig({ databaseUrl: databases[1] }),
+      userServiceAddr: user.address,
+      userServiceTimeoutMs: 5000,
+    });
     options = {
       userAddr: user.address,
       orderAddr: order.address,
@@ -66,12 +82,22 @@ describe('the traffic generator against running services', () => {
     const summary = await runTraffic(options);
 
     assert.equal(summary.scenarios.completed, 40);
-    assert.equal(Object.values(summary.methods).reduce((sum, m) => sum + m.count, 0), summary.calls);
+    assert.equal(
+      Object.values(summary.methods).reduce((sum, m) => sum + m.count, 0),
+      summary.calls,
+    );
     for (const [method, m] of Object.entries(summary.methods)) {
-      assert.equal(Object.values(m.codes).reduce((a, b) => a + b, 0), m.count, method);
+      assert.equal(
+        Object.values(m.codes).reduce((a, b) => a + b, 0),
+        m.count,
+        method,
+      );
       assert.ok(m.latency.minMs <= m.latency.p50Ms && m.latency.p50Ms <= m.latency.p99Ms, method);
     }
-    assert.ok(summary.codes['InvalidArgument']! > 0 && summary.codes['NotFound']! > 0 && summary.codes['FailedPrecondition']! > 0, JSON.stringify(summary.codes));
+    assert.ok(
+      summary.codes['InvalidArgument']! > 0 && summary.codes['NotFound']! > 0 && summary.codes['FailedPrecondition']! > 0,
+      JSON.stringify(summary.codes),
+    );
     assert.equal(summary.unexpectedErrors.count, 0, JSON.stringify(summary.unexpectedErrors.samples));
 
     // The servers record a call when it ends; the WatchOrders cancellation may land a moment later.
@@ -83,7 +109,8 @@ describe('the traffic generator against running services', () => {
       orderAfter = (await scrapeMetrics(order.telemetry.metricsPort)).samples;
     } while (handled(orderAfter, 'WatchOrders') - handled(orderBefore, 'WatchOrders') < 1 && Date.now() < deadline);
 
-    const clientCalls = (samples: Sample[], code: string) => sampleValue(samples, 'grpc_client_handled_total', { grpc_method: 'GetUser', grpc_code: code });
+    const clientCalls = (samples: Sample[], code: string) =>
+      sampleValue(samples, 'grpc_client_handled_total', { grpc_method: 'GetUser', grpc_code: code });
     for (const [method, m] of Object.entries(summary.methods)) {
       const [after, before] = ['CreateUser', 'GetUser', 'ListUsers'].includes(method) ? [userAfter, userBefore] : [orderAfter, orderBefore];
       // The summary names codes as the grpc_code label does: no translation between them.
@@ -102,9 +129,13 @@ describe('the traffic generator against running services', () => {
     for (const call of [slowest, failed, streaming]) {
       assert.ok(call?.traceId, JSON.stringify(summary.traces));
       assert.equal(call.jaegerUrl, `http://jaeger.example:16686/trace/${call.traceId}`);
-      const root = await waitForSpans((spans) => spans.find((span) => span.spanContext().traceId === call.traceId && span.parentSpanContext === undefined));
+      const root = await waitForSpans((spans) =>
+        spans.find((span) => span.spanContext().traceId === call.traceId && span.parentSpanContext === undefined),
+      );
       assert.match(root.name, /^scenario /);
-      const server = await waitForSpans((spans) => spans.find((span) => span.spanContext().traceId === call.traceId && span.kind === 1 && span.name.endsWith(call.method)));
+      const server = await waitForSpans((spans) =>
+        spans.find((span) => span.spanContext().traceId === call.traceId && span.kind === 1 && span.name.endsWith(call.method)),
+      );
       assert.ok(server, `a server span for ${call.method} in trace ${call.traceId}`);
     }
     assert.ok(exportedSpans.getFinishedSpans().length > 0);
@@ -121,7 +152,20 @@ describe('the traffic generator against running services', () => {
 
   it('as a command: prints the summary, writes JSON, and exits by the unexpected-error rate', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'traffic-'));
-    const ok = await runCli(['--user-addr', user.address, '--order-addr', order.address, '--count', '5', '--rate', '20', '--seed', '1', '--json', path.join(dir, 'summary.json')]);
+    const ok = await runCli([
+      '--user-addr',
+      user.address,
+      '--order-addr',
+      order.address,
+      '--count',
+      '5',
+      '--rate',
+      '20',
+      '--seed',
+      '1',
+      '--json',
+      path.join(dir, 'summary.json'),
+    ]);
     assert.equal(ok.code, 0, ok.stderr);
     assert.match(ok.stdout, /Latency \(ms\):/);
     assert.match(ok.stdout, /Status code distribution:/);
@@ -129,12 +173,31 @@ describe('the traffic generator against running services', () => {
     assert.equal(written.scenarios.completed, 5);
 
     // Order with a dead User behind it: every order is UNAVAILABLE, an unexpected error.
-    const stranded = await startInProcess(ORDER, startOrderService, { ...testConfig(), userServiceAddr: `127.0.0.1:${await freePort()}`, userServiceTimeoutMs: 2000 });
+    const stranded = await startInProcess(ORDER, startOrderService, {
+      ...testConfig(),
+      userServiceAddr: `127.0.0.1:${await freePort()}`,
+      userServiceTimeoutMs: 2000,
+    });
     try {
-      const failing = await runCli(['--user-addr', user.address, '--order-addr', stranded.address, '--count', '3', '--scenario', 'shopper', '--max-error-rate', '0.05']);
+      const failing = await runCli([
+        '--user-addr',
+        user.address,
+        '--order-addr',
+        stranded.address,
+        '--count',
+        '3',
+        '--scenario',
+        'shopper',
+        '--max-error-rate',
+        '0.05',
+      ]);
       assert.equal(failing.code, 1, failing.stderr);
       assert.match(failing.stdout, /Unexpected errors: [1-9]/);
-      assert.match(failing.stdout, /\d+ x CreateOrder Unavailable: the user service is unavailable/, 'identical errors are grouped with a count');
+      assert.match(
+        failing.stdout,
+        /\d+ x CreateOrder Unavailable: the user service is unavailable/,
+        'identical errors are grouped with a count',
+      );
       assert.match(failing.stderr, /exceeds --max-error-rate/);
     } finally {
       await stranded.stop();

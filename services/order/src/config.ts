@@ -49,8 +49,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): OrderServiceCo
       USER_SERVICE_TIMEOUT_MS: envVar.milliseconds(2_000),
       // grpc-js caps attempts at 5.
       USER_SERVICE_RETRY_ATTEMPTS: wholeNumber('a whole number of attempts from 1 to 5', 1, 5, defaults.retryAttempts),
-      USER_SERVICE_BREAKER_ERROR_THRESHOLD_PERCENT: wholeNumber('a percentage from 1 to 100', 1, 100, defaults.breaker.errorThresholdPercent),
-      USER_SERVICE_BREAKER_VOLUME_THRESHOLD: wholeNumber('a whole number of calls, at least 1', 1, Number.MAX_SAFE_INTEGER, defaults.breaker.volumeThreshold),
+      USER_SERVICE_BREAKER_ERROR_THRESHOLD_PERCENT: wholeNumber(
+        'a percentage from 1 to 100',
+        1,
+        100,
+        defaults.breaker.errorThresholdPercent,
+      ),
+      USER_SERVICE_BREAKER_VOLUME_THRESHOLD: wholeNumber(
+        'a whole number of calls, at least 1',
+        1,
+        Number.MAX_SAFE_INTEGER,
+        defaults.breaker.volumeThreshold,
+      ),
       USER_SERVICE_BREAKER_RESET_TIMEOUT_MS: envVar.milliseconds(defaults.breaker.resetTimeoutMs),
     },
     env,

@@ -38,7 +38,14 @@ function adminAddress(service: InProcessService): string {
 }
 
 function fault(partial: Partial<Fault>): Fault {
-  return { method: 'order.v1.OrderService/GetOrder', latencyMin: undefined, latencyMax: undefined, errorCode: 0, errorProbability: 0, ...partial };
+  return {
+    method: 'order.v1.OrderService/GetOrder',
+    latencyMin: undefined,
+    latencyMax: undefined,
+    errorCode: 0,
+    errorProbability: 0,
+    ...partial,
+  };
 }
 
 function streamError(stream: ClientReadableStream<unknown>): Promise<ServiceError> {
@@ -118,7 +125,10 @@ describe('fault injection on order.v1.OrderService', () => {
     assert.match(adminAddress(service), /^127\.0\.0\.1:\d+$/);
     assert.notEqual(adminAddress(service), service.address);
     assert.deepEqual((await listFaults()).faults, []);
-    for (const [address, listed] of [[service.address, false], [adminAddress(service), true]] as const) {
+    for (const [address, listed] of [
+      [service.address, false],
+      [adminAddress(service), true],
+    ] as const) {
       const probe = new ReflectionProbe(address);
       try {
         assert.equal((await probe.listServices()).includes('fault.v1.FaultService'), listed, `reflection at ${address}`);
@@ -143,7 +153,8 @@ describe('fault injection on order.v1.OrderService', () => {
       try {
         assert.ok((await probe.listServices()).includes('fault.v1.FaultService'));
         const files = await probe.resolveSymbol('fault.v1.FaultService');
-        for (const name of ['fault/v1/fault.proto', 'google/protobuf/duration.proto', 'google/rpc/code.proto']) assert.ok(files.has(name), `reflection resolves ${name}`);
+        for (const name of ['fault/v1/fault.proto', 'google/protobuf/duration.proto', 'google/rpc/code.proto'])
+          assert.ok(files.has(name), `reflection resolves ${name}`);
       } finally {
         probe.close();
       }
@@ -156,17 +167,33 @@ describe('fault injection on order.v1.OrderService', () => {
     assert.deepEqual(
       (
         await expectViolations(
-          setFault(fault({ method: 'order.v1.OrderService/Nope', latencyMin: { seconds: 61n, nanos: 0 }, latencyMax: { seconds: 1n, nanos: 0 }, errorProbability: 1.5 })),
+          setFault(
+            fault({
+              method: 'order.v1.OrderService/Nope',
+              latencyMin: { seconds: 61n, nanos: 0 },
+              latencyMax: { seconds: 1n, nanos: 0 },
+              errorProbability: 1.5,
+            }),
+          ),
         )
       ).sort(),
       ['fault.error_code', 'fault.error_probability', 'fault.latency_max', 'fault.latency_min', 'fault.method'],
     );
-    assert.deepEqual(await expectViolations(setFault(fault({ method: 'GetOrder', errorCode: RpcCode.ABORTED }))), ['fault.method', 'fault.error_probability']);
+    assert.deepEqual(await expectViolations(setFault(fault({ method: 'GetOrder', errorCode: RpcCode.ABORTED }))), [
+      'fault.method',
+      'fault.error_probability',
+    ]);
     assert.deepEqual(await expectViolations(setFault(fault({ latencyMin: { seconds: 0n, nanos: 500 } }))), ['fault.latency_min']);
     assert.deepEqual(await expectViolations(setFault(fault({}))), ['fault']);
     assert.deepEqual(await expectViolations(setFault(undefined)), ['fault']);
-    const error = await expectStatus(setFault(fault({ method: 'user.v1.UserService/GetUser', errorCode: RpcCode.UNAVAILABLE, errorProbability: 1 })), Code.INVALID_ARGUMENT);
-    assert.match(error.details, /fault\.method: user\.v1\.UserService\/GetUser is not served here; use \* or one of order\.v1\.OrderService\/BulkCreateOrders/);
+    const error = await expectStatus(
+      setFault(fault({ method: 'user.v1.UserService/GetUser', errorCode: RpcCode.UNAVAILABLE, errorProbability: 1 })),
+      Code.INVALID_ARGUMENT,
+    );
+    assert.match(
+      error.details,
+      /fault\.method: user\.v1\.UserService\/GetUser is not served here; use \* or one of order\.v1\.OrderService\/BulkCreateOrders/,
+    );
     assert.deepEqual((await listFaults()).faults, [], 'nothing was set');
   });
 
@@ -193,7 +220,10 @@ describe('fault injection on order.v1.OrderService', () => {
 
     const unserved = await runCli('set', '--target', adminAddress(service), 'user.v1.UserService/GetUser:latency=5ms');
     assert.equal(unserved.code, 1);
-    assert.match(unserved.stderr, /^no target serves user\.v1\.UserService\/GetUser:\n {2}127\.0\.0\.1:\d+: user\.v1\.UserService\/GetUser is not served here/);
+    assert.match(
+      unserved.stderr,
+      /^no target serves user\.v1\.UserService\/GetUser:\n {2}127\.0\.0\.1:\d+: user\.v1\.UserService\/GetUser is not served here/,
+    );
 
     const plain = await startInProcess(SERVICE_NAME, startOrderService, config());
     try {
@@ -210,7 +240,10 @@ describe('fault injection on order.v1.OrderService', () => {
     const closed = `127.0.0.1:${await freePort()}`;
     const nothing = await runCli('list', '--target', closed);
     assert.equal(nothing.code, 1);
-    assert.equal(nothing.stderr, `${closed}: nothing listens there; is fault injection on (FAULT_INJECTION_ENABLED=true), and is this its admin listener?\n`);
+    assert.equal(
+      nothing.stderr,
+      `${closed}: nothing listens there; is fault injection on (FAULT_INJECTION_ENABLED=true), and is this its admin listener?\n`,
+    );
     const usage = await runCli('explode');
     assert.equal(usage.code, 1);
     assert.match(usage.stderr, /unknown command "explode"/);
@@ -220,7 +253,10 @@ describe('fault injection on order.v1.OrderService', () => {
     const telemetry = await Telemetry.start({ serviceName: SERVICE_NAME, metricsPort: 0, metricsHost: '127.0.0.1', logLevel: 'silent' });
     try {
       await assert.rejects(
-        startOrderService(config({ faultInjection: testFaultInjection(faultSpec.parse('user.v1.UserService/GetUser:latency=5ms')) }), telemetry),
+        startOrderService(
+          config({ faultInjection: testFaultInjection(faultSpec.parse('user.v1.UserService/GetUser:latency=5ms')) }),
+          telemetry,
+        ),
         (error: unknown) => error instanceof ConfigError && /FAULTS: user\.v1\.UserService\/GetUser is not served here/.test(error.message),
       );
     } finally {

@@ -55,17 +55,27 @@ describe('malformed and hostile requests, against both services on PostgreSQL', 
     userDatabase = await freshDatabaseUrl('users');
     orderDatabase = await freshDatabaseUrl('orders');
     userService = await startInProcess(USER_SERVICE_NAME, startUserService, testConfig({ databaseUrl: userDatabase }));
-    const config: OrderServiceConfig = { ...testConfig({ databaseUrl: orderDatabase }), userServiceAddr: userService.address, userServiceTimeoutMs: 5000 };
+    const config: OrderServiceConfig = {
+      ...testConfig({ databaseUrl: orderDatabase }),
+      userServiceAddr: userService.address,
+      userServiceTimeoutMs: 5000,
+    };
     orderService = await startInProcess(SERVICE_NAME, startOrderService, config);
 
     const users = new UserServiceClient(userService.address, credentials.createInsecure());
     const orders = new OrderServiceClient(orderService.address, credentials.createInsecure());
     const { id: userId } = await unary(users, users.createUser)({ email: 'fuzz@example.com', displayName: 'Fuzz' });
-    const createOrder = CreateOrderRequest.fromPartial({ userId, currency: 'EUR', requestId: 'fuzz-1', items: [{ sku: 'BOOK-42', quantity: 2, unitPriceCents: 1999n }] });
+    const createOrder = CreateOrderRequest.fromPartial({
+      userId,
+      currency: 'EUR',
+      requestId: 'fuzz-1',
+      items: [{ sku: 'BOOK-42', quantity: 2, unitPriceCents: 1999n }],
+    });
     const { id: orderId } = await unary(orders, orders.createOrder)(createOrder);
     users.close();
     orders.close();
-    const bytes = <T>(codec: { encode(message: T): { finish(): Uint8Array } }, ...messages: T[]) => messages.map((message) => codec.encode(message).finish());
+    const bytes = <T>(codec: { encode(message: T): { finish(): Uint8Array } }, ...messages: T[]) =>
+      messages.map((message) => codec.encode(message).finish());
     examples = new Map([
       ['/user.v1.UserService/CreateUser', bytes(CreateUserRequest, { email: 'fuzz.new@example.com', displayName: 'New' })],
       ['/user.v1.UserService/GetUser', bytes(GetUserRequest, { id: userId })],
@@ -87,18 +97,29 @@ describe('malformed and hostile requests, against both services on PostgreSQL', 
   });
 
   // About a minute for its 18,000 cases on a 2-core machine: the workspace's test timeout is 5 minutes for it.
-  it('answers every case of every method with a status of the caller\'s making, never INTERNAL or UNKNOWN', async (t) => {
+  it("answers every case of every method with a status of the caller's making, never INTERNAL or UNKNOWN", async (t) => {
     const targets: [FuzzTarget, InProcessService][] = [
       ...fuzzTargets(userProto).map((target) => [target, userService] as [FuzzTarget, InProcessService]),
       ...fuzzTargets(orderProto).map((target) => [target, orderService] as [FuzzTarget, InProcessService]),
     ];
     assert.equal(targets.length, 9, 'three User methods and six Order methods');
     assert.deepEqual(targets.map(([target]) => target.path).sort(), [...examples.keys()].sort(), 'an example for every method');
-    const fuzzer = new RequestFuzzer({ seed: SEED, maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES, metadata: [userProto, orderProto], examples });
+    const fuzzer = new RequestFuzzer({
+      seed: SEED,
+      maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES,
+      metadata: [userProto, orderProto],
+      examples,
+    });
     // A connection per worker, as independent callers have: the unread bytes of large streaming
     // requests on one connection count against its shared HTTP/2 window, so that other workers'
     // calls would wait for them.
-    const clients = Array.from({ length: CONCURRENCY }, () => new Map([userService, orderService].map((service) => [service, new RawClient(service.address, undefined, { ownConnection: true })])));
+    const clients = Array.from(
+      { length: CONCURRENCY },
+      () =>
+        new Map(
+          [userService, orderService].map((service) => [service, new RawClient(service.address, undefined, { ownConnection: true })]),
+        ),
+    );
     const statuses = new Map<string, number>();
     const kinds = new Map<FuzzKind, number>();
     const failures: string[] = [];
@@ -115,13 +136,18 @@ describe('malformed and hostile requests, against both services on PostgreSQL', 
             const outcome = await clientsOfWorker.get(service)!.call(target, frames, { deadlineMs: 10_000, metadata });
             cases += 1;
             kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
-            const label = outcome.kind === 'live' ? 'stream opened (cancelled by the client)' : Code[outcome.status.code] ?? `code ${outcome.status.code}`;
+            const label =
+              outcome.kind === 'live'
+                ? 'stream opened (cancelled by the client)'
+                : (Code[outcome.status.code] ?? `code ${outcome.status.code}`);
             statuses.set(`${target.path} ${label}`, (statuses.get(`${target.path} ${label}`) ?? 0) + 1);
             if (outcome.kind === 'live') continue;
             const { code, details } = outcome.status;
             const wellFormed = Number.isInteger(code) && code >= Code.OK && code <= Code.UNAUTHENTICATED && typeof details === 'string';
             if (!wellFormed || isServerFaultCode(code)) {
-              failures.push(`${target.path} ${kind} (${frames.map((frame) => frame.length).join('+')} bytes, first 32: ${frames[0]?.subarray(0, 32).toString('hex')}): ${Code[code] ?? code} ${details}`);
+              failures.push(
+                `${target.path} ${kind} (${frames.map((frame) => frame.length).join('+')} bytes, first 32: ${frames[0]?.subarray(0, 32).toString('hex')}): ${Code[code] ?? code} ${details}`,
+              );
             }
           }
         };
@@ -132,7 +158,12 @@ describe('malformed and hostile requests, against both services on PostgreSQL', 
     }
 
     t.diagnostic(`seed ${SEED}: ${cases} cases, ${CASES_PER_METHOD} per method over ${targets.length} methods`);
-    t.diagnostic(`kinds: ${[...kinds].sort().map(([kind, count]) => `${kind} ${count}`).join(', ')}`);
+    t.diagnostic(
+      `kinds: ${[...kinds]
+        .sort()
+        .map(([kind, count]) => `${kind} ${count}`)
+        .join(', ')}`,
+    );
     for (const [status, count] of [...statuses].sort()) t.diagnostic(`${status}: ${count}`);
     assert.equal(cases, CASES_PER_METHOD * targets.length);
     const replay = `FUZZ_SEED=${SEED} FUZZ_CASES_PER_METHOD=${CASES_PER_METHOD} node --test services/order/dist/test/fuzz.test.js`;

@@ -20,7 +20,11 @@ describe('the grpc-timeout header', () => {
 
   before(async () => {
     user = await startInProcess(USER_SERVICE_NAME, startUserService, testConfig());
-    order = await startInProcess(SERVICE_NAME, startOrderService, { ...testConfig(), userServiceAddr: user.address, userServiceTimeoutMs: 5000 });
+    order = await startInProcess(SERVICE_NAME, startOrderService, {
+      ...testConfig(),
+      userServiceAddr: user.address,
+      userServiceTimeoutMs: 5000,
+    });
     const users = new UserServiceClient(user.address, credentials.createInsecure());
     userId = (await unary(users, users.createUser)({ email: 'deadline@example.com', displayName: 'Deadline' })).id;
     users.close();
@@ -47,9 +51,15 @@ describe('the grpc-timeout header', () => {
     const call = http2GrpcCall(order.address, '/order.v1.OrderService/WatchOrders', { 'grpc-timeout': '720H' }, grpcFrame(Buffer.alloc(0)));
     const orders = new OrderServiceClient(order.address, credentials.createInsecure());
     try {
-      const early = await Promise.race([call.headers.then(() => 'live' as const), call.ended.then(({ status, message }) => `ended ${status}: ${message}`)]);
+      const early = await Promise.race([
+        call.headers.then(() => 'live' as const),
+        call.ended.then(({ status, message }) => `ended ${status}: ${message}`),
+      ]);
       assert.equal(early, 'live');
-      const created = await unary(orders, orders.createOrder)({ userId, currency: 'EUR', requestId: 'long-deadline', items: [{ sku: 'MUG', quantity: 1, unitPriceCents: 900n }] });
+      const created = await unary(
+        orders,
+        orders.createOrder,
+      )({ userId, currency: 'EUR', requestId: 'long-deadline', items: [{ sku: 'MUG', quantity: 1, unitPriceCents: 900n }] });
       const delivered = await Promise.race([
         new Promise<string>((resolve) => {
           const poll = setInterval(() => {

@@ -109,7 +109,14 @@ describe('order.v1.OrderService over gRPC, calling user.v1.UserService, on Postg
 
   it('answers INVALID_ARGUMENT naming every bad field of CreateOrder', async () => {
     const fields = await expectViolations(
-      create({ userId: 'x', currency: 'euro', items: [{ sku: 'ok', quantity: 0, unitPriceCents: 5n }, { sku: 'no spaces', quantity: 1, unitPriceCents: -1n }] }),
+      create({
+        userId: 'x',
+        currency: 'euro',
+        items: [
+          { sku: 'ok', quantity: 0, unitPriceCents: 5n },
+          { sku: 'no spaces', quantity: 1, unitPriceCents: -1n },
+        ],
+      }),
     );
     assert.deepEqual(fields.sort(), ['currency', 'items[0].quantity', 'items[1].sku', 'items[1].unit_price_cents', 'user_id']);
     assert.deepEqual(await expectViolations(create({ items: [] })), ['items']);
@@ -146,9 +153,14 @@ describe('order.v1.OrderService over gRPC, calling user.v1.UserService, on Postg
       pageToken = page.nextPageToken;
       firstToken ||= pageToken;
     } while (pageToken !== '');
-    assert.deepEqual(ids, all.orders.map((order) => order.id));
+    assert.deepEqual(
+      ids,
+      all.orders.map((order) => order.id),
+    );
     assert.ok(mine.every((order) => ids.includes(order.id)));
-    assert.deepEqual(await expectViolations(unary(a, a.listOrders)({ userId: otherUserId, pageSize: 2, pageToken: firstToken })), ['page_token']);
+    assert.deepEqual(await expectViolations(unary(a, a.listOrders)({ userId: otherUserId, pageSize: 2, pageToken: firstToken })), [
+      'page_token',
+    ]);
     assert.deepEqual(await expectViolations(unary(a, a.listOrders)({ userId: '', pageSize: -1, pageToken: '' })), ['page_size']);
     const forged = Buffer.from(JSON.stringify({ l: 'orders', s: '', a: '9999999999999999999' })).toString('base64url');
     assert.deepEqual(await expectViolations(unary(a, a.listOrders)({ userId: '', pageSize: 2, pageToken: forged })), ['page_token']);
@@ -192,12 +204,21 @@ describe('order.v1.OrderService over gRPC, calling user.v1.UserService, on Postg
     stream.end();
     const { messages, error } = await done;
     assert.equal(error, undefined);
-    assert.deepEqual(messages.map((message) => message.requestId), ['bulk-1', 'bulk-2', 'bulk-3', 'bulk-4']);
-    assert.deepEqual(messages.map((message) => message.result?.$case), ['order', 'status', 'status', 'order']);
+    assert.deepEqual(
+      messages.map((message) => message.requestId),
+      ['bulk-1', 'bulk-2', 'bulk-3', 'bulk-4'],
+    );
+    assert.deepEqual(
+      messages.map((message) => message.result?.$case),
+      ['order', 'status', 'status', 'order'],
+    );
     const invalid = messages[1]!.result;
     assert.ok(invalid?.$case === 'status');
     assert.equal(invalid.value.code, Code.INVALID_ARGUMENT);
-    assert.deepEqual(fieldViolationsOf(invalid.value).map((violation) => violation.field), ['items[0].quantity']);
+    assert.deepEqual(
+      fieldViolationsOf(invalid.value).map((violation) => violation.field),
+      ['items[0].quantity'],
+    );
     const unknownUser = messages[2]!.result;
     assert.ok(unknownUser?.$case === 'status');
     assert.equal(unknownUser.value.code, Code.FAILED_PRECONDITION);
@@ -210,13 +231,22 @@ describe('order.v1.OrderService over gRPC, calling user.v1.UserService, on Postg
     // client waited to its deadline (found by the fuzz test at 2000 cases per method).
     const client = new RawClient(replicaA.address, undefined, { ownConnection: true });
     try {
-      const encode = (request: Partial<CreateOrderRequest>) => Buffer.from(CreateOrderRequest.encode(CreateOrderRequest.fromPartial(request)).finish());
+      const encode = (request: Partial<CreateOrderRequest>) =>
+        Buffer.from(CreateOrderRequest.encode(CreateOrderRequest.fromPartial(request)).finish());
       const hugeAnswer = encode({ userId, items, currency: 'EUR', requestId: 'r'.repeat(2 ** 20) });
-      const invalid = encode({ userId, items: [{ sku: 'A', quantity: 0, unitPriceCents: 1n }], currency: 'EUR', requestId: 'bulk-read-ahead' });
+      const invalid = encode({
+        userId,
+        items: [{ sku: 'A', quantity: 0, unitPriceCents: 1n }],
+        currency: 'EUR',
+        requestId: 'bulk-read-ahead',
+      });
       const notUtf8UserId = Buffer.from([0x0a, 0x02, 0xff, 0xfe]);
       const outcome = await client.call(OrderServiceService.bulkCreateOrders, [hugeAnswer, invalid, notUtf8UserId], { deadlineMs: 10_000 });
       assert.ok(outcome.kind === 'status');
-      assert.deepEqual({ code: outcome.status.code, details: outcome.status.details }, { code: Code.INVALID_ARGUMENT, details: 'invalid request: user_id: must be valid UTF-8' });
+      assert.deepEqual(
+        { code: outcome.status.code, details: outcome.status.details },
+        { code: Code.INVALID_ARGUMENT, details: 'invalid request: user_id: must be valid UTF-8' },
+      );
     } finally {
       client.close();
     }
@@ -226,7 +256,10 @@ describe('order.v1.OrderService over gRPC, calling user.v1.UserService, on Postg
     const orphan = await startInProcess(SERVICE_NAME, startOrderService, baseConfig(databaseUrl, `127.0.0.1:${await freePort()}`));
     const client = orderClient(orphan);
     try {
-      const error = await expectStatus(unary(client, client.createOrder)({ userId, items, currency: 'EUR', requestId: '' }), Code.UNAVAILABLE);
+      const error = await expectStatus(
+        unary(client, client.createOrder)({ userId, items, currency: 'EUR', requestId: '' }),
+        Code.UNAVAILABLE,
+      );
       assert.match(error.details, /user service is unavailable/);
     } finally {
       client.close();
@@ -258,7 +291,12 @@ describe('order.v1.OrderService over gRPC, calling user.v1.UserService, on Postg
     try {
       assert.ok((await probe.listServices()).includes('order.v1.OrderService'));
       const files = await probe.resolveSymbol('order.v1.OrderService');
-      for (const name of ['order/v1/order.proto', 'google/rpc/status.proto', 'google/protobuf/any.proto', 'google/protobuf/timestamp.proto']) {
+      for (const name of [
+        'order/v1/order.proto',
+        'google/rpc/status.proto',
+        'google/protobuf/any.proto',
+        'google/protobuf/timestamp.proto',
+      ]) {
         assert.ok(files.has(name), `reflection resolves ${name}`);
       }
     } finally {
@@ -297,6 +335,10 @@ describe('order.v1.OrderService over gRPC, calling user.v1.UserService, on Postg
     // In major units, by the currency's own minor unit: 6247 in minor units is 62.47 francs, but 6247 yen.
     assert.equal(delta('app_order_value_sum', { currency: 'CHF' }), 62.47);
     assert.equal(delta('app_order_value_sum', { currency: 'JPY' }), 6247);
-    assert.equal(delta('app_order_value_count', { currency: 'OTHER' }), 0, 'values of unlisted currencies cannot be added up, so they are not recorded');
+    assert.equal(
+      delta('app_order_value_count', { currency: 'OTHER' }),
+      0,
+      'values of unlisted currencies cannot be added up, so they are not recorded',
+    );
   });
 });

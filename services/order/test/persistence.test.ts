@@ -3,7 +3,15 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { credentials } from '@grpc/grpc-js';
 import { dropDatabase } from '@platform/service-kit';
-import { freshDatabaseUrl, startInProcess, startServiceProcess, testConfig, unary, writeRestartRead, type InProcessService } from '@platform/testing';
+import {
+  freshDatabaseUrl,
+  startInProcess,
+  startServiceProcess,
+  testConfig,
+  unary,
+  writeRestartRead,
+  type InProcessService,
+} from '@platform/testing';
 import { SERVICE_NAME as USER_SERVICE_NAME, startUserService } from '@platform/user-service/dist/src/internal/server';
 import { OrderServiceClient, type Order } from '../src/api/order/v1/order';
 import { UserServiceClient } from '../src/api/user/v1/user';
@@ -38,7 +46,10 @@ describe('order-service process', () => {
       env: { DATABASE_URL: databaseUrl, GRPC_HOST: '127.0.0.1', GRPC_PORT: '0', USER_SERVICE_ADDR: `127.0.0.1:${userService.port}` },
       write: (port) =>
         withClient(port, (client) =>
-          unary(client, client.createOrder)({ userId, currency: 'EUR', requestId: 'restart-1', items: [{ sku: 'MUG', quantity: 2, unitPriceCents: 1200n }] }),
+          unary(
+            client,
+            client.createOrder,
+          )({ userId, currency: 'EUR', requestId: 'restart-1', items: [{ sku: 'MUG', quantity: 2, unitPriceCents: 1200n }] }),
         ),
       readBack: (port, order) => withClient(port, (client) => unary(client, client.getOrder)({ id: order.id })),
     });

@@ -9,7 +9,17 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { credentials, status, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
-import { eventually, headersReceived, healthStatus, startPrivatePostgres, startServiceProcess, unary, withDatabase, type PrivatePostgres, type ServiceProcess } from '@platform/testing';
+import {
+  eventually,
+  headersReceived,
+  healthStatus,
+  startPrivatePostgres,
+  startServiceProcess,
+  unary,
+  withDatabase,
+  type PrivatePostgres,
+  type ServiceProcess,
+} from '@platform/testing';
 import { OrderServiceClient, type OrderEvent } from '../src/api/order/v1/order';
 import { UserServiceClient } from '../src/api/user/v1/user';
 
@@ -26,7 +36,11 @@ interface Outcome {
 }
 
 /** A WatchOrders stream and what it delivered, until it ends. */
-function watch(client: OrderServiceClient): { stream: ClientReadableStream<OrderEvent>; ids: Set<string>; ended: Promise<ServiceError | undefined> } {
+function watch(client: OrderServiceClient): {
+  stream: ClientReadableStream<OrderEvent>;
+  ids: Set<string>;
+  ended: Promise<ServiceError | undefined>;
+} {
   const stream = client.watchOrders({ userId: '' });
   const ids = new Set<string>();
   stream.on('data', (event: OrderEvent) => ids.add(event.order!.id));
@@ -38,7 +52,12 @@ function watch(client: OrderServiceClient): { stream: ClientReadableStream<Order
 }
 
 const until = (what: string, condition: () => boolean | Promise<boolean>) =>
-  eventually(async () => ((await condition()) ? true : undefined), { timeoutMs: 60_000, intervalMs: 50, retryErrors: true, failure: () => `not reached: ${what}` });
+  eventually(async () => ((await condition()) ? true : undefined), {
+    timeoutMs: 60_000,
+    intervalMs: 50,
+    retryErrors: true,
+    failure: () => `not reached: ${what}`,
+  });
 
 describe('a PostgreSQL restart under load', () => {
   let orderDatabase: PrivatePostgres;
@@ -81,12 +100,15 @@ describe('a PostgreSQL restart under load', () => {
       unary(orders, orders.createOrder)(
         { userId, currency: 'EUR', requestId: `outage-${sequence++}`, items: [{ sku: 'MUG', quantity: 1, unitPriceCents: 900n }] },
         { deadline: Date.now() + 5000 },
-      ).then(
-        (created) => outcomes.push({ phase: placedIn, code: status.OK, id: created.id }),
-        (error: ServiceError) => outcomes.push({ phase: placedIn, code: error.code }),
-      ).finally(() => inFlight--);
+      )
+        .then(
+          (created) => outcomes.push({ phase: placedIn, code: status.OK, id: created.id }),
+          (error: ServiceError) => outcomes.push({ phase: placedIn, code: error.code }),
+        )
+        .finally(() => inFlight--);
     };
-    const count = (wanted: Outcome['phase'], ok?: boolean) => outcomes.filter((outcome) => outcome.phase === wanted && (ok === undefined || (outcome.code === status.OK) === ok)).length;
+    const count = (wanted: Outcome['phase'], ok?: boolean) =>
+      outcomes.filter((outcome) => outcome.phase === wanted && (ok === undefined || (outcome.code === status.OK) === ok)).length;
 
     /** How many calls had been answered when the database first stopped; later ones may race the stop. */
     let settledBeforeFirstStop: number | undefined;
@@ -120,23 +142,41 @@ describe('a PostgreSQL restart under load', () => {
 
     assert.equal(order.child.exitCode, null, 'order-service is still running');
     const ending = await Promise.race([early.ended, new Promise<'open'>((resolve) => setImmediate(() => resolve('open')))]);
-    assert.ok(ending !== 'open' && ending?.code === status.UNAVAILABLE, `the watcher opened before the outages must have been ended with UNAVAILABLE, not left open missing events (${ending === 'open' ? 'still open' : ending?.code})`);
+    assert.ok(
+      ending !== 'open' && ending?.code === status.UNAVAILABLE,
+      `the watcher opened before the outages must have been ended with UNAVAILABLE, not left open missing events (${ending === 'open' ? 'still open' : ending?.code})`,
+    );
     const codesOf = (some: Outcome[]) => [...new Set(some.map((outcome) => status[outcome.code]))].sort();
     const codes = (wanted: Outcome['phase']) => codesOf(outcomes.filter((outcome) => outcome.phase === wanted));
     assert.deepEqual(codesOf(outcomes.slice(0, settledBeforeFirstStop)), ['OK'], 'every call answered before the database first stopped');
     // Calls racing the moment the database stops or returns (placed before it stopped, answered after) may
     // succeed or be UNAVAILABLE; none may be INTERNAL.
-    assert.deepEqual(codes('before').filter((code) => code !== 'OK' && code !== 'UNAVAILABLE'), []);
-    assert.deepEqual(codes('outage').filter((code) => code !== 'OK'), ['UNAVAILABLE']);
-    assert.deepEqual(codes('after').filter((code) => code !== 'OK' && code !== 'UNAVAILABLE'), []);
-
+    assert.deepEqual(
+      codes('before').filter((code) => code !== 'OK' && code !== 'UNAVAILABLE'),
+      [],
+    );
+    assert.deepEqual(
+      codes('outage').filter((code) => code !== 'OK'),
+      ['UNAVAILABLE'],
+    );
+    assert.deepEqual(
+      codes('after').filter((code) => code !== 'OK' && code !== 'UNAVAILABLE'),
+      [],
+    );
 
     // A watcher opened after recovery misses nothing.
     const late = watch(orders);
     await headersReceived(late.stream);
     const placed: string[] = [];
     for (let i = 0; i < 20; i++) {
-      placed.push((await unary(orders, orders.createOrder)({ userId, currency: 'EUR', requestId: `after-${i}`, items: [{ sku: 'PEN', quantity: 1, unitPriceCents: 150n }] })).id);
+      placed.push(
+        (
+          await unary(
+            orders,
+            orders.createOrder,
+          )({ userId, currency: 'EUR', requestId: `after-${i}`, items: [{ sku: 'PEN', quantity: 1, unitPriceCents: 150n }] })
+        ).id,
+      );
     }
     await until('the late watcher saw all 20 orders', () => placed.every((id) => late.ids.has(id)));
     late.stream.cancel();
@@ -146,7 +186,10 @@ describe('a PostgreSQL restart under load', () => {
     userDatabase.stop();
     try {
       await until('user reports NOT_SERVING', async () => (await healthStatus(`127.0.0.1:${user.port}`)) === 'NOT_SERVING');
-      const error = await unary(users, users.getUser)({ id: userId }).then(
+      const error = await unary(
+        users,
+        users.getUser,
+      )({ id: userId }).then(
         () => assert.fail('GetUser succeeded with the database down'),
         (failure: ServiceError) => failure,
       );

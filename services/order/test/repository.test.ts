@@ -17,7 +17,15 @@ import {
 const logger = createLogger({ name: 'test', level: 'silent' });
 
 function newOrder(userId: string, requestId = '', quantity = 2) {
-  return toNewOrder({ userId, currency: 'EUR', requestId, items: [{ sku: 'BOOK-1', quantity, unitPriceCents: 1999n }, { sku: 'PEN', quantity: 1, unitPriceCents: 150n }] });
+  return toNewOrder({
+    userId,
+    currency: 'EUR',
+    requestId,
+    items: [
+      { sku: 'BOOK-1', quantity, unitPriceCents: 1999n },
+      { sku: 'PEN', quantity: 1, unitPriceCents: 150n },
+    ],
+  });
 }
 
 function hasCode(code: Code) {
@@ -53,7 +61,10 @@ function repositoryContract(name: string, open: () => Promise<OrderRepository>) 
       const { order: created } = await orders.create(newOrder(randomUUID()));
       assert.equal(created.status, 'CREATED');
       assert.equal(created.totalCents, 4148n);
-      assert.deepEqual(created.items.map((item) => item.sku), ['BOOK-1', 'PEN']);
+      assert.deepEqual(
+        created.items.map((item) => item.sku),
+        ['BOOK-1', 'PEN'],
+      );
       assert.deepEqual(await orders.get(created.id), created);
     });
 
@@ -88,11 +99,17 @@ function repositoryContract(name: string, open: () => Promise<OrderRepository>) 
         seen.push(...page.items.map((order) => order.id));
         after = page.next;
       } while (after !== undefined);
-      assert.deepEqual(seen, mine.map((order) => order.id));
+      assert.deepEqual(
+        seen,
+        mine.map((order) => order.id),
+      );
       // Each item's position resumes right after it (a page cut short to fit a response resumes there).
       const page = await orders.list({ userId, limit: 3 });
       assert.equal(page.positions.length, page.items.length);
-      assert.deepEqual((await orders.list({ userId, limit: 2, after: page.positions[0] })).items.map((order) => order.id), mine.slice(1, 3).map((order) => order.id));
+      assert.deepEqual(
+        (await orders.list({ userId, limit: 2, after: page.positions[0] })).items.map((order) => order.id),
+        mine.slice(1, 3).map((order) => order.id),
+      );
       const everyone = await orders.list({ limit: 1000 });
       assert.ok(everyone.items.length >= 10);
       assert.equal(new Set(everyone.items.map((order) => order.id)).size, everyone.items.length);
@@ -104,10 +121,13 @@ function repositoryContract(name: string, open: () => Promise<OrderRepository>) 
       const { order: created } = await orders.create(newOrder(randomUUID()));
       await orders.cancel(created.id);
       const changes = await watching.changes;
-      assert.deepEqual(changes.map((change) => [change.type, change.order.id, change.order.status]), [
-        ['CREATED', created.id, 'CREATED'],
-        ['CANCELLED', created.id, 'CANCELLED'],
-      ]);
+      assert.deepEqual(
+        changes.map((change) => [change.type, change.order.id, change.order.status]),
+        [
+          ['CREATED', created.id, 'CREATED'],
+          ['CANCELLED', created.id, 'CANCELLED'],
+        ],
+      );
     });
   });
 }
@@ -121,7 +141,13 @@ describe('PostgreSQL', () => {
 
   /** One more replica: its own pool and LISTEN connection on the same database. */
   async function replica(): Promise<PostgresOrderRepository> {
-    const pool = await openPostgres({ url, migrationsDir: ORDER_MIGRATIONS_DIR, logger, applicationName: 'order-repository-test', connectTimeoutMs: 5000 });
+    const pool = await openPostgres({
+      url,
+      migrationsDir: ORDER_MIGRATIONS_DIR,
+      logger,
+      applicationName: 'order-repository-test',
+      connectTimeoutMs: 5000,
+    });
     const repository = new PostgresOrderRepository({ pool, url, logger });
     pools.push(pool);
     repositories.push(repository);
@@ -164,7 +190,10 @@ describe('PostgreSQL', () => {
   it('rejects rows that break the schema rules even if code let them through', async () => {
     const pool = pools[0]!;
     await assert.rejects(
-      pool.query(`INSERT INTO orders (id, user_id, currency, total_cents, status) VALUES ($1, $2, 'eur', 0, 'CREATED')`, [randomUUID(), randomUUID()]),
+      pool.query(`INSERT INTO orders (id, user_id, currency, total_cents, status) VALUES ($1, $2, 'eur', 0, 'CREATED')`, [
+        randomUUID(),
+        randomUUID(),
+      ]),
       /check constraint/,
     );
   });

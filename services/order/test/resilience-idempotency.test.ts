@@ -36,11 +36,20 @@ describe('CreateOrder retried and duplicated, over two replicas sharing one data
   });
 
   it('creates exactly one order for 20 concurrent calls with one request_id, and answers all of them with it', async () => {
-    const request = { userId, currency: 'EUR', requestId: 'retried-checkout-1', items: [{ sku: 'LAMP', quantity: 1, unitPriceCents: 4500n }] };
+    const request = {
+      userId,
+      currency: 'EUR',
+      requestId: 'retried-checkout-1',
+      items: [{ sku: 'LAMP', quantity: 1, unitPriceCents: 4500n }],
+    };
     // What a client retrying on UNAVAILABLE, or a user double-clicking, sends: the same request, at once, to any replica.
     const responses = await Promise.all(Array.from({ length: 20 }, (_, i) => unary(clients[i % 2]!, clients[i % 2]!.createOrder)(request)));
     for (const response of responses) assert.deepEqual(response, responses[0]);
     const listed = await unary(clients[0]!, clients[0]!.listOrders)({ userId, pageSize: 100, pageToken: '' });
-    assert.deepEqual(listed.orders.map((order) => order.id), [responses[0]!.id], 'one order in the database');
+    assert.deepEqual(
+      listed.orders.map((order) => order.id),
+      [responses[0]!.id],
+      'one order in the database',
+    );
   });
 });

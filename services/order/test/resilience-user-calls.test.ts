@@ -24,7 +24,14 @@ import { GrpcUserDirectory, userServiceBreaker } from '../src/internal/user-dire
 const USER = '9a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d';
 
 function context(signal = new AbortController().signal): CallContext {
-  return { method: '/order.v1.OrderService/CreateOrder', metadata: new Metadata(), deadline: Infinity, peer: 'test', signal, sendHeaders: () => undefined };
+  return {
+    method: '/order.v1.OrderService/CreateOrder',
+    metadata: new Metadata(),
+    deadline: Infinity,
+    peer: 'test',
+    signal,
+    sendHeaders: () => undefined,
+  };
 }
 
 /** What a fake User answers to the n-th GetUser it receives (1-based): a status code, or 'hang' to never answer. */
@@ -113,7 +120,11 @@ describe('Order -> User retries, from the gRPC service config', () => {
       [status.NOT_FOUND, Code.FAILED_PRECONDITION],
       [status.INTERNAL, Code.INTERNAL],
     ] as const) {
-      assert.deepEqual(await oneCall(() => answer, 5), { outcome: translated, attempts: 1 }, `User answering ${status[answer]} is called once`);
+      assert.deepEqual(
+        await oneCall(() => answer, 5),
+        { outcome: translated, attempts: 1 },
+        `User answering ${status[answer]} is called once`,
+      );
     }
   });
 
@@ -194,7 +205,11 @@ function scriptedClient(next: () => status) {
     getUser(_request: unknown, _metadata: Metadata, _options: unknown, callback: (error: ServiceError | null) => void) {
       calls++;
       const code = next();
-      setImmediate(() => callback(code === status.OK ? null : Object.assign(new Error(status[code]), { code, details: status[code], metadata: new Metadata() })));
+      setImmediate(() =>
+        callback(
+          code === status.OK ? null : Object.assign(new Error(status[code]), { code, details: status[code], metadata: new Metadata() }),
+        ),
+      );
       return { cancel: () => undefined };
     },
   } as unknown as UserServiceClient;
@@ -207,7 +222,11 @@ describe('the circuit breaker around User calls', () => {
   function guarded(next: () => status) {
     const registry = createRegistry();
     const logLines: Record<string, unknown>[] = [];
-    const logger = createLogger({ name: 'order-service', level: 'info', destination: { write: (line: string) => void logLines.push(JSON.parse(line)) } });
+    const logger = createLogger({
+      name: 'order-service',
+      level: 'info',
+      destination: { write: (line: string) => void logLines.push(JSON.parse(line)) },
+    });
     const breaker = userServiceBreaker(settings, { registry, logger });
     const { client, calls } = scriptedClient(next);
     const directory = new GrpcUserDirectory({ client, timeoutMs: 1000, breaker });
@@ -303,7 +322,10 @@ describe('USER_SERVICE_* configuration', () => {
       USER_SERVICE_BREAKER_RESET_TIMEOUT_MS: '500',
     });
     assert.equal(config.userServiceAddr, 'ipv4:127.0.0.1:50061,127.0.0.1:50062');
-    assert.deepEqual(config.userServiceResilience, { retryAttempts: 5, breaker: { errorThresholdPercent: 25, volumeThreshold: 3, resetTimeoutMs: 500 } });
+    assert.deepEqual(config.userServiceResilience, {
+      retryAttempts: 5,
+      breaker: { errorThresholdPercent: 25, volumeThreshold: 3, resetTimeoutMs: 500 },
+    });
     assert.throws(
       () =>
         loadConfig({
@@ -313,9 +335,12 @@ describe('USER_SERVICE_* configuration', () => {
           USER_SERVICE_BREAKER_RESET_TIMEOUT_MS: '-1',
         }),
       (error: Error) =>
-        ['USER_SERVICE_RETRY_ATTEMPTS', 'USER_SERVICE_BREAKER_ERROR_THRESHOLD_PERCENT', 'USER_SERVICE_BREAKER_VOLUME_THRESHOLD', 'USER_SERVICE_BREAKER_RESET_TIMEOUT_MS'].every(
-          (name) => error.message.includes(name),
-        ),
+        [
+          'USER_SERVICE_RETRY_ATTEMPTS',
+          'USER_SERVICE_BREAKER_ERROR_THRESHOLD_PERCENT',
+          'USER_SERVICE_BREAKER_VOLUME_THRESHOLD',
+          'USER_SERVICE_BREAKER_RESET_TIMEOUT_MS',
+        ].every((name) => error.message.includes(name)),
     );
   });
 });

@@ -22,7 +22,14 @@ function recordingClient(outcome: ServiceError | null) {
 }
 
 function context(deadline: Date | number, signal = new AbortController().signal): CallContext {
-  return { method: '/order.v1.OrderService/CreateOrder', metadata: new Metadata(), deadline, peer: 'test', signal, sendHeaders: () => undefined };
+  return {
+    method: '/order.v1.OrderService/CreateOrder',
+    metadata: new Metadata(),
+    deadline,
+    peer: 'test',
+    signal,
+    sendHeaders: () => undefined,
+  };
 }
 
 function grpcError(code: status): ServiceError {
@@ -46,7 +53,7 @@ describe('Order -> User calls', () => {
     assert.ok(deadline >= before + 2000 && deadline <= Date.now() + 2000, `deadline ${deadline - before} ms ahead`);
   });
 
-  it("cancel the User call when the caller cancels", async () => {
+  it('cancel the User call when the caller cancels', async () => {
     const { client, calls } = recordingClient(null);
     const controller = new AbortController();
     const pending = new GrpcUserDirectory({ client, timeoutMs: 2000 }).assertUserExists(USER, context(Infinity, controller.signal));

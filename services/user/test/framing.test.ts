@@ -10,7 +10,16 @@ import { after, before, describe, it } from 'node:test';
 import { Code } from '@platform/service-kit';
 import { BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
 import { credentials } from '@grpc/grpc-js';
-import { expectStatus, grpcFrame, http2GrpcCall, sampleValue, scrapeMetrics, startServiceProcess, unary, type ServiceProcess } from '@platform/testing';
+import {
+  expectStatus,
+  grpcFrame,
+  http2GrpcCall,
+  sampleValue,
+  scrapeMetrics,
+  startServiceProcess,
+  unary,
+  type ServiceProcess,
+} from '@platform/testing';
 import { UserServiceClient } from '../src/api/user/v1/user';
 
 const MAIN = path.resolve(__dirname, '../src/main.js');
@@ -48,18 +57,30 @@ describe('framing mistakes, unknown methods and oversized requests, through a us
   }
 
   it('counts them as InvalidArgument, and calls to unknown methods not at all', async () => {
-    for (let i = 0; i < 5; i++) assert.equal((await call(service, `/evil.v1.Probe/Method${i}`, grpcFrame(Buffer.alloc(0)))).status, Code.UNIMPLEMENTED);
+    for (let i = 0; i < 5; i++)
+      assert.equal((await call(service, `/evil.v1.Probe/Method${i}`, grpcFrame(Buffer.alloc(0)))).status, Code.UNIMPLEMENTED);
     const { samples } = await scrapeMetrics(service.metricsPort);
     const handled = samples.filter((sample) => sample.name === 'grpc_server_handled_total');
-    assert.equal(sampleValue(handled, 'grpc_server_handled_total', { grpc_method: 'GetUser', grpc_code: 'InvalidArgument' }), Object.keys(MISTAKES).length);
-    assert.deepEqual(handled.filter((sample) => sample.labels.grpc_code === 'Unimplemented' || sample.labels.grpc_service === 'evil.v1.Probe'), []);
+    assert.equal(
+      sampleValue(handled, 'grpc_server_handled_total', { grpc_method: 'GetUser', grpc_code: 'InvalidArgument' }),
+      Object.keys(MISTAKES).length,
+    );
+    assert.deepEqual(
+      handled.filter((sample) => sample.labels.grpc_code === 'Unimplemented' || sample.labels.grpc_service === 'evil.v1.Probe'),
+      [],
+    );
   });
 
   it('an oversized request is refused as RESOURCE_EXHAUSTED before it is decoded, and a valid request of the largest size still passes', async () => {
-    const client = new UserServiceClient(`127.0.0.1:${service.port}`, credentials.createInsecure(), { 'grpc.max_send_message_length': 8 * 1024 * 1024 });
+    const client = new UserServiceClient(`127.0.0.1:${service.port}`, credentials.createInsecure(), {
+      'grpc.max_send_message_length': 8 * 1024 * 1024,
+    });
     try {
       const createUser = unary(client, client.createUser);
-      const error = await expectStatus(createUser({ email: 'huge@example.com', displayName: 'x'.repeat(4 * 1024 * 1024 - 1024) }), Code.RESOURCE_EXHAUSTED);
+      const error = await expectStatus(
+        createUser({ email: 'huge@example.com', displayName: 'x'.repeat(4 * 1024 * 1024 - 1024) }),
+        Code.RESOURCE_EXHAUSTED,
+      );
       assert.match(error.details, /larger than max/);
       // The largest request validation accepts: 100 four-byte characters of display name.
       const largest = await createUser({ email: `${'a'.repeat(64)}@${'b'.repeat(180)}.example`, displayName: '😀'.repeat(100) });

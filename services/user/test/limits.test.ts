@@ -2,7 +2,17 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { connectivityState, credentials } from '@grpc/grpc-js';
 import { Code } from '@platform/service-kit';
-import { expectStatus, healthStatus, RawClient, sampleValue, scrapeMetrics, startInProcess, testConfig, unary, type InProcessService } from '@platform/testing';
+import {
+  expectStatus,
+  healthStatus,
+  RawClient,
+  sampleValue,
+  scrapeMetrics,
+  startInProcess,
+  testConfig,
+  unary,
+  type InProcessService,
+} from '@platform/testing';
 import { UserServiceClient } from '../src/api/user/v1/user';
 import { SERVICE_NAME, startUserService } from '../src/internal/server';
 
@@ -11,7 +21,11 @@ describe('message size limits (GRPC_MAX_RECEIVE_MESSAGE_BYTES, GRPC_MAX_MESSAGE_
   let client: UserServiceClient;
 
   before(async () => {
-    service = await startInProcess(SERVICE_NAME, startUserService, testConfig({ grpcMaxMessageBytes: 1024, grpcMaxReceiveMessageBytes: 1024 }));
+    service = await startInProcess(
+      SERVICE_NAME,
+      startUserService,
+      testConfig({ grpcMaxMessageBytes: 1024, grpcMaxReceiveMessageBytes: 1024 }),
+    );
     client = new UserServiceClient(service.address, credentials.createInsecure());
   });
 
@@ -32,13 +46,14 @@ describe('message size limits (GRPC_MAX_RECEIVE_MESSAGE_BYTES, GRPC_MAX_MESSAGE_
     const createUser = unary(client, client.createUser);
     const listUsers = unary(client, client.listUsers);
     const created: string[] = [];
-    for (let index = 0; index < 12; index += 1) created.push((await createUser({ email: `user${index}@example.com`, displayName: 'y'.repeat(100) })).id);
+    for (let index = 0; index < 12; index += 1)
+      created.push((await createUser({ email: `user${index}@example.com`, displayName: 'y'.repeat(100) })).id);
     // Twelve users of some 150 bytes each: about 1.8 KiB, beyond the 1 KiB limit in one page.
     const first = await listUsers({ pageSize: 12, pageToken: '' });
     assert.ok(first.users.length > 0 && first.users.length < 12, `${first.users.length} users in the first page`);
     assert.notEqual(first.nextPageToken, '');
     const seen = first.users.map((user) => user.id);
-    for (let token = first.nextPageToken; token !== ''; ) {
+    for (let token = first.nextPageToken; token !== '';) {
       const page = await listUsers({ pageSize: 12, pageToken: token });
       seen.push(...page.users.map((user) => user.id));
       token = page.nextPageToken;
@@ -57,7 +72,9 @@ describe('connection age (GRPC_MAX_CONNECTION_AGE_MS)', () => {
       assert.equal(channel.getConnectivityState(false), connectivityState.READY);
       // The GOAWAY turns the channel idle; a connection without an age limit would stay ready past this bound.
       const next = await new Promise<connectivityState>((resolve, reject) =>
-        channel.watchConnectivityState(connectivityState.READY, Date.now() + 10_000, (error) => (error ? reject(error) : resolve(channel.getConnectivityState(false)))),
+        channel.watchConnectivityState(connectivityState.READY, Date.now() + 10_000, (error) =>
+          error ? reject(error) : resolve(channel.getConnectivityState(false)),
+        ),
       );
       assert.notEqual(next, connectivityState.READY);
       assert.equal((await unary(client, client.listUsers)({ pageSize: 1, pageToken: '' })).users.length, 0);

@@ -4,7 +4,17 @@ import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { credentials, type ChannelCredentials, type ChannelOptions, type ServiceError } from '@grpc/grpc-js';
 import { channelCredentials, Code } from '@platform/service-kit';
-import { generateCertificates, healthStatus, startInProcess, testConfig, testFaultInjection, tlsEnv, unary, type Certificates, type InProcessService } from '@platform/testing';
+import {
+  generateCertificates,
+  healthStatus,
+  startInProcess,
+  testConfig,
+  testFaultInjection,
+  tlsEnv,
+  unary,
+  type Certificates,
+  type InProcessService,
+} from '@platform/testing';
 import { UserServiceClient } from '../src/api/user/v1/user';
 import { SERVICE_NAME, startUserService } from '../src/internal/server';
 
@@ -29,7 +39,11 @@ describe('mTLS (TLS_CA_FILE, TLS_CERT_FILE, TLS_KEY_FILE), with certificates fro
   before(async () => {
     certs = generateCertificates();
     stranger = generateCertificates();
-    service = await startInProcess(SERVICE_NAME, startUserService, testConfig({ tls: certs.files('user'), faultInjection: testFaultInjection() }));
+    service = await startInProcess(
+      SERVICE_NAME,
+      startUserService,
+      testConfig({ tls: certs.files('user'), faultInjection: testFaultInjection() }),
+    );
   });
 
   after(async () => {
@@ -70,7 +84,9 @@ describe('mTLS (TLS_CA_FILE, TLS_CERT_FILE, TLS_KEY_FILE), with certificates fro
 
   it('is rejected by a client that does not trust its CA', async () => {
     const { certFile, keyFile } = certs.files('traffic');
-    await assertRejected({ credentials: credentials.createSsl(readFileSync(stranger.caFile), readFileSync(keyFile), readFileSync(certFile)) });
+    await assertRejected({
+      credentials: credentials.createSsl(readFileSync(stranger.caFile), readFileSync(keyFile), readFileSync(certFile)),
+    });
   });
 
   it('is rejected by a client expecting another server name than its certificate holds', async () => {

@@ -22,7 +22,11 @@ function listUsers(client: UserServiceClient, clientId?: string): Promise<{ code
 }
 
 /** Makes `count` calls, `concurrency` at a time, spreading them over the clients in turn. */
-async function burst(clients: UserServiceClient[], count: number, clientId?: string): Promise<{ code: number; error?: ServiceError; replica: number }[]> {
+async function burst(
+  clients: UserServiceClient[],
+  count: number,
+  clientId?: string,
+): Promise<{ code: number; error?: ServiceError; replica: number }[]> {
   const results: { code: number; error?: ServiceError; replica: number }[] = [];
   let next = 0;
   const worker = async () => {
@@ -59,7 +63,10 @@ describe('rate limiting per caller (RATE_LIMIT_PER_SECOND, RATE_LIMIT_BURST, RED
     const rejected = results.filter((result) => result.code === Code.RESOURCE_EXHAUSTED);
     assert.ok(rejected.length > 0, 'some calls over the budget were rejected');
     assert.ok(results.filter((result) => result.code === Code.OK).length >= 11, 'the budget and the burst were served');
-    assert.deepEqual(results.filter((result) => result.code !== Code.OK && result.code !== Code.RESOURCE_EXHAUSTED), []);
+    assert.deepEqual(
+      results.filter((result) => result.code !== Code.OK && result.code !== Code.RESOURCE_EXHAUSTED),
+      [],
+    );
     for (const { error } of rejected) {
       const delayMs = readRetryDelayMs(error?.metadata);
       assert.ok(delayMs !== undefined && delayMs > 0 && delayMs <= 1000, `retry delay ${delayMs} ms is within the 1 s window`);
@@ -73,7 +80,11 @@ describe('rate limiting per caller (RATE_LIMIT_PER_SECOND, RATE_LIMIT_BURST, RED
     const { samples } = await scrapeMetrics(service.telemetry.metricsPort);
     const labels = { grpc_service: 'user.v1.UserService', grpc_method: 'ListUsers' };
     assert.equal(sampleValue(samples, 'grpc_server_rate_limited_total', labels), rejected.length);
-    assert.equal(sampleValue(samples, 'grpc_server_handled_total', { ...labels, grpc_code: 'ResourceExhausted' }), rejected.length, 'rejections are counted like any status');
+    assert.equal(
+      sampleValue(samples, 'grpc_server_handled_total', { ...labels, grpc_code: 'ResourceExhausted' }),
+      rejected.length,
+      'rejections are counted like any status',
+    );
   });
 
   it('limits a caller without x-client-id by its address', async () => {
@@ -90,7 +101,10 @@ describe('rate limiting per caller (RATE_LIMIT_PER_SECOND, RATE_LIMIT_BURST, RED
     const a = await start(shared);
     const b = await start(shared);
     const results = await burst([a.client, b.client], 150, 'shared-caller');
-    assert.deepEqual(results.filter((result) => result.code !== Code.OK && result.code !== Code.RESOURCE_EXHAUSTED), []);
+    assert.deepEqual(
+      results.filter((result) => result.code !== Code.OK && result.code !== Code.RESOURCE_EXHAUSTED),
+      [],
+    );
     for (const replica of [0, 1]) {
       assert.ok(
         results.some((result) => result.replica === replica && result.code === Code.RESOURCE_EXHAUSTED),
@@ -103,7 +117,10 @@ describe('rate limiting per caller (RATE_LIMIT_PER_SECOND, RATE_LIMIT_BURST, RED
   it('lets calls through when Redis cannot be reached (fail open), and counts them', async () => {
     const { service, client } = await start({ perSecond: 1, burst: 0, redisUrl: `redis://127.0.0.1:${await freePort()}` });
     const results = await burst([client], 10, 'unchecked');
-    assert.deepEqual(results.map((result) => result.code), Array(10).fill(Code.OK));
+    assert.deepEqual(
+      results.map((result) => result.code),
+      Array(10).fill(Code.OK),
+    );
     const { samples } = await scrapeMetrics(service.telemetry.metricsPort);
     assert.equal(sampleValue(samples, 'rate_limiter_failures_total'), 10);
     assert.equal(sampleValue(samples, 'grpc_server_rate_limited_total', { grpc_method: 'ListUsers' }), 0);

@@ -51,7 +51,10 @@ function repositoryContract(name: string, open: () => Promise<UserRepository>) {
       } while (after !== undefined);
       const ids = seen.map((user) => user.id);
       assert.equal(new Set(ids).size, ids.length, 'no user twice');
-      assert.deepEqual(ids.slice(-7), created.map((user) => user.id));
+      assert.deepEqual(
+        ids.slice(-7),
+        created.map((user) => user.id),
+      );
       assert.equal(pages, Math.ceil(seen.length / 3), 'no trailing empty page');
       // Each item's position resumes right after it (a page cut short to fit a response resumes there).
       const page = await users.list({ limit: 3 });

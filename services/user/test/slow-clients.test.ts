@@ -60,7 +60,10 @@ describe('slow and stubborn clients, through a user-service process', () => {
     try {
       connection.startCall(1, GET_USER, { 'x-padding': 'a'.repeat(OVER_HPACK_FIELD_LIMIT) });
       assert.ok(await closedByServer(connection), `connection still open ${GIVE_UP_MS} ms after the GOAWAY`);
-      assert.deepEqual(connection.goaways.map((goaway) => goaway.code), [COMPRESSION_ERROR]);
+      assert.deepEqual(
+        connection.goaways.map((goaway) => goaway.code),
+        [COMPRESSION_ERROR],
+      );
     } finally {
       connection.destroy();
     }

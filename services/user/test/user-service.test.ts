@@ -70,7 +70,11 @@ describe('user.v1.UserService over gRPC, on PostgreSQL', () => {
     const forged = (cursor: object) => Buffer.from(JSON.stringify(cursor)).toString('base64url');
     // A position beyond PostgreSQL's bigint, and one that is not a number.
     for (const after of ['9999999999999999999', '-1', '1e3']) {
-      assert.deepEqual(await expectViolations(listUsers({ pageSize: 5, pageToken: forged({ l: 'users', s: '', a: after }) })), ['page_token'], after);
+      assert.deepEqual(
+        await expectViolations(listUsers({ pageSize: 5, pageToken: forged({ l: 'users', s: '', a: after }) })),
+        ['page_token'],
+        after,
+      );
     }
     for (let i = 0; i < 3; i++) await createUser({ email: `token${i}@example.com`, displayName: `T${i}` });
     const { nextPageToken } = await listUsers({ pageSize: 1, pageToken: '' });
@@ -101,7 +105,10 @@ describe('user.v1.UserService over gRPC, on PostgreSQL', () => {
       pageToken = page.nextPageToken;
     } while (pageToken !== '');
     const all = await listUsers({ pageSize: 0, pageToken: '' });
-    assert.deepEqual(ids, all.users.map((user) => user.id));
+    assert.deepEqual(
+      ids,
+      all.users.map((user) => user.id),
+    );
     assert.equal(new Set(ids).size, ids.length);
   });
 
@@ -144,6 +151,9 @@ describe('user.v1.UserService over gRPC, on PostgreSQL', () => {
     assert.equal(delta('grpc_server_msg_sent_total', getUserLabels), 3, 'failed calls send no message');
     assert.equal(delta('app_users_created_total', {}), 1);
     assert.ok(sampleValue(after, 'pg_pool_max_connections') > 0, 'pool gauges are exported');
-    assert.ok(after.some((sample) => sample.name === 'nodejs_eventloop_lag_seconds'), 'runtime metrics are exported');
+    assert.ok(
+      after.some((sample) => sample.name === 'nodejs_eventloop_lag_seconds'),
+      'runtime metrics are exported',
+    );
   });
 });

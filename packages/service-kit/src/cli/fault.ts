@@ -67,7 +67,8 @@ async function main(argv: string[]): Promise<boolean> {
   }
   // Checked before connecting, so that a bad spec is reported once rather than by every target.
   const faults = command === 'set' ? parseSpec(rest) : [];
-  if (command !== 'set' && rest.length > (command === 'clear' ? 1 : 0)) throw new UsageError(`too many arguments for ${command} (see --help)`);
+  if (command !== 'set' && rest.length > (command === 'clear' ? 1 : 0))
+    throw new UsageError(`too many arguments for ${command} (see --help)`);
   const channel = channelCredentials({ tls: tlsFromEnv() });
   const targets = (values.target ?? DEFAULT_TARGETS).map((address) => ({ address, client: new FaultServiceClient(address, channel) }));
   try {
@@ -80,7 +81,8 @@ async function main(argv: string[]): Promise<boolean> {
 }
 
 function parseSpec(args: string[]): Fault[] {
-  if (args.length !== 1) throw new UsageError('set takes one SPEC (quote it), e.g. set \'order.v1.OrderService/GetOrder:error=UNAVAILABLE@0.5\'');
+  if (args.length !== 1)
+    throw new UsageError("set takes one SPEC (quote it), e.g. set 'order.v1.OrderService/GetOrder:error=UNAVAILABLE@0.5'");
   const parsed = faultSpec.safeParse(args[0]);
   if (!parsed.success) throw new UsageError(`invalid SPEC:\n${parsed.error.issues.map((issue) => `  ${issue.message}`).join('\n')}`);
   if (parsed.data.length === 0) throw new UsageError('SPEC names no fault');
@@ -155,11 +157,16 @@ function print(address: string, message: string): void {
 function report(address: string, error: unknown): false {
   const { code, details, metadata } = error as ServiceError;
   let message: string;
-  if (code === Code.UNIMPLEMENTED) message = 'no FaultService here; is this the gRPC port? Target the fault admin listener (FAULT_ADMIN_PORT, by default the gRPC port + 20)';
-  else if (code === Code.UNAVAILABLE && /ECONNREFUSED/.test(details)) message = 'nothing listens there; is fault injection on (FAULT_INJECTION_ENABLED=true), and is this its admin listener?';
+  if (code === Code.UNIMPLEMENTED)
+    message =
+      'no FaultService here; is this the gRPC port? Target the fault admin listener (FAULT_ADMIN_PORT, by default the gRPC port + 20)';
+  else if (code === Code.UNAVAILABLE && /ECONNREFUSED/.test(details))
+    message = 'nothing listens there; is fault injection on (FAULT_INJECTION_ENABLED=true), and is this its admin listener?';
   else if (code === Code.UNAVAILABLE) message = `not reachable: ${details.replace(/\s*Resolution note:\s*$/, '')}`;
   else if (code === Code.INVALID_ARGUMENT) {
-    message = `rejected:\n${readFieldViolations(metadata).map((violation) => `  ${violation.field}: ${violation.description}`).join('\n')}`;
+    message = `rejected:\n${readFieldViolations(metadata)
+      .map((violation) => `  ${violation.field}: ${violation.description}`)
+      .join('\n')}`;
   } else message = `${Code[code] ?? code}: ${details ?? String(error)}`;
   process.stderr.write(`${address}: ${message}\n`);
   return false;
@@ -171,7 +178,10 @@ main(process.argv.slice(2)).then(
   },
   (error: unknown) => {
     // UsageError, ConfigError (TLS_*) and parseArgs' own complaints (ERR_PARSE_ARGS_*) are for the user; anything else is a bug.
-    const forUser = error instanceof UsageError || error instanceof ConfigError || String((error as { code?: unknown }).code).startsWith('ERR_PARSE_ARGS');
+    const forUser =
+      error instanceof UsageError ||
+      error instanceof ConfigError ||
+      String((error as { code?: unknown }).code).startsWith('ERR_PARSE_ARGS');
     process.stderr.write(`${forUser ? (error as Error).message : String((error as Error)?.stack ?? error)}\n`);
     process.exitCode = 1;
   },

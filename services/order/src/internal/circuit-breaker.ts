@@ -96,7 +96,10 @@ export class CircuitBreakerGuard {
 
     this.#breaker.on('open', () => {
       metrics.transitions.inc({ ...breaker, to: 'open' });
-      logger.warn({ breaker: name, resetTimeoutMs: settings.resetTimeoutMs }, `circuit ${name} open: calls fail fast until a probe succeeds`);
+      logger.warn(
+        { breaker: name, resetTimeoutMs: settings.resetTimeoutMs },
+        `circuit ${name} open: calls fail fast until a probe succeeds`,
+      );
     });
     this.#breaker.on('halfOpen', () => {
       metrics.transitions.inc({ ...breaker, to: 'half_open' });

@@ -11,13 +11,7 @@ import {
   type PageTokens,
   type ServiceImplementation,
 } from '@platform/service-kit';
-import {
-  OrderEventType,
-  OrderStatus,
-  Order,
-  type OrderEvent,
-  type OrderServiceService,
-} from '../api/order/v1/order';
+import { OrderEventType, OrderStatus, Order, type OrderEvent, type OrderServiceService } from '../api/order/v1/order';
 import type { OrderChange, OrderRecord, OrderRepository } from '../repository';
 import { toNewOrder } from './order-rules';
 import type { OrderMetrics } from './metrics';
@@ -68,7 +62,11 @@ export function orderServiceHandlers(dependencies: OrderHandlerDependencies): Se
       const { userId, pageSize, pageToken } = parseRequest(listOrdersRequest, request);
       const scope = userId ?? '';
       const listed = await orders.list({ userId, limit: pageSize, after: pageTokens.resume(pageToken, LISTING, scope) });
-      const page = fitPage({ ...listed, items: listed.items.map(toProtoOrder) }, (order) => Order.encode(order).finish().length, maxMessageBytes);
+      const page = fitPage(
+        { ...listed, items: listed.items.map(toProtoOrder) },
+        (order) => Order.encode(order).finish().length,
+        maxMessageBytes,
+      );
       return {
         orders: page.items,
         nextPageToken: page.next === undefined ? '' : pageTokens.encode({ listing: LISTING, scope, after: page.next }),

@@ -37,7 +37,12 @@ export class OrderMetrics {
 
   constructor(registry: MetricsRegistry) {
     const registers = [registry];
-    this.created = new Counter({ name: 'app_orders_created_total', help: 'Orders placed (idempotent replays not counted).', labelNames: ['currency'], registers });
+    this.created = new Counter({
+      name: 'app_orders_created_total',
+      help: 'Orders placed (idempotent replays not counted).',
+      labelNames: ['currency'],
+      registers,
+    });
     this.cancelled = new Counter({ name: 'app_orders_cancelled_total', help: 'Orders cancelled.', labelNames: ['currency'], registers });
     this.value = new Histogram({
       name: 'app_order_value',

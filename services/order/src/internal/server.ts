@@ -1,4 +1,13 @@
-import { channelCredentials, GrpcServer, grpcServerOptions, openConfiguredPostgres, PageTokens, serve, type RunningService, type Telemetry } from '@platform/service-kit';
+import {
+  channelCredentials,
+  GrpcServer,
+  grpcServerOptions,
+  openConfiguredPostgres,
+  PageTokens,
+  serve,
+  type RunningService,
+  type Telemetry,
+} from '@platform/service-kit';
 import { OrderServiceService, protoMetadata } from '../api/order/v1/order';
 import { USER_SERVICE_RESILIENCE_DEFAULTS, type OrderServiceConfig } from '../config';
 import { InMemoryOrderRepository, ORDER_MIGRATIONS_DIR, PostgresOrderRepository } from '../repository';
@@ -14,9 +23,7 @@ export async function startOrderService(config: OrderServiceConfig, telemetry: T
   const { logger, registry } = telemetry;
   const pool = await openConfiguredPostgres(config, { serviceName: SERVICE_NAME, migrationsDir: ORDER_MIGRATIONS_DIR, logger, registry });
   const orders =
-    pool && config.databaseUrl
-      ? new PostgresOrderRepository({ pool, url: config.databaseUrl, logger })
-      : new InMemoryOrderRepository();
+    pool && config.databaseUrl ? new PostgresOrderRepository({ pool, url: config.databaseUrl, logger }) : new InMemoryOrderRepository();
 
   const resilience = config.userServiceResilience ?? USER_SERVICE_RESILIENCE_DEFAULTS;
   const userClient = createUserServiceClient({
@@ -30,7 +37,17 @@ export async function startOrderService(config: OrderServiceConfig, telemetry: T
   const users = new GrpcUserDirectory({ client: userClient, timeoutMs: config.userServiceTimeoutMs, breaker });
 
   const server = new GrpcServer({ ...grpcServerOptions(config, telemetry), protoFiles: [protoMetadata] });
-  server.addService(OrderServiceService, orderServiceHandlers({ orders, users, logger, metrics: new OrderMetrics(registry), pageTokens: PageTokens.fromConfig(config.pageTokenKey, logger), maxMessageBytes: config.grpcMaxMessageBytes }));
+  server.addService(
+    OrderServiceService,
+    orderServiceHandlers({
+      orders,
+      users,
+      logger,
+      metrics: new OrderMetrics(registry),
+      pageTokens: PageTokens.fromConfig(config.pageTokenKey, logger),
+      maxMessageBytes: config.grpcMaxMessageBytes,
+    }),
+  );
   return serve({
     server,
     logger,

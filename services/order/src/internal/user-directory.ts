@@ -63,7 +63,10 @@ const USER_UNWELL: ReadonlySet<number> = new Set([
 ]);
 
 /** The circuit breaker for calls to User, which counts User's answers as USER_UNWELL says. */
-export function userServiceBreaker(settings: CircuitBreakerSettings, telemetry: { registry: MetricsRegistry; logger: Logger }): CircuitBreakerGuard {
+export function userServiceBreaker(
+  settings: CircuitBreakerSettings,
+  telemetry: { registry: MetricsRegistry; logger: Logger },
+): CircuitBreakerGuard {
   return new CircuitBreakerGuard({
     name: 'user-service',
     settings,

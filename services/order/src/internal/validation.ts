@@ -5,11 +5,7 @@ export const MAX_ITEMS = 100;
 
 const orderItem = z.object({
   sku: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, { error: 'must be 1 to 64 characters of A-Z, a-z, 0-9, _ and -' }),
-  quantity: z
-    .number()
-    .int()
-    .min(1, { error: 'must be between 1 and 1000' })
-    .max(1000, { error: 'must be between 1 and 1000' }),
+  quantity: z.number().int().min(1, { error: 'must be between 1 and 1000' }).max(1000, { error: 'must be between 1 and 1000' }),
   unitPriceCents: z
     .bigint()
     .min(0n, { error: 'must be between 0 and 100000000' })

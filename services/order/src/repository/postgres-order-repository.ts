@@ -69,7 +69,14 @@ export class PostgresOrderRepository implements OrderRepository {
         `INSERT INTO orders (id, user_id, currency, total_cents, status, request_id, request_hash)
          VALUES ($1, $2, $3, $4, 'CREATED', $5, $6)
          ON CONFLICT (request_id) DO NOTHING`,
-        [id, order.userId, order.currency, order.totalCents.toString(), order.idempotency?.requestId ?? null, order.idempotency?.payloadHash ?? null],
+        [
+          id,
+          order.userId,
+          order.currency,
+          order.totalCents.toString(),
+          order.idempotency?.requestId ?? null,
+          order.idempotency?.payloadHash ?? null,
+        ],
       );
       if (rowCount === 0) return false;
       await client.query(
@@ -123,10 +130,7 @@ export class PostgresOrderRepository implements OrderRepository {
 
   async cancel(id: string): Promise<OrderRecord> {
     const cancelled = await inTransaction(this.pool, async (client) => {
-      const { rowCount } = await client.query(
-        `UPDATE orders SET status = 'CANCELLED' WHERE id = $1 AND status = 'CREATED'`,
-        [id],
-      );
+      const { rowCount } = await client.query(`UPDATE orders SET status = 'CANCELLED' WHERE id = $1 AND status = 'CREATED'`, [id]);
       if (rowCount === 0) return false;
       await notify(client, { type: 'CANCELLED', id });
       return true;
@@ -173,7 +177,8 @@ export class PostgresOrderRepository implements OrderRepository {
  * LISTEN connection was down (or an event that could not be read back) is
  * gone from the feed.
  */
-const WATCH_INTERRUPTED = 'the order change feed was interrupted and events may have been missed; watch again, and use ListOrders for what changed meanwhile';
+const WATCH_INTERRUPTED =
+  'the order change feed was interrupted and events may have been missed; watch again, and use ListOrders for what changed meanwhile';
 
 interface ChangeNotice {
   type: OrderState;

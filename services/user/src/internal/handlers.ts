@@ -15,7 +15,12 @@ export interface UserHandlerDependencies {
   maxMessageBytes: number;
 }
 
-export function userServiceHandlers({ users, metrics, pageTokens, maxMessageBytes }: UserHandlerDependencies): ServiceImplementation<typeof UserServiceService> {
+export function userServiceHandlers({
+  users,
+  metrics,
+  pageTokens,
+  maxMessageBytes,
+}: UserHandlerDependencies): ServiceImplementation<typeof UserServiceService> {
   return {
     async createUser(request) {
       const user = await users.create(parseRequest(createUserRequest, request));

@@ -1,4 +1,12 @@
-import { GrpcServer, grpcServerOptions, openConfiguredPostgres, PageTokens, serve, type RunningService, type Telemetry } from '@platform/service-kit';
+import {
+  GrpcServer,
+  grpcServerOptions,
+  openConfiguredPostgres,
+  PageTokens,
+  serve,
+  type RunningService,
+  type Telemetry,
+} from '@platform/service-kit';
 import { protoMetadata, UserServiceService } from '../api/user/v1/user';
 import type { UserServiceConfig } from '../config';
 import { InMemoryUserRepository, PostgresUserRepository, USER_MIGRATIONS_DIR } from '../repository';
@@ -15,6 +23,9 @@ export async function startUserService(config: UserServiceConfig, telemetry: Tel
 
   const server = new GrpcServer({ ...grpcServerOptions(config, telemetry), protoFiles: [protoMetadata] });
   const pageTokens = PageTokens.fromConfig(config.pageTokenKey, logger);
-  server.addService(UserServiceService, userServiceHandlers({ users, metrics: new UserMetrics(registry), pageTokens, maxMessageBytes: config.grpcMaxMessageBytes }));
+  server.addService(
+    UserServiceService,
+    userServiceHandlers({ users, metrics: new UserMetrics(registry), pageTokens, maxMessageBytes: config.grpcMaxMessageBytes }),
+  );
   return serve({ server, logger, ...(pool && { pool }) });
 }

@@ -40,10 +40,10 @@ export class PostgresUserRepository implements UserRepository {
 
   async list(options: { limit: number; after?: string | undefined }): Promise<Page<UserRecord>> {
     // One row more than asked tells whether another page exists without a trailing empty page.
-    const { rows } = await this.pool.query<UserRow>(
-      `SELECT ${COLUMNS} FROM users WHERE seq > $1 ORDER BY seq LIMIT $2`,
-      [options.after ?? '0', options.limit + 1],
-    );
+    const { rows } = await this.pool.query<UserRow>(`SELECT ${COLUMNS} FROM users WHERE seq > $1 ORDER BY seq LIMIT $2`, [
+      options.after ?? '0',
+      options.limit + 1,
+    ]);
     const page = rows.slice(0, options.limit);
     return {
       items: page.map(toRecord),
