@@ -36,7 +36,8 @@ export function stopRequestsAfterResponse(server: Server): void {
     const http2Server = create.call(server, credentials);
     http2Server.on('stream', (stream: ServerHttp2Stream) => {
       // grpc-js sends trailers from its own 'wantTrailers' listener, added after this one: look once it has run.
-      const check = () => setImmediate(() => resetIfAnswered(stream));
+      // Nothing to look at when the request has ended, as every unary request has by its answer: no work per call then.
+      const check = () => requestDone(stream) || setImmediate(() => resetIfAnswered(stream));
       stream.on('wantTrailers', check);
       stream.on('finish', check);
     });
