@@ -6,12 +6,11 @@
  * and their attributes from the OTLP receiver, log fields from stdout.
  * Names only, never values, so that the same code gives the same catalogue.
  */
-import path from 'node:path';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { dropDatabase } from '@platform/service-kit';
 import { freshDatabaseUrl, startServiceProcess, type ServiceProcess } from '@platform/testing';
 import { runTraffic } from '@platform/traffic-generator';
-import { FakeElasticsearch, OtlpTraceReceiver, type ReceivedSpan } from '../support';
+import { FakeElasticsearch, OtlpTraceReceiver, serviceMain, type ReceivedSpan } from '../support';
 
 export interface MetricFamily {
   name: string;
@@ -43,10 +42,6 @@ export interface Inventory {
 const SPAN_KINDS = ['INTERNAL', 'SERVER', 'CLIENT', 'PRODUCER', 'CONSUMER'];
 /** A deterministic fault, so that its span event is always there. */
 const FAULTS = 'order.v1.OrderService/GetOrder:latency=1ms,error=UNAVAILABLE@1';
-
-function main(workspace: string): string {
-  return path.join(path.dirname(require.resolve(`${workspace}/package.json`)), 'dist/src/main.js');
-}
 
 /**
  * Two runs, merged: a span or a log field that only some runs show (a line
@@ -124,9 +119,9 @@ async function collectOnce(): Promise<Inventory> {
       RATE_LIMIT_PER_SECOND: '100000',
       LOG_LEVEL: 'info',
     };
-    const user = await startServiceProcess(main('@platform/user-service'), { ...common, FAULTS: '', DATABASE_URL: databases[0] });
+    const user = await startServiceProcess(serviceMain('@platform/user-service'), { ...common, FAULTS: '', DATABASE_URL: databases[0] });
     running.push(user);
-    const order = await startServiceProcess(main('@platform/order-service'), {
+    const order = await startServiceProcess(serviceMain('@platform/order-service'), {
       ...common,
       DATABASE_URL: databases[1],
       USER_SERVICE_ADDR: `127.0.0.1:${user.port}`,

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { DASHBOARDS } from '@platform/dashboards';
@@ -9,8 +8,7 @@ import { runTraffic } from '@platform/traffic-generator';
 import { FakeElasticsearch } from '../support/fake-elasticsearch';
 import { OtlpTraceReceiver } from '../support/otlp-receiver';
 import { localPrometheusConfig } from '../support/project-prometheus';
-
-const main = (workspace: string) => path.dirname(require.resolve(`${workspace}/package.json`)) + '/dist/src/main.js';
+import { serviceMain } from '../support/service-main';
 
 /**
  * What Grafana substitutes before it sends a query: every template variable
@@ -43,9 +41,9 @@ describe('every dashboard panel has data against a real Prometheus', () => {
       FAULT_INJECTION_ENABLED: 'true',
       FAULTS: '*:latency=1ms..40ms,error=UNAVAILABLE@0.03',
     };
-    const user = await startServiceProcess(main('@platform/user-service'), { ...common, DATABASE_URL: databases[0] });
+    const user = await startServiceProcess(serviceMain('@platform/user-service'), { ...common, DATABASE_URL: databases[0] });
     services.push(user);
-    const order = await startServiceProcess(main('@platform/order-service'), {
+    const order = await startServiceProcess(serviceMain('@platform/order-service'), {
       ...common,
       DATABASE_URL: databases[1],
       USER_SERVICE_ADDR: `127.0.0.1:${user.port}`,

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
-import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
 import { freePort, sampleValue, scrapeMetrics, startServiceProcess, unary } from '@platform/testing';
 import { UserServiceClient, type User } from '@platform/user-service/dist/src/api/user/v1/user';
 import { FakeElasticsearch } from '../support/fake-elasticsearch';
+import { serviceMain } from '../support/service-main';
 
-const USER_MAIN = path.dirname(require.resolve('@platform/user-service/package.json')) + '/dist/src/main.js';
+const USER_MAIN = serviceMain('@platform/user-service');
 
 /** GetUser, returning the trace id the server put in x-trace-id. */
 function getUserTraced(client: UserServiceClient, id: string): Promise<string> {

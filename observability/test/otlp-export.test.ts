@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { credentials } from '@grpc/grpc-js';
@@ -8,8 +7,9 @@ import { eventually, freePort, freshDatabaseUrl, sampleValue, scrapeMetrics, sta
 import { UserServiceClient } from '@platform/user-service/dist/src/api/user/v1/user';
 import { FakeElasticsearch } from '../support/fake-elasticsearch';
 import { OtlpTraceReceiver } from '../support/otlp-receiver';
+import { serviceMain } from '../support/service-main';
 
-const USER_MAIN = path.dirname(require.resolve('@platform/user-service/package.json')) + '/dist/src/main.js';
+const USER_MAIN = serviceMain('@platform/user-service');
 const SERVER = 2;
 
 async function createUsers(port: number, count: number): Promise<void> {

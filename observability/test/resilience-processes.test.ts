@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, afterEach, describe, it } from 'node:test';
 import { credentials, type ServiceError } from '@grpc/grpc-js';
@@ -17,9 +16,10 @@ import {
   type ServiceProcess,
 } from '@platform/testing';
 import { UserServiceClient } from '@platform/user-service/dist/src/api/user/v1/user';
+import { serviceMain } from '../support/service-main';
 
-const USER_MAIN = path.dirname(require.resolve('@platform/user-service/package.json')) + '/dist/src/main.js';
-const ORDER_MAIN = path.dirname(require.resolve('@platform/order-service/package.json')) + '/dist/src/main.js';
+const USER_MAIN = serviceMain('@platform/user-service');
+const ORDER_MAIN = serviceMain('@platform/order-service');
 
 /** What every process here gets: loopback only, no collector, no Elasticsearch, nothing from the test's own environment that would change that. */
 const QUIET = { GRPC_HOST: '127.0.0.1', OTEL_SDK_DISABLED: 'true', ELASTICSEARCH_URL: '', DATABASE_URL: '' };
