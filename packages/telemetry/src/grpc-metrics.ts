@@ -78,7 +78,11 @@ class MethodSeries {
   private readonly handled = new Map<number, HandledLabels>();
   private readonly a66Ended = new Map<number, A66EndedLabels>();
 
-  constructor(method: MethodShape) {
+  /** `target`: a client channel's target, the grpc_target of its A66 series. */
+  constructor(
+    method: MethodShape,
+    private readonly target?: string,
+  ) {
     const grpcType: GrpcType = method.requestStream
       ? method.responseStream
         ? 'bidi_stream'
@@ -90,11 +94,11 @@ class MethodSeries {
     this.a66Labels = { grpc_method: method.path.replace(/^\//, '') };
   }
 
-  a66EndedLabels(code: number, target: string | undefined): A66EndedLabels {
+  a66EndedLabels(code: number): A66EndedLabels {
     let labels = this.a66Ended.get(code);
     if (labels === undefined) {
       // grpc.status: the status code's canonical name (OK, UNAVAILABLE), as gRFC A66 has it.
-      labels = { ...this.a66Labels, grpc_status: Code[code] ?? 'UNKNOWN', ...(target !== undefined && { grpc_target: target }) };
+      labels = { ...this.a66Labels, grpc_status: Code[code] ?? 'UNKNOWN', ...(this.target !== undefined && { grpc_target: this.target }) };
       this.a66Ended.set(code, labels);
     }
     return labels;
@@ -114,10 +118,13 @@ class MethodSeries {
 class MethodSeriesCache {
   private readonly byPath = new Map<string, MethodSeries>();
 
+  /** `target`: the client channel these series belong to, if any. */
+  constructor(private readonly target?: string) {}
+
   of(method: MethodShape): MethodSeries {
     let series = this.byPath.get(method.path);
     if (series === undefined) {
-      series = new MethodSeries(method);
+      series = new MethodSeries(method, this.target);
       this.byPath.set(method.path, series);
     }
     return series;
@@ -191,21 +198,16 @@ export class GrpcClientMetrics {
 
   /** The interceptor for a channel to `target` (its grpc_target label, as the channel was created with it). */
   interceptorFor(target: string): Interceptor {
-    const series = new MethodSeriesCache();
-    return (options, nextCall) => this.intercept(series.of(options.method_definition), target, options, nextCall);
+    const series = new MethodSeriesCache(target);
+    return (options, nextCall) => this.intercept(series.of(options.method_definition), options, nextCall);
   }
 
-  private intercept(
-    series: MethodSeries,
-    target: string,
-    options: Parameters<Interceptor>[0],
-    nextCall: Parameters<Interceptor>[1],
-  ): InterceptingCall {
+  private intercept(series: MethodSeries, options: Parameters<Interceptor>[0], nextCall: Parameters<Interceptor>[1]): InterceptingCall {
     // Taken in the caller's context: the status callback runs outside it.
     const exemplar = this.exemplar();
     return new InterceptingCall(nextCall(options), {
       start: (metadata, listener, next) => {
-        const finish = this.calls.start(series, target);
+        const finish = this.calls.start(series);
         next(metadata, {
           onReceiveStatus: (status, nextStatus) => {
             finish(status.code, exemplar);
@@ -281,9 +283,9 @@ class CallMetrics {
 
   /**
    * Counts a call as started; the returned function records its end, once,
-   * with the trace it belongs to. `target` (clients): the channel's target.
+   * with the trace it belongs to.
    */
-  start(series: MethodSeries, target?: string): (code: number, exemplarLabels: Record<string, string> | undefined) => void {
+  start(series: MethodSeries): (code: number, exemplarLabels: Record<string, string> | undefined) => void {
     this.started.inc(series.labels);
     this.a66Started?.inc(series.a66Labels);
     const startedAt = process.hrtime.bigint();
@@ -295,7 +297,7 @@ class CallMetrics {
       this.handled.inc(labels);
       const value = Number(process.hrtime.bigint() - startedAt) / 1e9;
       this.handling.observe(exemplarLabels ? { labels, value, exemplarLabels } : { labels, value });
-      const a66Labels = series.a66EndedLabels(code, target);
+      const a66Labels = series.a66EndedLabels(code);
       this.a66Duration.observe(exemplarLabels ? { labels: a66Labels, value, exemplarLabels } : { labels: a66Labels, value });
     };
   }
