@@ -147,18 +147,8 @@ export class GrpcServer {
       this.#admin = new TolerantServer(new Utf8Fields(adminProtoFiles), { ...serverOptions, interceptors });
       this.#health.addToServer(this.#admin);
       new ReflectionService(reflectionPackageDefinition(adminProtoFiles)).addToServer(this.#admin);
-      this.#admin.addService(
-        FaultServiceService as unknown as ServiceDefinition,
-        toGrpcImplementation(
-          FaultServiceService,
-          faultServiceHandlers(options.faults.injector, { served: this.#faultTargets, logger: options.logger }),
-          {
-            logger: options.logger,
-            stopping: this.#stopping.signal,
-            faults: undefined,
-          },
-        ),
-      );
+      const handlers = faultServiceHandlers(options.faults.injector, { served: this.#faultTargets, logger: options.logger });
+      this.#addTo(this.#admin, FaultServiceService, handlers, undefined);
     }
   }
 
@@ -169,18 +159,23 @@ export class GrpcServer {
 
   addService<Definition extends ServiceDefinitionShape>(definition: Definition, implementation: ServiceImplementation<Definition>): void {
     const serviceName = serviceNameOf(definition);
-    this.#server.addService(
-      // The generated definition is exactly a grpc-js ServiceDefinition; ServiceDefinitionShape only names what we read.
-      definition as unknown as ServiceDefinition,
-      toGrpcImplementation(definition, implementation, {
-        logger: this.#options.logger,
-        stopping: this.#stopping.signal,
-        faults: this.#options.faults?.injector,
-      }),
-    );
+    this.#addTo(this.#server, definition, implementation, this.#options.faults?.injector);
     this.#serviceNames.push(serviceName);
     this.#health.setStatus(serviceName, 'NOT_SERVING');
     for (const method of Object.values(definition)) this.#faultTargets.add(method.path.replace(/^\//, ''));
+  }
+
+  #addTo<Definition extends ServiceDefinitionShape>(
+    server: Server,
+    definition: Definition,
+    implementation: ServiceImplementation<Definition>,
+    faults: FaultInjector | undefined,
+  ): void {
+    server.addService(
+      // The generated definition is exactly a grpc-js ServiceDefinition; ServiceDefinitionShape only names what we read.
+      definition as unknown as ServiceDefinition,
+      toGrpcImplementation(definition, implementation, { logger: this.#options.logger, stopping: this.#stopping.signal, faults }),
+    );
   }
 
   /**
