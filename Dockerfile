@@ -19,7 +19,7 @@ COPY . .
 # The workspaces the image ships; npm links only these, and keeps only their
 # production dependencies. Everything else (tests, benchmarks, dashboards)
 # stays out of the image.
-ARG RUNTIME_WORKSPACES="packages/telemetry packages/service-kit services/user services/order scripts/traffic"
+ARG RUNTIME_WORKSPACES="packages/contracts packages/telemetry packages/service-kit services/user services/order scripts/traffic"
 RUN npm run generate \
  && npx tsc --build $RUNTIME_WORKSPACES \
  && mkdir /runtime \
@@ -28,7 +28,7 @@ RUN npm run generate \
  && node -e 'const fs = require("node:fs"); const manifest = JSON.parse(fs.readFileSync("package.json", "utf8")); manifest.workspaces = process.argv.slice(1); fs.writeFileSync("package.json", JSON.stringify(manifest, null, 2) + "\n")' $RUNTIME_WORKSPACES \
  && npm prune --omit=dev --no-audit --no-fund \
  && for workspace in $RUNTIME_WORKSPACES; do \
-      rm -rf "$workspace/src" "$workspace/test" "$workspace/dist/test" "$workspace"/tsconfig*.json "$workspace"/dist/*.tsbuildinfo; \
+      rm -rf "$workspace/src" "$workspace/gen" "$workspace/test" "$workspace/dist/test" "$workspace"/tsconfig*.json "$workspace"/dist/*.tsbuildinfo; \
     done \
  && find . -type d -empty -delete
 

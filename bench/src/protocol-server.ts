@@ -8,21 +8,12 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { Server, ServerCredentials, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
-import {
-  OrderServiceService,
-  CreateOrderRequest,
-  Order,
-  protoMetadata as orderProto,
-} from '@platform/order-service/dist/src/api/order/v1/order';
-import { orderServiceHandlers } from '@platform/order-service/dist/src/internal/handlers';
-import { OrderMetrics } from '@platform/order-service/dist/src/internal/metrics';
-import { InMemoryOrderRepository } from '@platform/order-service/dist/src/repository';
+import { OrderServiceService, CreateOrderRequest, Order, protoMetadata as orderProto } from '@platform/contracts/order/v1/order';
+import { inMemoryOrderHandlers } from '@platform/order-service';
 import { AppError, Code, DEFAULT_MAX_MESSAGE_BYTES, GrpcServer, PageTokens, type CallContext } from '@platform/service-kit';
 import { createLogger, createRegistry } from '@platform/telemetry';
-import { GetUserRequest, User, UserServiceService, protoMetadata as userProto } from '@platform/user-service/dist/src/api/user/v1/user';
-import { userServiceHandlers } from '@platform/user-service/dist/src/internal/handlers';
-import { UserMetrics } from '@platform/user-service/dist/src/internal/metrics';
-import { InMemoryUserRepository } from '@platform/user-service/dist/src/repository';
+import { GetUserRequest, User, UserServiceService, protoMetadata as userProto } from '@platform/contracts/user/v1/user';
+import { inMemoryUserHandlers } from '@platform/user-service';
 
 /** Every user exists: CreateOrder is measured without the call to User, in both protocols alike. */
 const everyoneExists = { assertUserExists: async () => undefined };
@@ -38,17 +29,11 @@ async function main(): Promise<void> {
   const logger = createLogger({ name: 'bench', level: 'silent' });
   const registry = createRegistry();
   const pageTokens = new PageTokens(randomBytes(32));
-  const userHandlers = userServiceHandlers({
-    users: new InMemoryUserRepository(),
-    metrics: new UserMetrics(registry),
-    pageTokens,
-    maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES,
-  });
-  const orderHandlers = orderServiceHandlers({
-    orders: new InMemoryOrderRepository(),
+  const userHandlers = inMemoryUserHandlers({ registry, pageTokens, maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES });
+  const orderHandlers = inMemoryOrderHandlers({
     users: everyoneExists,
+    registry,
     logger,
-    metrics: new OrderMetrics(registry),
     pageTokens,
     maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES,
   });

@@ -9,7 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { credentials, status, type ServiceError } from '@grpc/grpc-js';
 import { startServiceProcess, unary } from '@platform/testing';
-import { UserServiceClient } from '@platform/user-service/dist/src/api/user/v1/user';
+import { UserServiceClient } from '@platform/contracts/user/v1/user';
 import { processCpuSeconds } from './infrastructure';
 
 const CONCURRENCY = 16;

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { credentials } from '@grpc/grpc-js';
 import { freePort, startServiceProcess, unary, type ServiceProcess } from '@platform/testing';
-import { UserServiceClient } from '@platform/user-service/dist/src/api/user/v1/user';
+import { UserServiceClient } from '@platform/contracts/user/v1/user';
 import { pin } from './infrastructure';
 import { closedLoop, type Call } from './load';
 

@@ -8,9 +8,9 @@
  */
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { dropDatabase } from '@platform/service-kit';
-import { freshDatabaseUrl, startServiceProcess, type ServiceProcess } from '@platform/testing';
+import { freshDatabaseUrl, serviceMain, startServiceProcess, type ServiceProcess } from '@platform/testing';
 import { runTraffic } from '@platform/traffic-generator';
-import { FakeElasticsearch, OtlpTraceReceiver, serviceMain, type ReceivedSpan } from '../support';
+import { FakeElasticsearch, OtlpTraceReceiver, type ReceivedSpan } from '../support';
 
 export interface MetricFamily {
   name: string;

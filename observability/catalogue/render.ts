@@ -8,8 +8,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { DASHBOARDS } from '@platform/dashboards';
-import { protoMetadata as orderProto } from '@platform/order-service/dist/src/api/order/v1/order';
-import { protoMetadata as userProto } from '@platform/user-service/dist/src/api/user/v1/user';
+import { protoMetadata as orderProto } from '@platform/contracts/order/v1/order';
+import { protoMetadata as userProto } from '@platform/contracts/user/v1/user';
 import type { Inventory } from './collect';
 
 const RULES_DIR = path.resolve(__dirname, '../../prometheus/rules');

@@ -3,5 +3,4 @@
 export { FakeElasticsearch, type BulkDocument } from './fake-elasticsearch';
 export { OtlpTraceReceiver, type ReceivedSpan } from './otlp-receiver';
 export { localPrometheusConfig, PROMETHEUS_CONFIG } from './project-prometheus';
-export { serviceMain } from './service-main';
 export { RecordingServer, type CannedResponse, type RecordedRequest } from './recording-server';

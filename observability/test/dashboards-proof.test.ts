@@ -3,12 +3,18 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { DASHBOARDS } from '@platform/dashboards';
 import { dropDatabase } from '@platform/service-kit';
-import { freshDatabaseUrl, startPrometheus, startServiceProcess, type PrometheusServer, type ServiceProcess } from '@platform/testing';
+import {
+  freshDatabaseUrl,
+  type PrometheusServer,
+  serviceMain,
+  type ServiceProcess,
+  startPrometheus,
+  startServiceProcess,
+} from '@platform/testing';
 import { runTraffic } from '@platform/traffic-generator';
 import { FakeElasticsearch } from '../support/fake-elasticsearch';
 import { OtlpTraceReceiver } from '../support/otlp-receiver';
 import { localPrometheusConfig } from '../support/project-prometheus';
-import { serviceMain } from '../support/service-main';
 
 /**
  * What Grafana substitutes before it sends a query: every template variable

@@ -5,8 +5,8 @@ import { after, before, describe, it } from 'node:test';
 import { credentials } from '@grpc/grpc-js';
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
-import { OrderServiceClient } from '@platform/order-service/dist/src/api/order/v1/order';
-import { SERVICE_NAME as ORDER, startOrderService } from '@platform/order-service/dist/src/internal/server';
+import { OrderServiceClient } from '@platform/contracts/order/v1/order';
+import { SERVICE_NAME as ORDER, startOrderService } from '@platform/order-service';
 import { Code, faultSpec } from '@platform/service-kit';
 import { expectStatus, startInProcess, testConfig, testFaultInjection, unary, type InProcessService } from '@platform/testing';
 

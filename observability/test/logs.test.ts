@@ -2,10 +2,9 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
-import { freePort, sampleValue, scrapeMetrics, startServiceProcess, unary } from '@platform/testing';
-import { UserServiceClient, type User } from '@platform/user-service/dist/src/api/user/v1/user';
+import { freePort, sampleValue, scrapeMetrics, serviceMain, startServiceProcess, unary } from '@platform/testing';
+import { UserServiceClient, type User } from '@platform/contracts/user/v1/user';
 import { FakeElasticsearch } from '../support/fake-elasticsearch';
-import { serviceMain } from '../support/service-main';
 
 const USER_MAIN = serviceMain('@platform/user-service');
 

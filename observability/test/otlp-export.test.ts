@@ -3,11 +3,19 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { credentials } from '@grpc/grpc-js';
 import { dropDatabase } from '@platform/service-kit';
-import { eventually, freePort, freshDatabaseUrl, sampleValue, scrapeMetrics, startServiceProcess, unary } from '@platform/testing';
-import { UserServiceClient } from '@platform/user-service/dist/src/api/user/v1/user';
+import {
+  eventually,
+  freePort,
+  freshDatabaseUrl,
+  sampleValue,
+  scrapeMetrics,
+  serviceMain,
+  startServiceProcess,
+  unary,
+} from '@platform/testing';
+import { UserServiceClient } from '@platform/contracts/user/v1/user';
 import { FakeElasticsearch } from '../support/fake-elasticsearch';
 import { OtlpTraceReceiver } from '../support/otlp-receiver';
-import { serviceMain } from '../support/service-main';
 
 const USER_MAIN = serviceMain('@platform/user-service');
 const SERVER = 2;

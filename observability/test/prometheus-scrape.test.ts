@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { credentials } from '@grpc/grpc-js';
-import { SERVICE_NAME as ORDER, startOrderService } from '@platform/order-service/dist/src/internal/server';
-import { OrderServiceClient } from '@platform/order-service/dist/src/api/order/v1/order';
+import { SERVICE_NAME as ORDER, startOrderService } from '@platform/order-service';
+import { OrderServiceClient } from '@platform/contracts/order/v1/order';
 import {
   expectStatus,
   startInProcess,
@@ -13,8 +13,8 @@ import {
   type InProcessService,
   type PrometheusServer,
 } from '@platform/testing';
-import { SERVICE_NAME as USER, startUserService } from '@platform/user-service/dist/src/internal/server';
-import { UserServiceClient } from '@platform/user-service/dist/src/api/user/v1/user';
+import { SERVICE_NAME as USER, startUserService } from '@platform/user-service';
+import { UserServiceClient } from '@platform/contracts/user/v1/user';
 import { localPrometheusConfig, PROMETHEUS_CONFIG } from '../support/project-prometheus';
 
 describe('a real Prometheus scraping both services', () => {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, afterEach, describe, it } from 'node:test';
 import { credentials, type ServiceError } from '@grpc/grpc-js';
-import { OrderServiceClient } from '@platform/order-service/dist/src/api/order/v1/order';
+import { OrderServiceClient } from '@platform/contracts/order/v1/order';
 import { dropDatabase } from '@platform/service-kit';
 import {
   blackHole,
@@ -11,12 +11,12 @@ import {
   messageOf,
   sampleValue,
   scrapeMetrics,
+  serviceMain,
+  type ServiceProcess,
   startServiceProcess,
   unary,
-  type ServiceProcess,
 } from '@platform/testing';
-import { UserServiceClient } from '@platform/user-service/dist/src/api/user/v1/user';
-import { serviceMain } from '../support/service-main';
+import { UserServiceClient } from '@platform/contracts/user/v1/user';
 
 const USER_MAIN = serviceMain('@platform/user-service');
 const ORDER_MAIN = serviceMain('@platform/order-service');

@@ -6,12 +6,12 @@ import { after, before, describe, it } from 'node:test';
 import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
-import { OrderServiceClient, type Order } from '@platform/order-service/dist/src/api/order/v1/order';
-import { SERVICE_NAME as ORDER, startOrderService } from '@platform/order-service/dist/src/internal/server';
+import { OrderServiceClient, type Order } from '@platform/contracts/order/v1/order';
+import { SERVICE_NAME as ORDER, startOrderService } from '@platform/order-service';
 import { dropDatabase } from '@platform/service-kit';
 import { freePort, freshDatabaseUrl, scrapeMetrics, startInProcess, testConfig, unary, type InProcessService } from '@platform/testing';
-import { UserServiceClient } from '@platform/user-service/dist/src/api/user/v1/user';
-import { SERVICE_NAME as USER, startUserService } from '@platform/user-service/dist/src/internal/server';
+import { UserServiceClient } from '@platform/contracts/user/v1/user';
+import { SERVICE_NAME as USER, startUserService } from '@platform/user-service';
 
 const items = [{ sku: 'LAMP', quantity: 2, unitPriceCents: 3150n }];
 

@@ -39,13 +39,17 @@ export const envVar = {
       .int({ error: 'must be a whole number of milliseconds' })
       .min(options.allowZero ? 0 : 1, { error: `must be a ${options.allowZero ? 'non-negative' : 'positive'} number of milliseconds` })
       .default(defaultMs),
-  /** A whole number from `min` up (a rate, a count, a size); where min is 0, 0 may mean "off". */
-  count: (defaultValue: number, min = 0) =>
-    z.coerce
+  /** A whole number from `min` (to `max`): a rate, a count, a size, a percentage; where min is 0, 0 may mean "off". */
+  count: (defaultValue: number, min = 0, max = Number.MAX_SAFE_INTEGER) => {
+    const range =
+      max === Number.MAX_SAFE_INTEGER ? (min === 0 ? 'must not be negative' : `must be at least ${min}`) : `must be from ${min} to ${max}`;
+    return z.coerce
       .number({ error: 'must be a whole number' })
       .int({ error: 'must be a whole number' })
-      .min(min, { error: min === 0 ? 'must not be negative' : `must be at least ${min}` })
-      .default(defaultValue),
+      .min(min, { error: range })
+      .max(max, { error: range })
+      .default(defaultValue);
+  },
   logLevel: () => z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   postgresUrl: () => z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// URL' }),
   /** host:port, or any gRPC target such as dns:///user:50051. */

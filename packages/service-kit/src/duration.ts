@@ -3,7 +3,7 @@
  * generator's options) and as google.protobuf.Duration (fault.v1, the
  * RetryInfo of errors).
  */
-import type { Duration } from './api/google/protobuf/duration';
+import type { Duration } from '@platform/contracts/google/protobuf/duration';
 
 const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
 const DURATION = /^(\d+\.?\d*|\.\d+)\s*(ms|s|m|h)$/;

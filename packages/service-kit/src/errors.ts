@@ -1,8 +1,8 @@
 import { Metadata, status as Code, type StatusObject } from '@grpc/grpc-js';
 import { isServerFaultCode } from '@platform/telemetry';
-import type { Any } from './api/google/protobuf/any';
-import { BadRequest, RetryInfo, type BadRequest_FieldViolation } from './api/google/rpc/error_details';
-import { Status } from './api/google/rpc/status';
+import type { Any } from '@platform/contracts/google/protobuf/any';
+import { BadRequest, RetryInfo, type BadRequest_FieldViolation } from '@platform/contracts/google/rpc/error_details';
+import { Status } from '@platform/contracts/google/rpc/status';
 import { millisecondsOf, protoDurationOf } from './duration';
 import { isDependencyUnavailable } from './unavailable';
 

@@ -1,8 +1,8 @@
 import type { Logger } from '@platform/telemetry';
 import { z } from 'zod';
-import type { Duration } from './api/google/protobuf/duration';
+import type { Duration } from '@platform/contracts/google/protobuf/duration';
 import { millisecondsOf, protoDurationOf } from './duration';
-import type { FaultServiceService, Fault as ProtoFault } from './api/fault/v1/fault';
+import type { FaultServiceService, Fault as ProtoFault } from '@platform/contracts/fault/v1/fault';
 import { faultSchema, formatFault, type Fault, type FaultDraft, type FaultInjector } from './faults';
 import type { ServiceImplementation } from './rpc';
 import { parseRequest } from './validation';

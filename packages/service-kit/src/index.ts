@@ -1,4 +1,7 @@
-export { unary, type UnaryMethod } from './client';
+export { createClient, type ClientChannelOptions, type GeneratedClientClass } from './client/channel';
+export { CircuitBreakerGuard, isDependencyUnwell, type CircuitBreakerSettings, type GuardOptions } from './client/circuit-breaker';
+export { Dependency, type DependencyOptions } from './client/dependency';
+export { unary, type UnaryMethod } from './client/unary';
 export { millisecondsOf, parseDuration, protoDurationOf } from './duration';
 export {
   ConfigError,

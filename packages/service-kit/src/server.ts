@@ -10,7 +10,7 @@ import {
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation } from 'grpc-health-check';
 import type { Logger } from '@platform/telemetry';
-import { FaultServiceService, protoMetadata as faultProtoMetadata } from './api/fault/v1/fault';
+import { FaultServiceService, protoMetadata as faultProtoMetadata } from '@platform/contracts/fault/v1/fault';
 import {
   ConfigError,
   DEFAULT_MAX_CONNECTION_AGE_MS,

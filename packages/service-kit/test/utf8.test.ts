@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
-import { protoMetadata } from '../src/api/fault/v1/fault';
+import { protoMetadata } from '@platform/contracts/fault/v1/fault';
 import { Utf8Fields } from '../src/utf8';
 
 const SET_FAULT = '/fault.v1.FaultService/SetFault';

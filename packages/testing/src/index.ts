@@ -1,6 +1,7 @@
 export { expectStatus, expectViolations, headersReceived, rejectedFields, unary } from './grpc';
 export { freshDatabaseUrl, postgresServer, withDatabase, type PostgresServer } from './postgres';
 export { startPrivatePostgres, type PrivatePostgres } from './private-postgres';
+export { serviceMain } from './service-main';
 export { messageOf, startServiceProcess, writeRestartRead, type RestartCheck, type ServiceProcess } from './process';
 export { ReflectionProbe } from './reflection';
 export { startInProcess, testConfig, testFaultInjection, type InProcessService } from './in-process';

@@ -1,8 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { channelCredentials, type TlsFiles } from '@platform/service-kit';
-import { OrderServiceClient } from '@platform/order-service/dist/src/api/order/v1/order';
-import { UserServiceClient } from '@platform/user-service/dist/src/api/user/v1/user';
+import { OrderServiceClient } from '@platform/contracts/order/v1/order';
+import { UserServiceClient } from '@platform/contracts/user/v1/user';
 import { Caller } from './calls';
 import { Random } from './random';
 import { SCENARIOS, watch, type ScenarioName } from './scenarios';

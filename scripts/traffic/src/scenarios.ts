@@ -5,9 +5,9 @@ import type {
   Order,
   OrderEvent,
   OrderServiceClient,
-} from '@platform/order-service/dist/src/api/order/v1/order';
+} from '@platform/contracts/order/v1/order';
 import { currentTraceId } from '@platform/telemetry';
-import type { UserServiceClient } from '@platform/user-service/dist/src/api/user/v1/user';
+import type { UserServiceClient } from '@platform/contracts/user/v1/user';
 import type { Caller } from './calls';
 import type { Random } from './random';
 import type { Stats } from './stats';

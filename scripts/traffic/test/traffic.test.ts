@@ -7,7 +7,7 @@ import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { SERVICE_NAME as ORDER, startOrderService } from '@platform/order-service/dist/src/internal/server';
+import { SERVICE_NAME as ORDER, startOrderService } from '@platform/order-service';
 import { dropDatabase } from '@platform/service-kit';
 import {
   freePort,
@@ -19,7 +19,7 @@ import {
   type InProcessService,
   type Sample,
 } from '@platform/testing';
-import { SERVICE_NAME as USER, startUserService } from '@platform/user-service/dist/src/internal/server';
+import { SERVICE_NAME as USER, startUserService } from '@platform/user-service';
 import { runTraffic, type Summary, type TrafficOptions } from '../src';
 
 const MAIN = path.resolve(__dirname, '../src/main.js');

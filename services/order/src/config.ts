@@ -1,6 +1,4 @@
-import { envVar, parseEnv, serviceEnvShape, toServiceConfig, type ServiceConfig } from '@platform/service-kit';
-import { z } from 'zod';
-import type { CircuitBreakerSettings } from './internal/circuit-breaker';
+import { envVar, parseEnv, serviceEnvShape, toServiceConfig, type CircuitBreakerSettings, type ServiceConfig } from '@platform/service-kit';
 
 /** How Order copes with a user service that fails or is gone. */
 export interface UserServiceResilience {
@@ -32,14 +30,6 @@ export interface OrderServiceConfig extends ServiceConfig {
   userServiceResilience?: UserServiceResilience;
 }
 
-const wholeNumber = (what: string, min: number, max: number, defaultValue: number) =>
-  z.coerce
-    .number({ error: `must be ${what}` })
-    .int({ error: `must be ${what}` })
-    .min(min, { error: `must be ${what}` })
-    .max(max, { error: `must be ${what}` })
-    .default(defaultValue);
-
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): OrderServiceConfig {
   const defaults = USER_SERVICE_RESILIENCE_DEFAULTS;
   const parsed = parseEnv(
@@ -48,19 +38,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): OrderServiceCo
       USER_SERVICE_ADDR: envVar.grpcTarget('localhost:50051'),
       USER_SERVICE_TIMEOUT_MS: envVar.milliseconds(2_000),
       // grpc-js caps attempts at 5.
-      USER_SERVICE_RETRY_ATTEMPTS: wholeNumber('a whole number of attempts from 1 to 5', 1, 5, defaults.retryAttempts),
-      USER_SERVICE_BREAKER_ERROR_THRESHOLD_PERCENT: wholeNumber(
-        'a percentage from 1 to 100',
-        1,
-        100,
-        defaults.breaker.errorThresholdPercent,
-      ),
-      USER_SERVICE_BREAKER_VOLUME_THRESHOLD: wholeNumber(
-        'a whole number of calls, at least 1',
-        1,
-        Number.MAX_SAFE_INTEGER,
-        defaults.breaker.volumeThreshold,
-      ),
+      USER_SERVICE_RETRY_ATTEMPTS: envVar.count(defaults.retryAttempts, 1, 5),
+      // A percentage of failed calls.
+      USER_SERVICE_BREAKER_ERROR_THRESHOLD_PERCENT: envVar.count(defaults.breaker.errorThresholdPercent, 1, 100),
+      USER_SERVICE_BREAKER_VOLUME_THRESHOLD: envVar.count(defaults.breaker.volumeThreshold, 1),
       USER_SERVICE_BREAKER_RESET_TIMEOUT_MS: envVar.milliseconds(defaults.breaker.resetTimeoutMs),
     },
     env,

@@ -4,8 +4,8 @@ import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { credentials, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
 import { Code, ConfigError, faultSpec, Telemetry, type ServiceConfig } from '@platform/service-kit';
-import { FaultServiceClient, type Fault } from '@platform/service-kit/dist/src/api/fault/v1/fault';
-import { Code as RpcCode } from '@platform/service-kit/dist/src/api/google/rpc/code';
+import { FaultServiceClient, type Fault } from '@platform/contracts/fault/v1/fault';
+import { Code as RpcCode } from '@platform/contracts/google/rpc/code';
 import {
   expectStatus,
   expectViolations,
@@ -20,12 +20,12 @@ import {
   unary,
   type InProcessService,
 } from '@platform/testing';
-import { OrderServiceClient } from '../src/api/order/v1/order';
+import { OrderServiceClient } from '@platform/contracts/order/v1/order';
 import type { OrderServiceConfig } from '../src/config';
 import { SERVICE_NAME, startOrderService } from '../src/internal/server';
 
 const UNKNOWN_ORDER = '5c0a6f3e-1b2d-4c5e-9f8a-7b6c5d4e3f2a';
-const FAULT_CLI = require.resolve('@platform/service-kit/dist/src/cli/fault.js');
+const FAULT_CLI = require.resolve('@platform/service-kit/cli/fault');
 
 /** GetOrder and the streams need no user service; nothing listens on port 1. */
 function config(overrides: Partial<ServiceConfig> = {}): OrderServiceConfig {

@@ -22,8 +22,8 @@ import {
   ListUsersRequest,
   protoMetadata as userProto,
   UserServiceClient,
-} from '@platform/user-service/dist/src/api/user/v1/user';
-import { SERVICE_NAME as USER_SERVICE_NAME, startUserService } from '@platform/user-service/dist/src/internal/server';
+} from '@platform/contracts/user/v1/user';
+import { SERVICE_NAME as USER_SERVICE_NAME, startUserService } from '@platform/user-service';
 import {
   CancelOrderRequest,
   CreateOrderRequest,
@@ -32,7 +32,7 @@ import {
   OrderServiceClient,
   protoMetadata as orderProto,
   WatchOrdersRequest,
-} from '../src/api/order/v1/order';
+} from '@platform/contracts/order/v1/order';
 import type { OrderServiceConfig } from '../src/config';
 import { SERVICE_NAME, startOrderService } from '../src/internal/server';
 

@@ -8,9 +8,9 @@ import { after, before, describe, it } from 'node:test';
 import { credentials } from '@grpc/grpc-js';
 import { Code } from '@platform/service-kit';
 import { grpcFrame, http2GrpcCall, startInProcess, testConfig, unary, type InProcessService } from '@platform/testing';
-import { OrderEvent, OrderServiceClient } from '../src/api/order/v1/order';
-import { UserServiceClient } from '../src/api/user/v1/user';
-import { SERVICE_NAME as USER_SERVICE_NAME, startUserService } from '@platform/user-service/dist/src/internal/server';
+import { OrderEvent, OrderServiceClient } from '@platform/contracts/order/v1/order';
+import { UserServiceClient } from '@platform/contracts/user/v1/user';
+import { SERVICE_NAME as USER_SERVICE_NAME, startUserService } from '@platform/user-service';
 import { SERVICE_NAME, startOrderService } from '../src/internal/server';
 
 describe('the grpc-timeout header', () => {

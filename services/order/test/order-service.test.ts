@@ -18,7 +18,7 @@ import {
   unary,
   type InProcessService,
 } from '@platform/testing';
-import { SERVICE_NAME as USER_SERVICE_NAME, startUserService } from '@platform/user-service/dist/src/internal/server';
+import { SERVICE_NAME as USER_SERVICE_NAME, startUserService } from '@platform/user-service';
 import {
   CreateOrderRequest,
   OrderEventType,
@@ -27,8 +27,8 @@ import {
   OrderStatus,
   type BulkCreateOrdersResponse,
   type OrderEvent,
-} from '../src/api/order/v1/order';
-import { UserServiceClient } from '../src/api/user/v1/user';
+} from '@platform/contracts/order/v1/order';
+import { UserServiceClient } from '@platform/contracts/user/v1/user';
 import type { OrderServiceConfig } from '../src/config';
 import { SERVICE_NAME, startOrderService } from '../src/internal/server';
 

@@ -12,9 +12,9 @@ import {
   writeRestartRead,
   type InProcessService,
 } from '@platform/testing';
-import { SERVICE_NAME as USER_SERVICE_NAME, startUserService } from '@platform/user-service/dist/src/internal/server';
-import { OrderServiceClient, type Order } from '../src/api/order/v1/order';
-import { UserServiceClient } from '../src/api/user/v1/user';
+import { SERVICE_NAME as USER_SERVICE_NAME, startUserService } from '@platform/user-service';
+import { OrderServiceClient, type Order } from '@platform/contracts/order/v1/order';
+import { UserServiceClient } from '@platform/contracts/user/v1/user';
 
 const MAIN = path.resolve(__dirname, '../src/main.js');
 

@@ -13,6 +13,7 @@ import {
   eventually,
   headersReceived,
   healthStatus,
+  serviceMain,
   startPrivatePostgres,
   startServiceProcess,
   unary,
@@ -20,11 +21,11 @@ import {
   type PrivatePostgres,
   type ServiceProcess,
 } from '@platform/testing';
-import { OrderServiceClient, type OrderEvent } from '../src/api/order/v1/order';
-import { UserServiceClient } from '../src/api/user/v1/user';
+import { OrderServiceClient, type OrderEvent } from '@platform/contracts/order/v1/order';
+import { UserServiceClient } from '@platform/contracts/user/v1/user';
 
 const ORDER_MAIN = path.resolve(__dirname, '../src/main.js');
-const USER_MAIN = require.resolve('@platform/user-service');
+const USER_MAIN = serviceMain('@platform/user-service');
 /** Calls placed while the database is down, per outage: enough to meet every window of a call. */
 const CALLS_PER_OUTAGE = 100;
 const OUTAGES = 3;

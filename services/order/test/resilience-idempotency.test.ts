@@ -3,9 +3,9 @@ import { after, before, describe, it } from 'node:test';
 import { credentials } from '@grpc/grpc-js';
 import { dropDatabase } from '@platform/service-kit';
 import { freshDatabaseUrl, startInProcess, testConfig, unary, type InProcessService } from '@platform/testing';
-import { SERVICE_NAME as USER_SERVICE_NAME, startUserService } from '@platform/user-service/dist/src/internal/server';
-import { OrderServiceClient } from '../src/api/order/v1/order';
-import { UserServiceClient } from '../src/api/user/v1/user';
+import { SERVICE_NAME as USER_SERVICE_NAME, startUserService } from '@platform/user-service';
+import { OrderServiceClient } from '@platform/contracts/order/v1/order';
+import { UserServiceClient } from '@platform/contracts/user/v1/user';
 import { SERVICE_NAME, startOrderService } from '../src/internal/server';
 
 describe('CreateOrder retried and duplicated, over two replicas sharing one database', () => {

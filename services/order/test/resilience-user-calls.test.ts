@@ -12,14 +12,12 @@ import {
   type ServiceError,
   type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
-import { AppError, Code, createLogger, type CallContext } from '@platform/service-kit';
+import { AppError, Code, createLogger, Dependency, type CallContext, type CircuitBreakerSettings } from '@platform/service-kit';
 import { createRegistry, renderMetrics, type MetricsRegistry } from '@platform/telemetry';
 import { parseSamples, sampleValue } from '@platform/testing';
-import { User, UserServiceService, type GetUserRequest, type UserServiceClient } from '../src/api/user/v1/user';
+import { User, UserServiceService, type GetUserRequest, type UserServiceClient } from '@platform/contracts/user/v1/user';
 import { loadConfig, USER_SERVICE_RESILIENCE_DEFAULTS } from '../src/config';
-import type { CircuitBreakerSettings } from '../src/internal/circuit-breaker';
-import { createUserServiceClient } from '../src/internal/user-client';
-import { GrpcUserDirectory, userServiceBreaker } from '../src/internal/user-directory';
+import { GrpcUserDirectory, userServiceBreaker, userServiceClient } from '../src/internal/user-directory';
 
 const USER = '9a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d';
 
@@ -74,13 +72,13 @@ async function withUserServer<T>(script: Script, use: (server: FakeUserServer, t
 }
 
 function directoryFor(target: string, options: { retryAttempts?: number; timeoutMs?: number } = {}) {
-  const client = createUserServiceClient({
+  const client = userServiceClient({
     target,
     credentials: credentials.createInsecure(),
     retryAttempts: options.retryAttempts ?? USER_SERVICE_RESILIENCE_DEFAULTS.retryAttempts,
     interceptors: [],
   });
-  return { client, directory: new GrpcUserDirectory({ client, timeoutMs: options.timeoutMs ?? 5000 }) };
+  return { client, directory: new GrpcUserDirectory(new Dependency({ client, timeoutMs: options.timeoutMs ?? 5000 })) };
 }
 
 /** Resolves with the AppError code the call ended with, or OK. */
@@ -229,7 +227,7 @@ describe('the circuit breaker around User calls', () => {
     });
     const breaker = userServiceBreaker(settings, { registry, logger });
     const { client, calls } = scriptedClient(next);
-    const directory = new GrpcUserDirectory({ client, timeoutMs: 1000, breaker });
+    const directory = new GrpcUserDirectory(new Dependency({ client, timeoutMs: 1000, breaker }));
     return { breaker, directory, calls, registry, logLines, call: () => outcomeOf(directory.assertUserExists(USER, context())) };
   }
 
@@ -265,7 +263,7 @@ describe('the circuit breaker around User calls', () => {
     assert.equal(await metric(registry, 'circuit_breaker_rejected_total'), 1);
     const opened = logLines.find((line) => /circuit user-service open/.test(String(line.message)));
     assert.equal(opened?.['log.level'], 'warn');
-    breaker.shutdown();
+    breaker.close();
   });
 
   it("does not count the caller's mistakes or its cancellations as User failing", async () => {
@@ -275,7 +273,7 @@ describe('the circuit breaker around User calls', () => {
     for (let i = 0; i < 20; i++) await call();
     assert.equal(breaker.state, 'closed');
     assert.equal(calls(), 20, 'every call reached User');
-    breaker.shutdown();
+    breaker.close();
   });
 
   it('half-opens after the reset timeout; a successful probe closes it', async () => {
@@ -294,7 +292,7 @@ describe('the circuit breaker around User calls', () => {
     assert.equal(await metric(registry, 'circuit_breaker_transitions_total', { to: 'closed' }), 1);
     const closed = logLines.find((line) => /circuit user-service closed/.test(String(line.message)));
     assert.equal(closed?.['log.level'], 'info');
-    breaker.shutdown();
+    breaker.close();
   });
 
   it('lets one probe through while half-open, and opens again when it fails', async () => {
@@ -307,7 +305,7 @@ describe('the circuit breaker around User calls', () => {
     assert.deepEqual(outcomes, [Code.UNAVAILABLE, Code.UNAVAILABLE, Code.UNAVAILABLE]);
     assert.equal(breaker.state, 'open');
     assert.equal(await metric(registry, 'circuit_breaker_transitions_total', { to: 'open' }), 2);
-    breaker.shutdown();
+    breaker.close();
   });
 });
 

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Metadata, status, type CallOptions, type ServiceError } from '@grpc/grpc-js';
-import { AppError, Code, type CallContext } from '@platform/service-kit';
-import type { UserServiceClient } from '../src/api/user/v1/user';
+import { AppError, Code, Dependency, type CallContext } from '@platform/service-kit';
+import type { UserServiceClient } from '@platform/contracts/user/v1/user';
 import { GrpcUserDirectory } from '../src/internal/user-directory';
 
 const USER = '9a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d';
@@ -37,31 +37,6 @@ function grpcError(code: status): ServiceError {
 }
 
 describe('Order -> User calls', () => {
-  it("take the caller's deadline when it is sooner than the configured timeout", async () => {
-    const { client, calls } = recordingClient(null);
-    const directory = new GrpcUserDirectory({ client, timeoutMs: 60_000 });
-    const callerDeadline = Date.now() + 250;
-    await directory.assertUserExists(USER, context(new Date(callerDeadline)));
-    assert.equal(calls[0]!.options.deadline, callerDeadline);
-  });
-
-  it('use the configured timeout when the caller has no deadline', async () => {
-    const { client, calls } = recordingClient(null);
-    const before = Date.now();
-    await new GrpcUserDirectory({ client, timeoutMs: 2000 }).assertUserExists(USER, context(Infinity));
-    const deadline = calls[0]!.options.deadline as number;
-    assert.ok(deadline >= before + 2000 && deadline <= Date.now() + 2000, `deadline ${deadline - before} ms ahead`);
-  });
-
-  it('cancel the User call when the caller cancels', async () => {
-    const { client, calls } = recordingClient(null);
-    const controller = new AbortController();
-    const pending = new GrpcUserDirectory({ client, timeoutMs: 2000 }).assertUserExists(USER, context(Infinity, controller.signal));
-    controller.abort();
-    await pending;
-    assert.equal(calls[0]!.cancelled, true);
-  });
-
   it('translate the User service answers into the order being placed', async () => {
     const expectations: [status, Code][] = [
       [status.NOT_FOUND, Code.FAILED_PRECONDITION],
@@ -73,7 +48,7 @@ describe('Order -> User calls', () => {
     for (const [answer, expected] of expectations) {
       const { client } = recordingClient(grpcError(answer));
       await assert.rejects(
-        new GrpcUserDirectory({ client, timeoutMs: 2000 }).assertUserExists(USER, context(Infinity)),
+        new GrpcUserDirectory(new Dependency({ client, timeoutMs: 2000 })).assertUserExists(USER, context(Infinity)),
         (error: unknown) => error instanceof AppError && error.code === expected,
         `User answering ${answer}`,
       );

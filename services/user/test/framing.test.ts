@@ -20,7 +20,7 @@ import {
   unary,
   type ServiceProcess,
 } from '@platform/testing';
-import { UserServiceClient } from '../src/api/user/v1/user';
+import { UserServiceClient } from '@platform/contracts/user/v1/user';
 
 const MAIN = path.resolve(__dirname, '../src/main.js');
 const GET_USER = '/user.v1.UserService/GetUser';

@@ -13,7 +13,7 @@ import {
   unary,
   type InProcessService,
 } from '@platform/testing';
-import { UserServiceClient } from '../src/api/user/v1/user';
+import { UserServiceClient } from '@platform/contracts/user/v1/user';
 import { SERVICE_NAME, startUserService } from '../src/internal/server';
 
 describe('message size limits (GRPC_MAX_RECEIVE_MESSAGE_BYTES, GRPC_MAX_MESSAGE_BYTES)', () => {

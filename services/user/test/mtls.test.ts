@@ -15,11 +15,11 @@ import {
   type Certificates,
   type InProcessService,
 } from '@platform/testing';
-import { UserServiceClient } from '../src/api/user/v1/user';
+import { UserServiceClient } from '@platform/contracts/user/v1/user';
 import { SERVICE_NAME, startUserService } from '../src/internal/server';
 
-const HEALTH_PROBE = require.resolve('@platform/service-kit/dist/src/cli/health-probe.js');
-const FAULT_CLI = require.resolve('@platform/service-kit/dist/src/cli/fault.js');
+const HEALTH_PROBE = require.resolve('@platform/service-kit/cli/health-probe');
+const FAULT_CLI = require.resolve('@platform/service-kit/cli/fault');
 
 /** Runs a CLI as its own process; asynchronously, since the server it calls runs in this one. */
 function run(script: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ status: number; output: string }> {

@@ -4,7 +4,7 @@ import { after, describe, it } from 'node:test';
 import { credentials } from '@grpc/grpc-js';
 import { dropDatabase } from '@platform/service-kit';
 import { freshDatabaseUrl, startServiceProcess, unary, writeRestartRead } from '@platform/testing';
-import { UserServiceClient, type User } from '../src/api/user/v1/user';
+import { UserServiceClient, type User } from '@platform/contracts/user/v1/user';
 
 const MAIN = path.resolve(__dirname, '../src/main.js');
 

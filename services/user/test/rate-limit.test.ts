@@ -4,7 +4,7 @@ import { after, describe, it } from 'node:test';
 import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
 import { Code, readRetryDelayMs, type RateLimitConfig } from '@platform/service-kit';
 import { freePort, healthStatus, sampleValue, scrapeMetrics, startInProcess, testConfig, type InProcessService } from '@platform/testing';
-import { UserServiceClient } from '../src/api/user/v1/user';
+import { UserServiceClient } from '@platform/contracts/user/v1/user';
 import { SERVICE_NAME, startUserService } from '../src/internal/server';
 
 /** The Redis the machine provides (CI's too). */

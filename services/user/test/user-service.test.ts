@@ -15,7 +15,7 @@ import {
   unary,
   type InProcessService,
 } from '@platform/testing';
-import { UserServiceClient, type User } from '../src/api/user/v1/user';
+import { UserServiceClient, type User } from '@platform/contracts/user/v1/user';
 import { SERVICE_NAME, startUserService } from '../src/internal/server';
 
 describe('user.v1.UserService over gRPC, on PostgreSQL', () => {

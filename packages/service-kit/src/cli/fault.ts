@@ -5,8 +5,8 @@
  */
 import { parseArgs } from 'node:util';
 import type { ServiceError } from '@grpc/grpc-js';
-import { FaultServiceClient, type Fault as ProtoFault } from '../api/fault/v1/fault';
-import { unary } from '../client';
+import { FaultServiceClient, type Fault as ProtoFault } from '@platform/contracts/fault/v1/fault';
+import { unary } from '../client/unary';
 import { ConfigError, tlsFromEnv } from '../config';
 import { Code, readFieldViolations } from '../errors';
 import { fromProtoFault, toProtoFault } from '../fault-service';

@@ -11,7 +11,7 @@ import {
   type PageTokens,
   type ServiceImplementation,
 } from '@platform/service-kit';
-import { OrderEventType, OrderStatus, Order, type OrderEvent, type OrderServiceService } from '../api/order/v1/order';
+import { OrderEventType, OrderStatus, Order, type OrderEvent, type OrderServiceService } from '@platform/contracts/order/v1/order';
 import type { OrderChange, OrderRecord, OrderRepository } from '../repository';
 import { toNewOrder } from './order-rules';
 import type { OrderMetrics } from './metrics';

@@ -1,20 +1,23 @@
 import {
   channelCredentials,
+  Dependency,
   GrpcServer,
   grpcServerOptions,
   openConfiguredPostgres,
   PageTokens,
   serve,
+  type Logger,
   type RunningService,
+  type ServiceImplementation,
   type Telemetry,
 } from '@platform/service-kit';
-import { OrderServiceService, protoMetadata } from '../api/order/v1/order';
+import type { MetricsRegistry } from '@platform/telemetry';
+import { OrderServiceService, protoMetadata } from '@platform/contracts/order/v1/order';
 import { USER_SERVICE_RESILIENCE_DEFAULTS, type OrderServiceConfig } from '../config';
 import { InMemoryOrderRepository, ORDER_MIGRATIONS_DIR, PostgresOrderRepository } from '../repository';
 import { orderServiceHandlers } from './handlers';
 import { OrderMetrics } from './metrics';
-import { createUserServiceClient } from './user-client';
-import { GrpcUserDirectory, userServiceBreaker } from './user-directory';
+import { GrpcUserDirectory, userServiceBreaker, userServiceClient, type UserDirectory } from './user-directory';
 
 export const SERVICE_NAME = 'order-service';
 
@@ -26,15 +29,18 @@ export async function startOrderService(config: OrderServiceConfig, telemetry: T
     pool && config.databaseUrl ? new PostgresOrderRepository({ pool, url: config.databaseUrl, logger }) : new InMemoryOrderRepository();
 
   const resilience = config.userServiceResilience ?? USER_SERVICE_RESILIENCE_DEFAULTS;
-  const userClient = createUserServiceClient({
-    target: config.userServiceAddr,
-    // With TLS_* set, Order presents its own certificate to User and trusts only the platform's CA.
-    credentials: channelCredentials(config),
-    retryAttempts: resilience.retryAttempts,
-    interceptors: telemetry.clientInterceptorsFor(config.userServiceAddr),
+  const userService = new Dependency({
+    client: userServiceClient({
+      target: config.userServiceAddr,
+      // With TLS_* set, Order presents its own certificate to User and trusts only the platform's CA.
+      credentials: channelCredentials(config),
+      retryAttempts: resilience.retryAttempts,
+      interceptors: telemetry.clientInterceptorsFor(config.userServiceAddr),
+    }),
+    timeoutMs: config.userServiceTimeoutMs,
+    breaker: userServiceBreaker(resilience.breaker, telemetry),
   });
-  const breaker = userServiceBreaker(resilience.breaker, telemetry);
-  const users = new GrpcUserDirectory({ client: userClient, timeoutMs: config.userServiceTimeoutMs, breaker });
+  const users = new GrpcUserDirectory(userService);
 
   const server = new GrpcServer({ ...grpcServerOptions(config, telemetry), protoFiles: [protoMetadata] });
   server.addService(
@@ -53,9 +59,24 @@ export async function startOrderService(config: OrderServiceConfig, telemetry: T
     logger,
     ...(pool && { pool }),
     onShutdown: async () => {
-      userClient.close();
-      breaker.shutdown();
+      userService.close();
       await orders.close();
     },
   });
+}
+
+/**
+ * The handlers over in-memory storage and the given user directory, for a host
+ * other than the service's own gRPC server: the benchmark serves them over JSON
+ * to compare the protocols.
+ */
+export function inMemoryOrderHandlers(options: {
+  users: UserDirectory;
+  registry: MetricsRegistry;
+  logger: Logger;
+  pageTokens: PageTokens;
+  maxMessageBytes: number;
+}): ServiceImplementation<typeof OrderServiceService> {
+  const { registry, ...rest } = options;
+  return orderServiceHandlers({ orders: new InMemoryOrderRepository(), metrics: new OrderMetrics(registry), ...rest });
 }

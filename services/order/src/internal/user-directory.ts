@@ -1,8 +1,16 @@
-import { Metadata, type ServiceError } from '@grpc/grpc-js';
-import { AppError, Code, type CallContext, type Logger } from '@platform/service-kit';
+import type { ChannelCredentials, Interceptor, ServiceError } from '@grpc/grpc-js';
+import {
+  AppError,
+  CircuitBreakerGuard,
+  Code,
+  createClient,
+  type CallContext,
+  type CircuitBreakerSettings,
+  type Dependency,
+  type Logger,
+} from '@platform/service-kit';
 import type { MetricsRegistry } from '@platform/telemetry';
-import type { UserServiceClient } from '../api/user/v1/user';
-import { CircuitBreakerGuard, type CircuitBreakerSettings } from './circuit-breaker';
+import { UserServiceClient } from '@platform/contracts/user/v1/user';
 
 /** What Order needs to know about users. */
 export interface UserDirectory {
@@ -10,74 +18,40 @@ export interface UserDirectory {
   assertUserExists(userId: string, context: CallContext): Promise<void>;
 }
 
-export interface GrpcUserDirectoryOptions {
-  client: UserServiceClient;
-  /** Upper bound of one call, retries included; the incoming call's deadline wins when it is sooner. */
-  timeoutMs: number;
-  /** Guards every call (see userServiceBreaker); tests of the call alone leave it out. */
-  breaker?: CircuitBreakerGuard;
-}
-
+/** The user service, asked over gRPC; its answers said in terms of the order being placed. */
 export class GrpcUserDirectory implements UserDirectory {
-  constructor(private readonly options: GrpcUserDirectoryOptions) {}
+  constructor(private readonly userService: Dependency<UserServiceClient>) {}
 
   async assertUserExists(userId: string, context: CallContext): Promise<void> {
-    const { breaker } = this.options;
-    const call = () => this.getUser(userId, context);
     try {
-      await (breaker ? breaker.run(call) : call());
+      await this.userService.unary('getUser', { id: userId }, context);
     } catch (error) {
       // The breaker's own UNAVAILABLE is already an AppError; User's answers are translated.
       throw error instanceof AppError ? error : translate(error as ServiceError, userId);
     }
   }
-
-  private getUser(userId: string, context: CallContext): Promise<void> {
-    const deadline = Math.min(Date.now() + this.options.timeoutMs, deadlineMs(context.deadline));
-    return new Promise((resolve, reject) => {
-      const call = this.options.client.getUser({ id: userId }, new Metadata(), { deadline }, (error) => {
-        context.signal.removeEventListener('abort', cancel);
-        if (error) reject(error);
-        else resolve();
-      });
-      const cancel = () => call.cancel();
-      context.signal.addEventListener('abort', cancel, { once: true });
-    });
-  }
 }
 
-/**
- * User's answers that say it, or the way to it, is unwell: only these count
- * towards opening the circuit. The others say User is working: the request
- * was wrong (INVALID_ARGUMENT, NOT_FOUND ...) or our own caller gave up
- * (CANCELLED).
- */
-const USER_UNWELL: ReadonlySet<number> = new Set([
-  Code.UNAVAILABLE,
-  Code.RESOURCE_EXHAUSTED,
-  Code.DEADLINE_EXCEEDED,
-  Code.INTERNAL,
-  Code.UNKNOWN,
-  Code.DATA_LOSS,
-  Code.UNIMPLEMENTED,
-]);
+/** The client of User: GetUser, a read and so safe to repeat, is retried when User is UNAVAILABLE. */
+export function userServiceClient(options: {
+  target: string;
+  credentials: ChannelCredentials;
+  /** Attempts per GetUser, the first included; 1 turns retries off. */
+  retryAttempts: number;
+  interceptors: Interceptor[];
+}): UserServiceClient {
+  const { retryAttempts, ...channel } = options;
+  return createClient(UserServiceClient, { ...channel, retry: { methods: ['getUser'], attempts: retryAttempts } });
+}
 
-/** The circuit breaker for calls to User, which counts User's answers as USER_UNWELL says. */
+/** The circuit breaker around calls to User (the `breaker="user-service"` series). */
 export function userServiceBreaker(
   settings: CircuitBreakerSettings,
   telemetry: { registry: MetricsRegistry; logger: Logger },
 ): CircuitBreakerGuard {
-  return new CircuitBreakerGuard({
-    name: 'user-service',
-    settings,
-    registry: telemetry.registry,
-    logger: telemetry.logger,
-    isFailure: (error) => USER_UNWELL.has((error as Partial<ServiceError>).code ?? Code.UNKNOWN),
-    openMessage: 'user service circuit open; retry later',
-  });
+  return new CircuitBreakerGuard({ name: 'user-service', settings, ...telemetry, openMessage: 'user service circuit open; retry later' });
 }
 
-/** The user service's answer in terms of the order being placed. */
 function translate(error: ServiceError, userId: string): AppError {
   switch (error.code) {
     case Code.NOT_FOUND:
@@ -93,8 +67,4 @@ function translate(error: ServiceError, userId: string): AppError {
       // Anything else is a bug on one side or the other: INTERNAL, cause logged, not sent.
       return new AppError(Code.INTERNAL, 'internal error', [], { cause: error });
   }
-}
-
-function deadlineMs(deadline: Date | number): number {
-  return deadline instanceof Date ? deadline.getTime() : deadline;
 }

@@ -1,6 +1,6 @@
 import { trace } from '@opentelemetry/api';
 import { AppError, fitPage, parseRequest, type PageTokens, type ServiceImplementation } from '@platform/service-kit';
-import { User, type UserServiceService } from '../api/user/v1/user';
+import { User, type UserServiceService } from '@platform/contracts/user/v1/user';
 import type { UserRepository } from '../repository';
 import type { UserMetrics } from './metrics';
 import { createUserRequest, getUserRequest, listUsersRequest } from './validation';

@@ -5,9 +5,11 @@ import {
   PageTokens,
   serve,
   type RunningService,
+  type ServiceImplementation,
   type Telemetry,
 } from '@platform/service-kit';
-import { protoMetadata, UserServiceService } from '../api/user/v1/user';
+import type { MetricsRegistry } from '@platform/telemetry';
+import { protoMetadata, UserServiceService } from '@platform/contracts/user/v1/user';
 import type { UserServiceConfig } from '../config';
 import { InMemoryUserRepository, PostgresUserRepository, USER_MIGRATIONS_DIR } from '../repository';
 import { userServiceHandlers } from './handlers';
@@ -28,4 +30,17 @@ export async function startUserService(config: UserServiceConfig, telemetry: Tel
     userServiceHandlers({ users, metrics: new UserMetrics(registry), pageTokens, maxMessageBytes: config.grpcMaxMessageBytes }),
   );
   return serve({ server, logger, ...(pool && { pool }) });
+}
+
+/**
+ * The handlers over in-memory storage, for a host other than the service's own
+ * gRPC server: the benchmark serves them over JSON to compare the protocols.
+ */
+export function inMemoryUserHandlers(options: {
+  registry: MetricsRegistry;
+  pageTokens: PageTokens;
+  maxMessageBytes: number;
+}): ServiceImplementation<typeof UserServiceService> {
+  const { registry, ...rest } = options;
+  return userServiceHandlers({ users: new InMemoryUserRepository(), metrics: new UserMetrics(registry), ...rest });
 }

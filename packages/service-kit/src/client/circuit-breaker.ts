@@ -1,7 +1,8 @@
-import { AppError, type Logger } from '@platform/service-kit';
-import type { MetricsRegistry } from '@platform/telemetry';
+import type { ServiceError } from '@grpc/grpc-js';
+import { SERVER_FAULT_CODES, type Logger, type MetricsRegistry } from '@platform/telemetry';
 import CircuitBreaker from 'opossum';
 import { Counter, Gauge } from 'prom-client';
+import { AppError, Code } from '../errors';
 
 export interface CircuitBreakerSettings {
   /** Percentage of failed calls in the rolling window above which the circuit opens. */
@@ -19,13 +20,27 @@ export interface GuardOptions {
   registry: MetricsRegistry;
   logger: Logger;
   /**
-   * Whether a rejection says the dependency is unwell. Only these count
-   * towards opening; the rest (the request was wrong, the caller gave up)
-   * show the dependency answering and count as successes.
+   * Whether a rejection says the dependency is unwell; isDependencyUnwell when
+   * left out. Only these count towards opening; the rest (the request was
+   * wrong, the caller gave up) show the dependency answering and count as
+   * successes.
    */
-  isFailure(error: unknown): boolean;
-  /** The UNAVAILABLE message callers get while the circuit is open. */
-  openMessage: string;
+  isFailure?(error: unknown): boolean;
+  /** The UNAVAILABLE message callers get while the circuit is open: `<name> circuit open; retry later` when left out. */
+  openMessage?: string;
+}
+
+/**
+ * The answers that say a dependency, or the way to it, is unwell: its server
+ * faults, and RESOURCE_EXHAUSTED, which from the caller's side is a
+ * dependency shedding load. The others say it is working: the request was
+ * wrong (INVALID_ARGUMENT, NOT_FOUND ...) or our own caller gave up
+ * (CANCELLED).
+ */
+const DEPENDENCY_UNWELL: ReadonlySet<number> = new Set([...SERVER_FAULT_CODES, Code.RESOURCE_EXHAUSTED]);
+
+export function isDependencyUnwell(error: unknown): boolean {
+  return DEPENDENCY_UNWELL.has((error as Partial<ServiceError>).code ?? Code.UNKNOWN);
 }
 
 /** circuit_breaker_state values: alerting on `== 2` finds open circuits. */
@@ -41,11 +56,13 @@ type State = keyof typeof STATE_VALUE;
 export class CircuitBreakerGuard {
   readonly #breaker: CircuitBreaker<[() => Promise<unknown>], unknown>;
   readonly #options: GuardOptions;
+  readonly #openMessage: string;
   readonly #metrics: BreakerMetrics;
 
   constructor(options: GuardOptions) {
     this.#options = options;
-    const { name, settings } = options;
+    const { name, settings, isFailure = isDependencyUnwell } = options;
+    this.#openMessage = options.openMessage ?? `${name} circuit open; retry later`;
     // The action is the call itself, so one breaker guards whatever call is passed to run().
     this.#breaker = new CircuitBreaker((action: () => Promise<unknown>) => action(), {
       name,
@@ -54,7 +71,7 @@ export class CircuitBreakerGuard {
       errorThresholdPercentage: settings.errorThresholdPercent,
       volumeThreshold: settings.volumeThreshold,
       resetTimeout: settings.resetTimeoutMs,
-      errorFilter: (error: unknown) => !options.isFailure(error),
+      errorFilter: (error: unknown) => !isFailure(error),
       // Percentiles would sort every latency of the window on each failure, and nothing reads them.
       rollingPercentilesEnabled: false,
       enableSnapshots: false,
@@ -68,7 +85,7 @@ export class CircuitBreakerGuard {
     try {
       return (await this.#breaker.fire(action)) as T;
     } catch (error) {
-      if ((error as { code?: unknown }).code === 'EOPENBREAKER') throw AppError.unavailable(this.#options.openMessage, error);
+      if ((error as { code?: unknown }).code === 'EOPENBREAKER') throw AppError.unavailable(this.#openMessage, error);
       throw error;
     }
   }
@@ -79,7 +96,7 @@ export class CircuitBreakerGuard {
   }
 
   /** Stops the breaker's timers. */
-  shutdown(): void {
+  close(): void {
     this.#breaker.shutdown();
     this.#metrics.states.delete(this.#options.name);
   }
