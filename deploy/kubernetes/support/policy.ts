@@ -27,6 +27,22 @@ export interface Container {
 
 export interface Probe {
   grpc?: { port: number; service?: string };
+  exec?: { command: string[] };
+}
+
+/** The image's health-probe CLI, which the mtls component runs instead of the kubelet's plaintext gRPC probe. */
+const HEALTH_PROBE_CLI = 'packages/service-kit/dist/src/cli/health-probe.js';
+
+/**
+ * The port and gRPC service a probe asks grpc.health.v1 about: a native gRPC
+ * probe, or an exec of the health-probe CLI (`node <cli> localhost:<port> [service]`).
+ */
+export function healthCheckOf(probe: Probe | undefined): { port: number; service: string } | undefined {
+  if (probe?.grpc) return { port: probe.grpc.port, service: probe.grpc.service ?? '' };
+  const [node, cli, address, service = ''] = probe?.exec?.command ?? [];
+  const port = /^localhost:(\d+)$/.exec(address ?? '')?.[1];
+  if (node === 'node' && cli === HEALTH_PROBE_CLI && port) return { port: Number(port), service };
+  return undefined;
 }
 
 export interface PodSpec {
@@ -81,7 +97,7 @@ export function probeViolations({ deployment, grpcService }: ServiceWorkload, ob
       ['startupProbe', ''],
     ];
     for (const [kind, service] of expected) {
-      const probe = (container[kind] as Probe | undefined)?.grpc;
+      const probe = healthCheckOf(container[kind] as Probe | undefined);
       if (!probe) {
         problems.push(`${where}: no gRPC ${kind}`);
         continue;
@@ -89,7 +105,7 @@ export function probeViolations({ deployment, grpcService }: ServiceWorkload, ob
       if (!declared.has(probe.port)) problems.push(`${where}: ${kind} port ${probe.port} is not a declared container port`);
       if (probe.port !== grpcPort)
         problems.push(`${where}: ${kind} port ${probe.port} is not GRPC_PORT (${grpcPort}), where the server listens`);
-      if ((probe.service ?? '') !== service) problems.push(`${where}: ${kind} asks about "${probe.service ?? ''}", not "${service}"`);
+      if (probe.service !== service) problems.push(`${where}: ${kind} asks about "${probe.service}", not "${service}"`);
     }
   }
   return problems;
@@ -159,10 +175,16 @@ function autoscaledResources(name: string, objects: K8sObject[]): string[] | und
   return undefined;
 }
 
-/** Every ConfigMap and Secret the pod reads exists among the objects (optional Secrets aside). */
+/**
+ * Every ConfigMap and Secret the pod reads exists among the objects, or is
+ * made by one of them (a cert-manager Certificate's Secret); optional
+ * Secrets aside.
+ */
 export function referenceViolations(deployment: Workload, objects: K8sObject[]): string[] {
   const problems: string[] = [];
-  const has = (kind: string, name: string) => objects.some((object) => object.kind === kind && object.metadata.name === name);
+  const madeSecrets = byKind(objects, 'Certificate').map((certificate) => (certificate.spec as { secretName: string }).secretName);
+  const has = (kind: string, name: string) =>
+    objects.some((object) => object.kind === kind && object.metadata.name === name) || (kind === 'Secret' && madeSecrets.includes(name));
   const pod = deployment.spec.template.spec;
   const want = (kind: string, name: string, what: string) => {
     if (!has(kind, name)) problems.push(`${deployment.metadata.name}: ${what} reads ${kind} ${name}, which is not there`);

@@ -11,6 +11,7 @@ import {
   availabilityViolations,
   containerEnv,
   gracePeriodViolations,
+  healthCheckOf,
   probeViolations,
   referenceViolations,
   securityViolations,
@@ -26,6 +27,7 @@ const RENDERINGS: { kustomization: string; components?: string[] }[] = [
   { kustomization: 'overlays/demo' },
   { kustomization: 'overlays/observability' },
   { kustomization: 'overlays/demo', components: ['components/keda'] },
+  { kustomization: 'overlays/demo', components: ['components/mtls'] },
 ];
 const PLATFORM_IMAGE = /^PLATFORM_IMAGE=(.+)$/m.exec(readFileSync(path.join(KUBERNETES_DIR, '../../compose/.env'), 'utf8'))![1]!;
 
@@ -217,6 +219,44 @@ describe('deploy/kubernetes/components/keda', () => {
   });
 });
 
+describe('deploy/kubernetes/components/mtls', () => {
+  const objects = render('overlays/demo', ['components/mtls']);
+  const certificates = new Map(
+    objects
+      .filter((object) => object.kind === 'Certificate')
+      .map((certificate) => [
+        (certificate.spec as { secretName: string }).secretName,
+        certificate.spec as { dnsNames?: string[]; issuerRef: { name: string } },
+      ]),
+  );
+
+  it('gives every gRPC process the TLS_* files of a certificate signed by the platform CA, named as it is dialled', () => {
+    for (const name of ['user', 'order', 'traffic']) {
+      const container = deployment(objects, name)!.spec.template.spec.containers[0]!;
+      const env = containerEnv(container, objects);
+      assert.deepEqual(
+        ['TLS_CA_FILE', 'TLS_CERT_FILE', 'TLS_KEY_FILE'].map((variable) => env.get(variable)),
+        ['/etc/platform/tls/ca.crt', '/etc/platform/tls/tls.crt', '/etc/platform/tls/tls.key'],
+        name,
+      );
+      const volume = deployment(objects, name)!.spec.template.spec.volumes!.find((candidate) => candidate.name === 'tls');
+      const certificate = certificates.get(volume!.secret!.secretName);
+      assert.equal(certificate?.issuerRef.name, 'platform-ca', `${name}'s certificate is not signed by the platform CA`);
+      if (name !== 'traffic') assert.ok(certificate.dnsNames?.includes(name) && certificate.dnsNames.includes('localhost'), name);
+    }
+  });
+
+  it("probes through the health-probe CLI, which presents the pod's certificate (the kubelet's gRPC probe is plaintext)", () => {
+    for (const name of ['user', 'order']) {
+      const container = deployment(objects, name)!.spec.template.spec.containers[0]!;
+      for (const probe of [container.readinessProbe, container.livenessProbe, container.startupProbe]) {
+        assert.equal(probe?.grpc, undefined, name);
+        assert.ok(healthCheckOf(probe), `${name}: not a health-probe exec`);
+      }
+    }
+  });
+});
+
 describe('the policy checks', () => {
   const objects = render('overlays/demo');
   const [user] = workloads(objects);
@@ -235,6 +275,19 @@ describe('the policy checks', () => {
     const elsewhere = clone(user!);
     elsewhere.deployment.spec.template.spec.containers[0]!.livenessProbe!.grpc!.port = 9464;
     assert.equal(probeViolations(elsewhere, objects).length, 1);
+  });
+
+  it("fail a health-probe exec that asks another port, or isn't the health-probe CLI", () => {
+    const broken = clone(user!);
+    const container = broken.deployment.spec.template.spec.containers[0]!;
+    container.readinessProbe = {
+      exec: { command: ['node', 'packages/service-kit/dist/src/cli/health-probe.js', 'localhost:9464', 'user.v1.UserService'] },
+    };
+    container.livenessProbe = { exec: { command: ['true'] } };
+    assert.deepEqual(probeViolations(broken, objects), [
+      'user/user: readinessProbe port 9464 is not GRPC_PORT (50051), where the server listens',
+      'user/user: no gRPC livenessProbe',
+    ]);
   });
 
   it('fail a service without its PDB or HPA', () => {
