@@ -33,7 +33,8 @@ export {
   type FieldViolation,
 } from './errors';
 export { FaultInjector, faultSpec, formatFault, formatFaults, type Fault, type FaultInjectorOptions } from './faults';
-export { onStopSignals, runService, runUntilSignalled, type Service, type ServiceMain } from './lifecycle';
+export { Closer } from './closer';
+export { onStopSignals, runService, runUntilSignalled, type ServiceMain } from './lifecycle';
 export { Telemetry, createLogger, type Logger } from '@platform/telemetry';
 export {
   DEFAULT_PAGE_SIZE,

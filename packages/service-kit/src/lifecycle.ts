@@ -1,10 +1,8 @@
 import { constants } from 'node:os';
-import { shutdownTracing, Telemetry } from '@platform/telemetry';
+import { closeTracing, Telemetry } from '@platform/telemetry';
+import { Closer } from './closer';
 import { ConfigError, type ServiceConfig } from './config';
-
-export interface Service {
-  shutdown(): Promise<void>;
-}
+import type { RunningService } from './service';
 
 /**
  * Calls `stop` on the first SIGTERM or SIGINT, for a graceful stop; a second
@@ -26,31 +24,32 @@ export function onStopSignals(stop: (signal: NodeJS.Signals) => void): void {
 }
 
 /**
- * Runs a service's main until SIGTERM or SIGINT, then shuts it down and exits
- * 0. A signal during start-up stops the service as soon as it has started
- * (rather than killing it half-way, as Node's default would). A second signal
- * exits at once. Start-up failures exit 1 with a clear message (configuration
- * errors without a stack trace).
+ * Runs `start` until SIGTERM or SIGINT, then closes what it registered with
+ * the closer, newest first, and exits 0. A signal during start-up closes the
+ * service as soon as it has started (rather than killing it half-way, as
+ * Node's default would). A second signal exits at once. Start-up failures
+ * exit 1 with a clear message (configuration errors without a stack trace).
  */
-export function runUntilSignalled(main: () => Promise<Service>): void {
+export function runUntilSignalled(start: (closer: Closer) => Promise<unknown>): void {
+  const closer = new Closer();
   let stopping = false;
-  let started: Service | undefined;
-  const shutdown = (service: Service) =>
-    service.shutdown().then(
+  let started = false;
+  const close = () =>
+    closer.close().then(
       () => process.exit(0),
       (error: unknown) => {
-        process.stderr.write(`shutdown failed: ${String(error)}\n`);
+        process.stderr.write(`shutdown failed: ${error instanceof Error ? error.message : String(error)}\n`);
         process.exit(1);
       },
     );
   onStopSignals(() => {
     stopping = true;
-    if (started) void shutdown(started);
+    if (started) void close();
   });
-  main().then(
-    (service) => {
-      started = service;
-      if (stopping) void shutdown(service);
+  start(closer).then(
+    () => {
+      started = true;
+      if (stopping) void close();
     },
     (error: unknown) => {
       const message = error instanceof ConfigError ? error.message : `start-up failed: ${(error as Error)?.stack ?? String(error)}`;
@@ -65,42 +64,46 @@ export interface ServiceMain<Config extends ServiceConfig> {
   name: string;
   /** Reads and validates the environment; throws ConfigError. */
   loadConfig(): Config;
-  start(config: Config, telemetry: Telemetry): Promise<Service>;
+  /** Opens what the service uses, registering each close with `closer`, and starts serving. */
+  start(config: Config, telemetry: Telemetry, closer: Closer): Promise<RunningService>;
 }
 
 /**
- * The whole of a service's main.ts: configuration, telemetry, start, and on a
- * signal the service's shutdown, then the spans' flush, then telemetry's
- * (logs and metrics last, so the last words are reported).
+ * The whole of a service's main.ts: configuration, telemetry, start; on a
+ * signal, the service's resources close (its server drains first), then the
+ * spans are flushed, then the logs and metrics (last, so that the last words
+ * are reported), all of telemetry within one flush budget.
  */
 export function runService<Config extends ServiceConfig>(main: ServiceMain<Config>): void {
-  runUntilSignalled(async () => {
+  runUntilSignalled(async (closer) => {
     const config = main.loadConfig();
-    const telemetry = await Telemetry.start({
-      serviceName: main.name,
-      metricsPort: config.metricsPort,
-      metricsHost: config.metricsHost,
-      logLevel: config.logLevel,
-      elasticsearch: config.elasticsearch,
-      grpcMetrics: config.grpcMetrics,
+    // When the spans' flush begins: telemetry's own flush gets what is left of the same budget.
+    let flushBy = Infinity;
+    const telemetry = closer.add(
+      'telemetry',
+      await Telemetry.start({
+        serviceName: main.name,
+        metricsPort: config.metricsPort,
+        metricsHost: config.metricsHost,
+        logLevel: config.logLevel,
+        elasticsearch: config.elasticsearch,
+        grpcMetrics: config.grpcMetrics,
+      }),
+      (opened) => opened.close({ flushTimeoutMs: Math.max(0, flushBy - Date.now()) }),
+    );
+    // Spans before logs, so that a failure to flush them is still logged and shipped.
+    closer.add('tracing', telemetry.logger, async (logger) => {
+      flushBy = Date.now() + config.telemetryFlushTimeoutMs;
+      const spans = await withinBudget(closeTracing(), flushBy);
+      if (spans !== 'flushed') {
+        logger.warn(
+          { err: spans === 'late' ? undefined : spans, flushTimeoutMs: config.telemetryFlushTimeoutMs },
+          spans === 'late' ? 'spans not exported within the flush budget are dropped' : 'could not flush spans',
+        );
+      }
     });
-    const service = await main.start(config, telemetry);
-    return {
-      shutdown: async () => {
-        await service.shutdown();
-        // One budget for both, so that a stop ends in time whatever the backends do.
-        const flushBy = Date.now() + config.telemetryFlushTimeoutMs;
-        // Spans first, so that a failure to flush them is still logged and shipped.
-        const spans = await withinBudget(shutdownTracing(), flushBy);
-        if (spans !== 'flushed') {
-          telemetry.logger.warn(
-            { err: spans === 'late' ? undefined : spans, flushTimeoutMs: config.telemetryFlushTimeoutMs },
-            spans === 'late' ? 'spans not exported within the flush budget are dropped' : 'could not flush spans',
-          );
-        }
-        await telemetry.shutdown({ flushTimeoutMs: Math.max(0, flushBy - Date.now()) });
-      },
-    };
+    closer.add('the last log line', telemetry.logger, (logger) => logger.info('service stopped'));
+    await main.start(config, telemetry, closer);
   });
 }
 

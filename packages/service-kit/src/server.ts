@@ -80,7 +80,7 @@ export interface GrpcServerOptions {
   tls?: TlsFiles | undefined;
   /** Run around every call, in order; where telemetry and policy hook in. */
   interceptors?: ServerInterceptor[];
-  /** Set: callers over their budget are rejected after the interceptors above have seen the call (so it is counted and logged). */
+  /** Set: callers over their budget are rejected after the interceptors above have seen the call (so it is counted and logged). Closed by whoever made it. */
   rateLimiter?: RateLimiter | undefined;
   /** Extra grpc-js server options, applied last. */
   serverOptions?: Omit<ServerOptions, 'interceptors'>;
@@ -112,7 +112,7 @@ export class GrpcServer {
   /** `pkg.Service/Method` of every method faults may target. */
   readonly #faultTargets = new Set<string>();
   readonly #stopping = new AbortController();
-  #shutdown: Promise<void> | undefined;
+  #closed: Promise<void> | undefined;
 
   constructor(options: GrpcServerOptions) {
     this.#options = options;
@@ -198,9 +198,9 @@ export class GrpcServer {
     return port;
   }
 
-  /** Reports the overall ("") and every service's health. Ignored once shutdown has begun. */
+  /** Reports the overall ("") and every service's health. Ignored once closing has begun. */
   setServing(serving: boolean): void {
-    if (this.#shutdown !== undefined) return;
+    if (this.#closed !== undefined) return;
     this.#setHealth(serving ? 'SERVING' : 'NOT_SERVING');
   }
 
@@ -210,9 +210,9 @@ export class GrpcServer {
    * UNAVAILABLE, stops accepting calls and waits for in-flight ones; after
    * the grace period it cancels what is left.
    */
-  shutdown(): Promise<void> {
-    this.#shutdown ??= this.#drain();
-    return this.#shutdown;
+  close(): Promise<void> {
+    this.#closed ??= this.#drain();
+    return this.#closed;
   }
 
   async #drain(): Promise<void> {
@@ -236,7 +236,6 @@ export class GrpcServer {
         resolve();
       });
     });
-    this.#options.rateLimiter?.close();
     logger.info('gRPC server stopped');
   }
 

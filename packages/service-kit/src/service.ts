@@ -1,5 +1,6 @@
 import type { Pool } from 'pg';
 import type { Logger, Telemetry } from '@platform/telemetry';
+import type { Closer } from './closer';
 import type { ServiceConfig } from './config';
 import { FaultInjector } from './faults';
 import { watchReachability } from './postgres';
@@ -9,8 +10,10 @@ import type { GrpcServer, GrpcServerOptions } from './server';
 /**
  * The GrpcServer options every service derives the same way from its
  * configuration and telemetry; the service adds the protoFiles it serves.
+ * What they open (the rate limiter's Redis connection) is registered with
+ * `closer`, before the server, so it closes after the server has drained.
  */
-export function grpcServerOptions(config: ServiceConfig, telemetry: Telemetry): Omit<GrpcServerOptions, 'protoFiles'> {
+export function grpcServerOptions(config: ServiceConfig, telemetry: Telemetry, closer: Closer): Omit<GrpcServerOptions, 'protoFiles'> {
   const { logger, registry } = telemetry;
   return {
     host: config.grpcHost,
@@ -26,7 +29,9 @@ export function grpcServerOptions(config: ServiceConfig, telemetry: Telemetry): 
     requestReceiveTimeoutMs: config.grpcRequestReceiveTimeoutMs,
     tls: config.tls,
     interceptors: telemetry.serverInterceptors,
-    rateLimiter: config.rateLimit && new RateLimiter({ ...config.rateLimit, registry, logger }),
+    rateLimiter:
+      config.rateLimit &&
+      closer.add('rate limiter', new RateLimiter({ ...config.rateLimit, registry, logger }), (limiter) => limiter.close()),
     faults: config.faultInjection && {
       injector: new FaultInjector({ registry, faults: config.faultInjection.faults }),
       admin: { host: config.faultInjection.adminHost, port: config.faultInjection.adminPort },
@@ -38,23 +43,22 @@ export interface RunningService {
   readonly port: number;
   /** The fault admin listener's port, when fault injection is on. */
   readonly adminPort?: number | undefined;
-  shutdown(): Promise<void>;
 }
 
 export interface ServeOptions {
   server: GrpcServer;
   logger: Logger;
+  /** Where the server's close (drain) is registered: after everything the handlers use, so it closes first. */
+  closer: Closer;
   /** Health follows this pool's reachability; without one (in-memory storage) the service is SERVING at once. */
   pool?: Pool;
   /** How often the pool is probed for health. */
   healthProbeIntervalMs?: number;
-  /** Released after the server has drained, before the pool closes. */
-  onShutdown?: () => Promise<void>;
 }
 
-/** Starts serving and ties health to the database; shutdown drains calls, then releases resources. */
+/** Starts serving and ties health to the database; the closer drains the server when the service stops. */
 export async function serve(options: ServeOptions): Promise<RunningService> {
-  const { server, pool, logger } = options;
+  const { server, pool, logger, closer } = options;
   const port = await server.start();
   const stopWatching = pool
     ? await watchReachability(pool, {
@@ -65,13 +69,9 @@ export async function serve(options: ServeOptions): Promise<RunningService> {
         },
       })
     : (server.setServing(true), () => undefined);
-  let stopped: Promise<void> | undefined;
-  const stop = async () => {
+  closer.add('gRPC server', server, async (running) => {
     stopWatching();
-    await server.shutdown();
-    await options.onShutdown?.();
-    await pool?.end();
-    logger.info('service stopped');
-  };
-  return { port, adminPort: server.adminPort, shutdown: () => (stopped ??= stop()) };
+    await running.close();
+  });
+  return { port, adminPort: server.adminPort };
 }

@@ -18,5 +18,5 @@ export { METRICS_SERVED_MESSAGE, Telemetry, type TelemetryOptions } from './tele
 export { SelfObservation, type PipelineCount } from './self-observation';
 export { isServerFaultCode, SERVER_FAULT_CODES, serverFaultCodeRegex } from './server-faults';
 export { GrpcServerSpanConventions } from './span-conventions';
-export { activeTracing, shutdownTracing, startTracing, Tracing, tracingOptionsFromEnvironment, type TracingOptions } from './tracing';
+export { activeTracing, closeTracing, startTracing, Tracing, tracingOptionsFromEnvironment, type TracingOptions } from './tracing';
 export { currentTraceId, TRACE_ID_METADATA_KEY, traceExemplar } from './trace-context';

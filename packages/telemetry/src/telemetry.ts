@@ -88,17 +88,17 @@ export class Telemetry {
     return new Telemetry({ logger, registry, metricsServer, metricsPort, shipper, grpcMetrics: options.grpcMetrics ?? true });
   }
 
-  /**
-   * Stops serving metrics; called after the service has drained. Tracing is
-   * the process's, started by the preload: the process's main flushes it
-   * last, with shutdownTracing().
-   */
   /** Every interceptor a client channel to `target` needs (Order's calls to User). */
   clientInterceptorsFor(target: string): Interceptor[] {
     return this.grpcMetrics ? [this.clientMetrics.interceptorFor(target)] : [];
   }
 
-  shutdown(options: { flushTimeoutMs?: number } = {}): Promise<void> {
+  /**
+   * Ships the last log lines and stops serving metrics; closed after the
+   * service has drained. Tracing is the process's, started by the preload:
+   * the process's main flushes it just before, with closeTracing().
+   */
+  close(options: { flushTimeoutMs?: number } = {}): Promise<void> {
     this.stopped ??= (async () => {
       await this.shipper?.close(options.flushTimeoutMs);
       await this.metricsServer.close();

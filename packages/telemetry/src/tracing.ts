@@ -86,7 +86,7 @@ export class Tracing {
   }
 
   /** Exports what is still queued, then stops. */
-  shutdown(): Promise<void> {
+  close(): Promise<void> {
     this.stopped ??= this.sdk.shutdown();
     return this.stopped;
   }
@@ -103,8 +103,8 @@ export function startTracing(options: TracingOptions): Tracing {
 }
 
 /** Exports the spans still queued and stops tracing: the last thing a process does. */
-export async function shutdownTracing(): Promise<void> {
-  await active?.shutdown();
+export async function closeTracing(): Promise<void> {
+  await active?.close();
 }
 
 /** The tracing started in this process, if any. */

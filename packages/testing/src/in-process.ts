@@ -1,4 +1,5 @@
 import {
+  Closer,
   DEFAULT_MAX_MESSAGE_BYTES,
   parseEnv,
   serviceEnvShape,
@@ -16,26 +17,32 @@ export interface InProcessService {
   /** Where fault.v1.FaultService is served, when fault injection is on. */
   readonly adminAddress: string | undefined;
   readonly telemetry: Telemetry;
-  /** Shuts the service down, then its telemetry; safe to call twice. */
+  /** Closes the service (its server drains first), then its telemetry; safe to call twice. */
   stop(): Promise<void>;
 }
 
 export async function startInProcess<Config>(
   serviceName: string,
-  start: (config: Config, telemetry: Telemetry) => Promise<RunningService>,
+  start: (config: Config, telemetry: Telemetry, closer: Closer) => Promise<RunningService>,
   config: Config,
 ): Promise<InProcessService> {
-  const telemetry = await Telemetry.start({ serviceName, metricsPort: 0, metricsHost: '127.0.0.1', logLevel: 'silent' });
-  const service = await start(config, telemetry);
+  const closer = new Closer();
+  const telemetry = closer.add(
+    'telemetry',
+    await Telemetry.start({ serviceName, metricsPort: 0, metricsHost: '127.0.0.1', logLevel: 'silent' }),
+    (opened) => opened.close(),
+  );
+  // A service that fails to start still closes what it had opened (a pool, a Redis connection).
+  const service = await start(config, telemetry, closer).catch(async (error: unknown) => {
+    await closer.close().catch(() => undefined);
+    throw error;
+  });
   return {
     port: service.port,
     address: `127.0.0.1:${service.port}`,
     adminAddress: service.adminPort === undefined ? undefined : `127.0.0.1:${service.adminPort}`,
     telemetry,
-    stop: async () => {
-      await service.shutdown();
-      await telemetry.shutdown();
-    },
+    stop: () => closer.close(),
   };
 }
 

@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { Client } from '@grpc/grpc-js';
 import { channelCredentials, onStopSignals } from '@platform/service-kit';
-import { shutdownTracing } from '@platform/telemetry/tracing';
+import { closeTracing } from '@platform/telemetry/tracing';
 import { SingleBar } from 'cli-progress';
 import { runTraffic, type Progress } from './engine';
 import { OptionsError, parseOptions, USAGE, type CliOptions } from './options';
@@ -79,7 +79,7 @@ async function main(): Promise<number> {
   display.stop();
   process.stdout.write(`${formatSummary(summary)}\n`);
   if (options.json) await writeFile(options.json, `${JSON.stringify(summary, null, 2)}\n`);
-  await shutdownTracing().catch(() => undefined);
+  await closeTracing().catch(() => undefined);
 
   if (summary.unexpectedErrors.rate > options.maxErrorRate) {
     process.stderr.write(

@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { credentials, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
-import { Code, ConfigError, faultSpec, Telemetry, type ServiceConfig } from '@platform/service-kit';
+import { Closer, Code, ConfigError, faultSpec, Telemetry, type ServiceConfig } from '@platform/service-kit';
 import { FaultServiceClient, type Fault } from '@platform/contracts/fault/v1/fault';
 import { Code as RpcCode } from '@platform/contracts/google/rpc/code';
 import {
@@ -250,17 +250,24 @@ describe('fault injection on order.v1.OrderService', () => {
   });
 
   it('refuses to start with a fault at start-up on a method it does not serve', async () => {
-    const telemetry = await Telemetry.start({ serviceName: SERVICE_NAME, metricsPort: 0, metricsHost: '127.0.0.1', logLevel: 'silent' });
+    const closer = new Closer();
+    const telemetry = closer.add(
+      'telemetry',
+      await Telemetry.start({ serviceName: SERVICE_NAME, metricsPort: 0, metricsHost: '127.0.0.1', logLevel: 'silent' }),
+      (opened) => opened.close(),
+    );
     try {
       await assert.rejects(
         startOrderService(
           config({ faultInjection: testFaultInjection(faultSpec.parse('user.v1.UserService/GetUser:latency=5ms')) }),
           telemetry,
+          closer,
         ),
         (error: unknown) => error instanceof ConfigError && /FAULTS: user\.v1\.UserService\/GetUser is not served here/.test(error.message),
       );
     } finally {
-      await telemetry.shutdown();
+      // What it opened before refusing (the client of User) closes too.
+      await closer.close();
     }
   });
 });

@@ -6,6 +6,7 @@ import {
   openConfiguredPostgres,
   PageTokens,
   serve,
+  type Closer,
   type Logger,
   type RunningService,
   type ServiceImplementation,
@@ -21,28 +22,36 @@ import { GrpcUserDirectory, userServiceBreaker, userServiceClient, type UserDire
 
 export const SERVICE_NAME = 'order-service';
 
-/** Assembles storage, the user client, handlers and the gRPC server from configuration, and starts serving. */
-export async function startOrderService(config: OrderServiceConfig, telemetry: Telemetry): Promise<RunningService> {
+/** Assembles storage, the user client, handlers and the gRPC server from configuration, registering each close with `closer`, and starts serving. */
+export async function startOrderService(config: OrderServiceConfig, telemetry: Telemetry, closer: Closer): Promise<RunningService> {
   const { logger, registry } = telemetry;
   const pool = await openConfiguredPostgres(config, { serviceName: SERVICE_NAME, migrationsDir: ORDER_MIGRATIONS_DIR, logger, registry });
-  const orders =
-    pool && config.databaseUrl ? new PostgresOrderRepository({ pool, url: config.databaseUrl, logger }) : new InMemoryOrderRepository();
+  if (pool) closer.add('PostgreSQL pool', pool, (opened) => opened.end());
+  const orders = closer.add(
+    'order repository',
+    pool && config.databaseUrl ? new PostgresOrderRepository({ pool, url: config.databaseUrl, logger }) : new InMemoryOrderRepository(),
+    (repository) => repository.close(),
+  );
 
   const resilience = config.userServiceResilience ?? USER_SERVICE_RESILIENCE_DEFAULTS;
-  const userService = new Dependency({
-    client: userServiceClient({
-      target: config.userServiceAddr,
-      // With TLS_* set, Order presents its own certificate to User and trusts only the platform's CA.
-      credentials: channelCredentials(config),
-      retryAttempts: resilience.retryAttempts,
-      interceptors: telemetry.clientInterceptorsFor(config.userServiceAddr),
+  const userService = closer.add(
+    'user service client',
+    new Dependency({
+      client: userServiceClient({
+        target: config.userServiceAddr,
+        // With TLS_* set, Order presents its own certificate to User and trusts only the platform's CA.
+        credentials: channelCredentials(config),
+        retryAttempts: resilience.retryAttempts,
+        interceptors: telemetry.clientInterceptorsFor(config.userServiceAddr),
+      }),
+      timeoutMs: config.userServiceTimeoutMs,
+      breaker: userServiceBreaker(resilience.breaker, telemetry),
     }),
-    timeoutMs: config.userServiceTimeoutMs,
-    breaker: userServiceBreaker(resilience.breaker, telemetry),
-  });
+    (dependency) => dependency.close(),
+  );
   const users = new GrpcUserDirectory(userService);
 
-  const server = new GrpcServer({ ...grpcServerOptions(config, telemetry), protoFiles: [protoMetadata] });
+  const server = new GrpcServer({ ...grpcServerOptions(config, telemetry, closer), protoFiles: [protoMetadata] });
   server.addService(
     OrderServiceService,
     orderServiceHandlers({
@@ -54,15 +63,7 @@ export async function startOrderService(config: OrderServiceConfig, telemetry: T
       maxMessageBytes: config.grpcMaxMessageBytes,
     }),
   );
-  return serve({
-    server,
-    logger,
-    ...(pool && { pool }),
-    onShutdown: async () => {
-      userService.close();
-      await orders.close();
-    },
-  });
+  return serve({ server, logger, closer, ...(pool && { pool }) });
 }
 
 /**

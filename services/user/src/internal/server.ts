@@ -4,6 +4,7 @@ import {
   openConfiguredPostgres,
   PageTokens,
   serve,
+  type Closer,
   type RunningService,
   type ServiceImplementation,
   type Telemetry,
@@ -17,19 +18,20 @@ import { UserMetrics } from './metrics';
 
 export const SERVICE_NAME = 'user-service';
 
-/** Assembles storage, handlers and the gRPC server from configuration, and starts serving. */
-export async function startUserService(config: UserServiceConfig, telemetry: Telemetry): Promise<RunningService> {
+/** Assembles storage, handlers and the gRPC server from configuration, registering each close with `closer`, and starts serving. */
+export async function startUserService(config: UserServiceConfig, telemetry: Telemetry, closer: Closer): Promise<RunningService> {
   const { logger, registry } = telemetry;
   const pool = await openConfiguredPostgres(config, { serviceName: SERVICE_NAME, migrationsDir: USER_MIGRATIONS_DIR, logger, registry });
+  if (pool) closer.add('PostgreSQL pool', pool, (opened) => opened.end());
   const users = pool ? new PostgresUserRepository(pool) : new InMemoryUserRepository();
 
-  const server = new GrpcServer({ ...grpcServerOptions(config, telemetry), protoFiles: [protoMetadata] });
+  const server = new GrpcServer({ ...grpcServerOptions(config, telemetry, closer), protoFiles: [protoMetadata] });
   const pageTokens = PageTokens.fromConfig(config.pageTokenKey, logger);
   server.addService(
     UserServiceService,
     userServiceHandlers({ users, metrics: new UserMetrics(registry), pageTokens, maxMessageBytes: config.grpcMaxMessageBytes }),
   );
-  return serve({ server, logger, ...(pool && { pool }) });
+  return serve({ server, logger, closer, ...(pool && { pool }) });
 }
 
 /**
