@@ -46,6 +46,7 @@ describe('the platform image', { concurrency: false }, () => {
     const app = path.join(root, 'app');
     const manifest = JSON.parse(readFileSync(path.join(app, 'package.json'), 'utf8')) as { workspaces: string[] };
     assert.deepEqual(manifest.workspaces.sort(), [
+      'packages/contracts',
       'packages/service-kit',
       'packages/telemetry',
       'scripts/traffic',
@@ -54,10 +55,11 @@ describe('the platform image', { concurrency: false }, () => {
     ]);
     for (const workspace of manifest.workspaces) {
       const files = readdirSync(path.join(app, workspace));
-      for (const absent of ['src', 'test', 'tsconfig.json']) assert.ok(!files.includes(absent), `${workspace}/${absent} is in the image`);
+      for (const absent of ['src', 'gen', 'test', 'tsconfig.json'])
+        assert.ok(!files.includes(absent), `${workspace}/${absent} is in the image`);
       assert.ok(!existsSync(path.join(app, workspace, 'dist', 'test')), `${workspace}/dist/test is in the image`);
     }
-    for (const absent of ['bench', 'compose', 'dashboards', 'observability', 'packages/testing', 'proto'])
+    for (const absent of ['bench', 'compose', 'dashboards', 'deploy', 'observability', 'packages/testing', 'proto'])
       assert.ok(!existsSync(path.join(app, absent)), `${absent} is in the image`);
     const dangling = symbolicLinks(path.join(app, 'node_modules')).filter((link) => !existsSync(link));
     assert.deepEqual(

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { faultSpec, type Fault } from './faults';
+import { faultSpec, type Fault } from './fault-injection/injector';
 
 /** Start-up configuration is invalid; the message lists every offending variable. */
 export class ConfigError extends Error {

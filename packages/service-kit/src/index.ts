@@ -32,7 +32,10 @@ export {
   toRpcStatus,
   type FieldViolation,
 } from './errors';
-export { FaultInjector, faultSpec, formatFault, formatFaults, type Fault, type FaultInjectorOptions } from './faults';
+export { FaultInjection, type FaultInjectionOptions } from './fault-injection/feature';
+export { FaultInjector, faultSpec, formatFault, formatFaults, type Fault, type FaultInjectorOptions } from './fault-injection/injector';
+export { serverFeatures } from './features';
+export type { FeatureListeners, ServerFeature } from './server-feature';
 export { Closer } from './closer';
 export { onStopSignals, runService, runUntilSignalled, type ServiceMain } from './lifecycle';
 export { Telemetry, createLogger, type Logger } from '@platform/telemetry';

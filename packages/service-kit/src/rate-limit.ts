@@ -5,6 +5,7 @@ import { Counter } from 'prom-client';
 import { BurstyRateLimiter, RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import type { RateLimitConfig } from './config';
 import { AppError, toGrpcStatus } from './errors';
+import type { ServerFeature } from './server-feature';
 
 /** Probes and tooling must get through however busy a caller is. */
 const EXEMPT_METHOD = /^\/grpc\.(health\.v1|reflection\.v1(alpha)?)\./;
@@ -35,7 +36,8 @@ export interface RateLimiterOptions extends RateLimitConfig {
  * the same one; without it each replica counts on its own. Health and
  * reflection are never limited.
  */
-export class RateLimiter {
+export class RateLimiter implements ServerFeature {
+  readonly name = 'rate limiting';
   readonly #limiter: { consume(key: string): Promise<RateLimiterRes> };
   readonly #redis: Redis | undefined;
   readonly #logger: Logger;

@@ -13,7 +13,6 @@ import type {
 } from '@grpc/grpc-js';
 import type { Logger } from '@platform/telemetry';
 import { AppError, Code, isServerFault, toGrpcStatus } from './errors';
-import type { FaultInjector } from './faults';
 
 /** What a handler knows about the call it serves, besides the request. */
 export interface CallContext {
@@ -62,8 +61,8 @@ export interface AdapterOptions {
   logger: Logger;
   /** Aborted when the server begins to shut down: open streams then end with UNAVAILABLE. */
   stopping: AbortSignal;
-  /** Set: its faults are applied before every handler runs. */
-  faults?: FaultInjector | undefined;
+  /** Run in order before every handler, inside the call's span (ServerFeature.beforeHandler); none by default. */
+  beforeHandler?: readonly ((path: string, signal: AbortSignal) => Promise<void>)[];
 }
 
 type AnyHandler = (input: unknown, context: CallContext) => Promise<unknown> | AsyncIterable<unknown>;
@@ -83,25 +82,33 @@ export function toGrpcImplementation<Definition extends ServiceDefinitionShape>(
   for (const [name, method] of Object.entries(definition)) {
     const handler = (implementation as Record<string, AnyHandler>)[name];
     if (typeof handler !== 'function') throw new Error(`no handler for ${method.path}`);
-    adapted[name] = adaptMethod(method, withFaults(method, handler, options.faults), options);
+    adapted[name] = adaptMethod(method, withBeforeHandler(method, handler, options.beforeHandler ?? []), options);
   }
   return adapted;
 }
 
 /**
- * Injected faults run before the handler, inside the call's server span, and
- * fail the call exactly as an error thrown by the handler would.
+ * What features run before the handler (an injected fault) runs inside the
+ * call's server span, and fails the call exactly as an error thrown by the
+ * handler would.
  */
-function withFaults(method: MethodDefinitionShape, handler: AnyHandler, faults: FaultInjector | undefined): AnyHandler {
-  if (faults === undefined) return handler;
+function withBeforeHandler(
+  method: MethodDefinitionShape,
+  handler: AnyHandler,
+  hooks: readonly ((path: string, signal: AbortSignal) => Promise<void>)[],
+): AnyHandler {
+  if (hooks.length === 0) return handler;
+  const before = async (signal: AbortSignal) => {
+    for (const hook of hooks) await hook(method.path, signal);
+  };
   if (method.responseStream) {
     return async function* (input, context) {
-      await faults.apply(method.path, context.signal);
+      await before(context.signal);
       yield* handler(input, context) as AsyncIterable<unknown>;
     };
   }
   return async (input, context) => {
-    await faults.apply(method.path, context.signal);
+    await before(context.signal);
     return handler(input, context);
   };
 }

@@ -10,9 +10,7 @@ import {
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation } from 'grpc-health-check';
 import type { Logger } from '@platform/telemetry';
-import { FaultServiceService, protoMetadata as faultProtoMetadata } from '@platform/contracts/fault/v1/fault';
 import {
-  ConfigError,
   DEFAULT_MAX_CONNECTION_AGE_MS,
   DEFAULT_MAX_CONNECTION_IDLE_MS,
   DEFAULT_MAX_MESSAGE_BYTES,
@@ -20,13 +18,11 @@ import {
   type TlsFiles,
 } from './config';
 import { AppError, Code, toGrpcStatus } from './errors';
-import { faultServiceHandlers } from './fault-service';
-import { formatFaults, unservedMethodProblem, type FaultInjector } from './faults';
 import { stopRequestsAfterResponse } from './early-response';
 import { correctGrpcTimeoutHandling } from './grpc-timeout';
-import type { RateLimiter } from './rate-limit';
 import { reflectionPackageDefinition, type ProtoFileMetadata } from './reflection';
 import { toGrpcImplementation, type ServiceDefinitionShape, type ServiceImplementation } from './rpc';
+import type { FeatureListeners, ServerFeature } from './server-feature';
 import { serverCredentials } from './tls';
 import { Utf8Fields } from './utf8';
 
@@ -78,40 +74,30 @@ export interface GrpcServerOptions {
   requestReceiveTimeoutMs?: number;
   /** Set: TLS, and callers must present a certificate signed by the CA (mTLS). */
   tls?: TlsFiles | undefined;
-  /** Run around every call, in order; where telemetry and policy hook in. */
+  /** Run around every call, in order: where telemetry hooks in. */
   interceptors?: ServerInterceptor[];
-  /** Set: callers over their budget are rejected after the interceptors above have seen the call (so it is counted and logged). Closed by whoever made it. */
-  rateLimiter?: RateLimiter | undefined;
   /** Extra grpc-js server options, applied last. */
   serverOptions?: Omit<ServerOptions, 'interceptors'>;
-  /**
-   * Set: the injector's faults are injected into the calls of every service
-   * added, and fault.v1.FaultService, which sets them, is served on a
-   * listener of its own at `admin` (with health and reflection, never a
-   * fault): whoever reaches it can slow or fail every call, so it is not
-   * on the port callers use, and a network policy or a loopback address
-   * can keep it private.
-   */
-  faults?: { injector: FaultInjector; admin: { host: string; port: number } } | undefined;
+  /** Cross-cutting features (rate limiting, fault injection): features.ts makes them from configuration. */
+  features?: readonly ServerFeature[];
 }
 
 /**
  * A grpc-js server with the parts every service needs: grpc.health.v1,
  * server reflection, error mapping for handlers (malformed requests
- * included), optional mTLS and rate limiting, explicit message and connection
- * limits, and a graceful shutdown.
+ * included), optional mTLS, explicit message and connection limits, and a
+ * graceful close; and the features it is given (ServerFeature).
  */
 export class GrpcServer {
   readonly #options: GrpcServerOptions;
   readonly #server: Server;
-  /** Serves fault.v1.FaultService, when faults are on. */
-  readonly #admin: Server | undefined;
-  #adminPort: number | undefined;
+  /** The listeners features opened (the fault admin listener), drained with the server. */
+  readonly #featureServers: Server[] = [];
   readonly #health = new HealthImplementation({ '': 'NOT_SERVING' });
   readonly #serviceNames: string[] = [];
-  /** `pkg.Service/Method` of every method faults may target. */
-  readonly #faultTargets = new Set<string>();
   readonly #stopping = new AbortController();
+  /** What a feature's own listener is made with: the server's options and its interceptors, but no feature's. */
+  readonly #listenerOptions: ServerOptions;
   #closed: Promise<void> | undefined;
 
   constructor(options: GrpcServerOptions) {
@@ -131,69 +117,69 @@ export class GrpcServer {
       'grpc.http2.min_ping_interval_without_data_ms': MIN_CLIENT_PING_INTERVAL_MS,
       ...options.serverOptions,
     };
-    // Admin calls are counted and logged like any call; rate limits are for the service's callers, not its operators.
+    // A feature's own listener (fault admin) is counted and logged like any call, but no feature acts on it:
+    // rate limits are for the service's callers, not its operators.
     const interceptors = [
       ...(options.interceptors ?? []),
       requestInterceptor(options.requestReceiveTimeoutMs ?? DEFAULT_REQUEST_RECEIVE_TIMEOUT_MS),
     ];
+    this.#listenerOptions = { ...serverOptions, interceptors };
     this.#server = new TolerantServer(new Utf8Fields(options.protoFiles), {
       ...serverOptions,
-      interceptors: [...interceptors, ...(options.rateLimiter ? [options.rateLimiter.interceptor] : [])],
+      interceptors: [...interceptors, ...this.features.flatMap((feature) => feature.interceptor ?? [])],
     });
     this.#health.addToServer(this.#server);
     new ReflectionService(reflectionPackageDefinition(options.protoFiles)).addToServer(this.#server);
-    if (options.faults) {
-      const adminProtoFiles = [faultProtoMetadata];
-      this.#admin = new TolerantServer(new Utf8Fields(adminProtoFiles), { ...serverOptions, interceptors });
-      this.#health.addToServer(this.#admin);
-      new ReflectionService(reflectionPackageDefinition(adminProtoFiles)).addToServer(this.#admin);
-      const handlers = faultServiceHandlers(options.faults.injector, { served: this.#faultTargets, logger: options.logger });
-      this.#addTo(this.#admin, FaultServiceService, handlers, undefined);
-    }
   }
 
-  /** The fault admin listener's port once started; undefined without fault injection. */
-  get adminPort(): number | undefined {
-    return this.#adminPort;
+  get features(): readonly ServerFeature[] {
+    return this.#options.features ?? [];
   }
 
   addService<Definition extends ServiceDefinitionShape>(definition: Definition, implementation: ServiceImplementation<Definition>): void {
     const serviceName = serviceNameOf(definition);
-    this.#addTo(this.#server, definition, implementation, this.#options.faults?.injector);
+    const beforeHandler = this.features.flatMap((feature) => feature.beforeHandler ?? []);
+    this.#addTo(this.#server, definition, implementation, beforeHandler);
     this.#serviceNames.push(serviceName);
     this.#health.setStatus(serviceName, 'NOT_SERVING');
-    for (const method of Object.values(definition)) this.#faultTargets.add(method.path.replace(/^\//, ''));
+    const paths = Object.values(definition).map((method) => method.path.replace(/^\//, ''));
+    for (const feature of this.features) feature.servesMethods?.(paths);
   }
 
   #addTo<Definition extends ServiceDefinitionShape>(
     server: Server,
     definition: Definition,
     implementation: ServiceImplementation<Definition>,
-    faults: FaultInjector | undefined,
+    beforeHandler: readonly ((path: string, signal: AbortSignal) => Promise<void>)[],
   ): void {
     server.addService(
       // The generated definition is exactly a grpc-js ServiceDefinition; ServiceDefinitionShape only names what we read.
       definition as unknown as ServiceDefinition,
-      toGrpcImplementation(definition, implementation, { logger: this.#options.logger, stopping: this.#stopping.signal, faults }),
+      toGrpcImplementation(definition, implementation, { logger: this.#options.logger, stopping: this.#stopping.signal, beforeHandler }),
     );
   }
 
+  /** What a feature may open: a listener of its own, with this server's options, health and reflection, drained with it. */
+  readonly #featureListeners: FeatureListeners = {
+    listen: async ({ host, port, protoFiles, definition, implementation }) => {
+      const server = new TolerantServer(new Utf8Fields(protoFiles), this.#listenerOptions);
+      this.#health.addToServer(server);
+      new ReflectionService(reflectionPackageDefinition(protoFiles)).addToServer(server);
+      this.#addTo(server, definition, implementation, []);
+      this.#featureServers.push(server);
+      return bind(server, host, port, this.#options.tls);
+    },
+  };
+
   /**
-   * Binds and serves; health stays NOT_SERVING until setServing(true). Faults
-   * set at start-up (FAULTS) must target methods this server serves.
+   * Starts the features (their checks may refuse to start; their listeners
+   * open), then binds and serves; health stays NOT_SERVING until
+   * setServing(true).
    */
   async start(): Promise<number> {
-    this.#checkStartupFaults();
-    const { host, logger, tls, faults } = this.#options;
+    const { host, logger, tls } = this.#options;
+    for (const feature of this.features) await feature.start?.(this.#featureListeners);
     const port = await bind(this.#server, host, this.#options.port, tls);
-    if (this.#admin && faults) {
-      this.#adminPort = await bind(this.#admin, faults.admin.host, faults.admin.port, tls);
-      // Before LISTENING_MESSAGE, which tests and scripts wait for.
-      logger.warn(
-        { host: faults.admin.host, port: this.#adminPort, tls: tls !== undefined },
-        'fault admin listening: whoever reaches it can slow or fail every call',
-      );
-    }
     logger.info({ host, port, tls: tls !== undefined, services: this.#serviceNames }, LISTENING_MESSAGE);
     return port;
   }
@@ -225,7 +211,7 @@ export class GrpcServer {
     this.#stopping.abort();
     logger.info({ graceMs: shutdownGraceMs }, 'gRPC server draining');
     await new Promise<void>((resolve) => {
-      const servers = [this.#server, ...(this.#admin ? [this.#admin] : [])];
+      const servers = [this.#server, ...this.#featureServers];
       const force = setTimeout(() => {
         logger.warn({ graceMs: shutdownGraceMs }, 'grace period over; cancelling the calls still running');
         for (const server of servers) server.forceShutdown();
@@ -237,13 +223,6 @@ export class GrpcServer {
       });
     });
     logger.info('gRPC server stopped');
-  }
-
-  #checkStartupFaults(): void {
-    const faults = this.#options.faults?.injector.list() ?? [];
-    const problems = faults.flatMap((fault) => unservedMethodProblem(fault.method, this.#faultTargets) ?? []);
-    if (problems.length > 0) throw ConfigError.of(problems.map((problem) => `FAULTS: ${problem}`));
-    if (faults.length > 0) this.#options.logger.warn({ faults: formatFaults(faults) }, 'fault injection set from the start');
   }
 
   #setHealth(status: 'SERVING' | 'NOT_SERVING'): void {

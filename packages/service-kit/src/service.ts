@@ -2,19 +2,19 @@ import type { Pool } from 'pg';
 import type { Logger, Telemetry } from '@platform/telemetry';
 import type { Closer } from './closer';
 import type { ServiceConfig } from './config';
-import { FaultInjector } from './faults';
+import { FaultInjection } from './fault-injection/feature';
+import { serverFeatures } from './features';
 import { watchReachability } from './postgres';
-import { RateLimiter } from './rate-limit';
 import type { GrpcServer, GrpcServerOptions } from './server';
 
 /**
  * The GrpcServer options every service derives the same way from its
  * configuration and telemetry; the service adds the protoFiles it serves.
- * What they open (the rate limiter's Redis connection) is registered with
- * `closer`, before the server, so it closes after the server has drained.
+ * What its features open (the rate limiter's Redis connection) is registered
+ * with `closer` before the server, so it closes after the server has drained.
  */
 export function grpcServerOptions(config: ServiceConfig, telemetry: Telemetry, closer: Closer): Omit<GrpcServerOptions, 'protoFiles'> {
-  const { logger, registry } = telemetry;
+  const { logger } = telemetry;
   return {
     host: config.grpcHost,
     port: config.grpcPort,
@@ -29,13 +29,7 @@ export function grpcServerOptions(config: ServiceConfig, telemetry: Telemetry, c
     requestReceiveTimeoutMs: config.grpcRequestReceiveTimeoutMs,
     tls: config.tls,
     interceptors: telemetry.serverInterceptors,
-    rateLimiter:
-      config.rateLimit &&
-      closer.add('rate limiter', new RateLimiter({ ...config.rateLimit, registry, logger }), (limiter) => limiter.close()),
-    faults: config.faultInjection && {
-      injector: new FaultInjector({ registry, faults: config.faultInjection.faults }),
-      admin: { host: config.faultInjection.adminHost, port: config.faultInjection.adminPort },
-    },
+    features: serverFeatures(config, telemetry, closer),
   };
 }
 
@@ -73,5 +67,6 @@ export async function serve(options: ServeOptions): Promise<RunningService> {
     stopWatching();
     await running.close();
   });
-  return { port, adminPort: server.adminPort };
+  const faultInjection = server.features.find((feature) => feature instanceof FaultInjection);
+  return { port, adminPort: faultInjection?.adminPort };
 }

@@ -9,8 +9,8 @@ import { FaultServiceClient, type Fault as ProtoFault } from '@platform/contract
 import { unary } from '../client/unary';
 import { ConfigError, tlsFromEnv } from '../config';
 import { Code, readFieldViolations } from '../errors';
-import { fromProtoFault, toProtoFault } from '../fault-service';
-import { faultSchema, faultSpec, formatFault, type Fault } from '../faults';
+import { fromProtoFault, toProtoFault } from '../fault-injection/admin-service';
+import { faultSchema, faultSpec, formatFault, type Fault } from '../fault-injection/injector';
 import { channelCredentials } from '../tls';
 
 /** The fault admin listeners of the services `npm start` runs (user, then order): their gRPC ports + 20. */

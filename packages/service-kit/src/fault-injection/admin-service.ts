@@ -1,11 +1,11 @@
 import type { Logger } from '@platform/telemetry';
 import { z } from 'zod';
 import type { Duration } from '@platform/contracts/google/protobuf/duration';
-import { millisecondsOf, protoDurationOf } from './duration';
+import { millisecondsOf, protoDurationOf } from '../duration';
 import type { FaultServiceService, Fault as ProtoFault } from '@platform/contracts/fault/v1/fault';
-import { faultSchema, formatFault, type Fault, type FaultDraft, type FaultInjector } from './faults';
-import type { ServiceImplementation } from './rpc';
-import { parseRequest } from './validation';
+import { faultSchema, formatFault, type Fault, type FaultDraft, type FaultInjector } from './injector';
+import type { ServiceImplementation } from '../rpc';
+import { parseRequest } from '../validation';
 
 const duration = z.object({ seconds: z.bigint(), nanos: z.number() });
 

@@ -3,9 +3,9 @@ import { trace } from '@opentelemetry/api';
 import { grpcMethodLabels, type MetricsRegistry } from '@platform/telemetry';
 import { Counter } from 'prom-client';
 import { z } from 'zod';
-import { parseDuration } from './duration';
-import { AppError, Code } from './errors';
-import { protoFieldPath } from './validation';
+import { parseDuration } from '../duration';
+import { AppError, Code } from '../errors';
+import { protoFieldPath } from '../validation';
 
 /** The method name of a fault that applies to every method without a fault of its own. */
 export const ALL_METHODS = '*';
