@@ -1,4 +1,4 @@
-import type { BenchResults } from './main';
+import type { BenchResults } from './results';
 import { formatRatio as ratio } from './stats';
 
 /** The results as the Markdown committed under bench/results and summarised in the README. */

@@ -6,7 +6,7 @@ import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { it } from 'node:test';
-import type { BenchResults, TaxEntry } from '../src/main';
+import type { BenchResults, TaxEntry } from '../src/results';
 
 const MAIN = path.resolve(__dirname, '../src/main.js');
 const COMPARE = path.resolve(__dirname, '../src/compare.js');

@@ -4,15 +4,10 @@
  * the recording rules they use), and for every RPC where to find its
  * handler, series, panels and alerts.
  */
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { parse } from 'yaml';
 import { DASHBOARDS } from '@platform/dashboards';
-import { protoMetadata as orderProto } from '@platform/contracts/order/v1/order';
-import { protoMetadata as userProto } from '@platform/contracts/user/v1/user';
 import type { Inventory } from './collect';
-
-const RULES_DIR = path.resolve(__dirname, '../../prometheus/rules');
+import { expandedAlerts, reads, rpcs } from './rpcs';
 export const CATALOGUE_FILE = path.resolve(__dirname, '../../CATALOGUE.md');
 
 /**
@@ -51,33 +46,11 @@ export const LABEL_VALUES: Record<string, string> = {
   deployment_environment: 'the deployment environment',
 };
 
-interface Rule {
-  alert?: string;
-  record?: string;
-  expr: string;
-}
-
-function rules(file: string): Rule[] {
-  const document = parse(readFileSync(path.join(RULES_DIR, file), 'utf8')) as { groups: { rules: Rule[] }[] };
-  return document.groups.flatMap((group) => group.rules);
-}
-
-/** A metric family's samples as queries name them: the family, or its _bucket, _sum, _count. */
-function reads(expr: string, family: { name: string; type: string }): boolean {
-  const samples = family.type === 'histogram' ? ['_bucket', '_sum', '_count'].map((suffix) => `${family.name}${suffix}`) : [family.name];
-  return samples.some((name) => new RegExp(`\\b${name}\\b`).test(expr));
-}
-
 const cell = (items: string[]) => (items.length === 0 ? '–' : items.join('<br>'));
 
 export function renderCatalogue(inventory: Inventory): string {
-  const recorded = rules('recording.yml').filter((rule) => rule.record);
-  const alerts = rules('alerts.yml').filter((rule) => rule.alert);
   // An alert reads a metric itself, or through a recorded series whose rule reads it.
-  const expanded = alerts.map((alert) => ({
-    name: alert.alert!,
-    expr: recorded.reduce((text, rule) => (text.includes(rule.record!) ? `${text}\n${rule.expr}` : text), alert.expr),
-  }));
+  const expanded = expandedAlerts();
   const panels = DASHBOARDS.flatMap((definition) =>
     definition.panels.map((panel) => ({
       name: `${definition.spec.uid} / ${panel.title}`,
@@ -101,37 +74,9 @@ export function renderCatalogue(inventory: Inventory): string {
     '| Method | Kind | Handler | Series | Panels | Alerts |',
     '| --- | --- | --- | --- | --- | --- |',
   ];
-  for (const [job, directory, proto] of [
-    ['user-service', 'user', userProto],
-    ['order-service', 'order', orderProto],
-  ] as const) {
-    for (const service of proto.fileDescriptor.service) {
-      for (const method of service.method) {
-        const kind = method.clientStreaming
-          ? method.serverStreaming
-            ? 'bidi_stream'
-            : 'client_stream'
-          : method.serverStreaming
-            ? 'server_stream'
-            : 'unary';
-        const handler = `[services/${directory}/src/internal/handlers.ts](../services/${directory}/src/internal/handlers.ts) \`${method.name![0]!.toLowerCase()}${method.name!.slice(1)}\``;
-        const series = `\`grpc_server_handled_total{job="${job}",grpc_method="${method.name}"}\``;
-        const sloAlerts = expanded
-          .filter(
-            (alert) =>
-              reads(alert.expr, { name: 'grpc_server_handled_total', type: 'counter' }) ||
-              reads(alert.expr, { name: 'grpc_server_handling_seconds', type: 'histogram' }),
-          )
-          .map((alert) => alert.name);
-        const methodPanels =
-          kind === 'unary'
-            ? ['services-overview (every panel; Method selects it)']
-            : ['services-overview (rate, errors, stream messages; latency panels are unary only)'];
-        lines.push(
-          `| \`${proto.fileDescriptor.package}.${service.name}/${method.name}\` | ${kind} | ${handler} | ${series} | ${cell(methodPanels)} | ${cell(kind === 'unary' ? sloAlerts : sloAlerts.filter((name) => !/Latency/.test(name)))} |`,
-        );
-      }
-    }
+  for (const rpc of rpcs()) {
+    const handler = `[services/${rpc.directory}/src/internal/handlers.ts](../services/${rpc.directory}/src/internal/handlers.ts) \`${rpc.handlerName}\``;
+    lines.push(`| \`${rpc.fullName}\` | ${rpc.kind} | ${handler} | \`${rpc.series}\` | ${cell(rpc.panels)} | ${cell(rpc.alerts)} |`);
   }
 
   lines.push(

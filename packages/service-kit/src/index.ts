@@ -37,7 +37,7 @@ export { FaultInjector, faultSpec, formatFault, formatFaults, type Fault, type F
 export { serverFeatures } from './features';
 export type { FeatureListeners, ServerFeature } from './server-feature';
 export { Closer } from './closer';
-export { onStopSignals, runService, runUntilSignalled, type ServiceMain } from './lifecycle';
+export { onStopSignals, runService, runUntilSignalled, type ServiceMain } from './run-service';
 export { Telemetry, createLogger, type Logger } from '@platform/telemetry';
 export {
   DEFAULT_PAGE_SIZE,
@@ -62,9 +62,9 @@ export {
 export { isDependencyUnavailable } from './unavailable';
 export { reflectionPackageDefinition, type ProtoFileMetadata } from './reflection';
 export type { CallContext, MethodImplementation, ServiceImplementation } from './rpc';
-export { GrpcServer, LISTENING_MESSAGE, type GrpcServerOptions } from './server';
+export { GrpcServer, LISTENING_MESSAGE, type GrpcServerOptions } from './grpc-server';
 export { field, parseRequest, protoFieldPath } from './validation';
-export { grpcServerOptions, serve, type RunningService, type ServeOptions } from './service';
+export { grpcServerOptions, serve, type RunningService, type ServeOptions } from './serve';
 export { CLIENT_ID_METADATA_KEY, RateLimiter, type RateLimiterOptions } from './rate-limit';
 export { channelCredentials, serverCredentials } from './tls';
 export { subscription, type SubscriptionOptions } from './subscription';

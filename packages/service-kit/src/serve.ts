@@ -5,7 +5,7 @@ import type { ServiceConfig } from './config';
 import { FaultInjection } from './fault-injection/feature';
 import { serverFeatures } from './features';
 import { watchReachability } from './postgres';
-import type { GrpcServer, GrpcServerOptions } from './server';
+import type { GrpcServer, GrpcServerOptions } from './grpc-server';
 
 /**
  * The GrpcServer options every service derives the same way from its

@@ -2,7 +2,7 @@ import { constants } from 'node:os';
 import { closeTracing, Telemetry } from '@platform/telemetry';
 import { Closer } from './closer';
 import { ConfigError, type ServiceConfig } from './config';
-import type { RunningService } from './service';
+import type { RunningService } from './serve';
 
 /**
  * Calls `stop` on the first SIGTERM or SIGINT, for a graceful stop; a second
