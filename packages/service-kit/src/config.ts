@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import { faultSpec, type Fault } from './fault-injection/injector';
+import { UsageError } from './usage-error';
 
 /** Start-up configuration is invalid; the message lists every offending variable. */
-export class ConfigError extends Error {
+export class ConfigError extends UsageError {
   override readonly name = 'ConfigError';
 
   /** One message for every problem, each `VARIABLE: what is wrong`. */

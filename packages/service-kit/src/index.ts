@@ -37,6 +37,7 @@ export { FaultInjector, faultSpec, formatFault, formatFaults, type Fault, type F
 export { serverFeatures } from './features';
 export type { FeatureListeners, ServerFeature } from './server-feature';
 export { Closer } from './closer';
+export { isUsageError, runCommand, UsageError, type CommandOptions } from './usage-error';
 export { onStopSignals, runService, runUntilSignalled, type ServiceMain } from './run-service';
 export { Telemetry, createLogger, type Logger } from '@platform/telemetry';
 export {

@@ -1,8 +1,9 @@
 import { constants } from 'node:os';
 import { closeTracing, Telemetry } from '@platform/telemetry';
 import { Closer } from './closer';
-import { ConfigError, type ServiceConfig } from './config';
+import type { ServiceConfig } from './config';
 import type { RunningService } from './serve';
+import { isUsageError } from './usage-error';
 
 /**
  * Calls `stop` on the first SIGTERM or SIGINT, for a graceful stop; a second
@@ -28,7 +29,7 @@ export function onStopSignals(stop: (signal: NodeJS.Signals) => void): void {
  * the closer, newest first, and exits 0. A signal during start-up closes the
  * service as soon as it has started (rather than killing it half-way, as
  * Node's default would). A second signal exits at once. Start-up failures
- * exit 1 with a clear message (configuration errors without a stack trace).
+ * exit 1 with a clear message (usage and configuration errors without a stack trace).
  */
 export function runUntilSignalled(start: (closer: Closer) => Promise<unknown>): void {
   const closer = new Closer();
@@ -52,7 +53,7 @@ export function runUntilSignalled(start: (closer: Closer) => Promise<unknown>): 
       if (stopping) void close();
     },
     (error: unknown) => {
-      const message = error instanceof ConfigError ? error.message : `start-up failed: ${(error as Error)?.stack ?? String(error)}`;
+      const message = isUsageError(error) ? error.message : `start-up failed: ${(error as Error)?.stack ?? String(error)}`;
       process.stderr.write(`${message}\n`);
       process.exit(1);
     },

@@ -1,11 +1,11 @@
 import { writeFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { Client } from '@grpc/grpc-js';
-import { channelCredentials, onStopSignals } from '@platform/service-kit';
+import { channelCredentials, onStopSignals, runCommand, UsageError } from '@platform/service-kit';
 import { closeTracing } from '@platform/telemetry/tracing';
 import { SingleBar } from 'cli-progress';
 import { runTraffic, type Progress } from './engine';
-import { OptionsError, parseOptions, USAGE, type CliOptions } from './options';
+import { parseOptions, USAGE, type CliOptions } from './options';
 import { formatSummary } from './report';
 
 /** Fails with a sentence, not a stack trace, when a target does not answer. */
@@ -14,7 +14,7 @@ async function assertReachable(name: string, address: string, options: CliOption
   try {
     await new Promise<void>((resolve, reject) => client.waitForReady(Date.now() + 5000, (error) => (error ? reject(error) : resolve())));
   } catch {
-    throw new OptionsError(`cannot reach the ${name} service at ${address} (no connection within 5 s); is it running? Set --${name}-addr.`);
+    throw new UsageError(`cannot reach the ${name} service at ${address} (no connection within 5 s); is it running? Set --${name}-addr.`);
   } finally {
     client.close();
   }
@@ -90,14 +90,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    if (error instanceof OptionsError) {
-      process.stderr.write(`traffic: ${error.message}\n\n${USAGE}\n`);
-      process.exit(2);
-    }
-    process.stderr.write(`traffic: failed: ${(error as Error)?.stack ?? String(error)}\n`);
-    process.exit(1);
-  },
-);
+runCommand(main, { name: 'traffic', usage: USAGE, usageExitCode: 2 });

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { ConfigError, parseDuration, tlsFromEnv, type TlsFiles } from '@platform/service-kit';
+import { parseDuration, tlsFromEnv, UsageError } from '@platform/service-kit';
 import type { ScenarioChoice, TrafficOptions } from './engine';
 
 export interface CliOptions extends TrafficOptions {
@@ -12,10 +12,6 @@ export interface CliOptions extends TrafficOptions {
 }
 
 /** A bad option: the message says which and why. */
-export class OptionsError extends Error {
-  override readonly name = 'OptionsError';
-}
-
 export const USAGE = `Usage: npm run traffic -- [options]
 
   --user-addr HOST:PORT    user service        (TRAFFIC_USER_ADDR, default localhost:50051)
@@ -66,13 +62,13 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv, randomSeed 
       allowPositionals: false,
     }) as { values: Record<string, string | undefined> });
   } catch (error) {
-    throw new OptionsError((error as Error).message);
+    throw new UsageError((error as Error).message);
   }
   const pick = (flag: string, variable: string) => values[flag] ?? (env[variable] || undefined);
 
   const scenario = pick('scenario', 'TRAFFIC_SCENARIO') ?? 'mixed';
   if (!SCENARIOS.includes(scenario as ScenarioChoice))
-    throw new OptionsError(`--scenario must be one of ${SCENARIOS.join(', ')}, not "${scenario}"`);
+    throw new UsageError(`--scenario must be one of ${SCENARIOS.join(', ')}, not "${scenario}"`);
   const duration = pick('duration', 'TRAFFIC_DURATION');
   const count = pick('count', 'TRAFFIC_COUNT');
   const seed = pick('seed', 'TRAFFIC_SEED');
@@ -91,17 +87,9 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv, randomSeed 
     maxErrorRate: number('--max-error-rate', pick('max-error-rate', 'TRAFFIC_MAX_ERROR_RATE') ?? '0.01', { min: 0, max: 1 }),
     jaegerUrl: pick('jaeger-url', 'JAEGER_UI_URL') ?? 'http://localhost:16686',
     heartbeatFile: pick('heartbeat-file', 'TRAFFIC_HEARTBEAT_FILE'),
-    tls: tlsOptions(env),
+    // A ConfigError is a UsageError, as the others here.
+    tls: tlsFromEnv(env),
   };
-}
-
-function tlsOptions(env: NodeJS.ProcessEnv): TlsFiles | undefined {
-  try {
-    return tlsFromEnv(env);
-  } catch (error) {
-    if (error instanceof ConfigError) throw new OptionsError(error.message);
-    throw error;
-  }
 }
 
 function number(name: string, text: string, limits: { min?: number; max?: number; integer?: boolean }): number {
@@ -114,7 +102,7 @@ function number(name: string, text: string, limits: { min?: number; max?: number
     value <= (limits.max ?? Infinity);
   if (!ok) {
     const range = `${limits.min ?? '-∞'}..${limits.max ?? '∞'}`;
-    throw new OptionsError(`${name} must be ${limits.integer ? 'a whole number' : 'a number'} in ${range}, not "${text}"`);
+    throw new UsageError(`${name} must be ${limits.integer ? 'a whole number' : 'a number'} in ${range}, not "${text}"`);
   }
   return value;
 }
@@ -122,7 +110,7 @@ function number(name: string, text: string, limits: { min?: number; max?: number
 /** 500ms, 30s, 5m or 1h (parseDuration of the kit: the same durations as a fault spec's). */
 export function durationMs(name: string, text: string): number {
   const value = parseDuration(text);
-  if (typeof value === 'string') throw new OptionsError(`${name}: ${value}`);
-  if (value <= 0) throw new OptionsError(`${name} must be longer than zero`);
+  if (typeof value === 'string') throw new UsageError(`${name}: ${value}`);
+  if (value <= 0) throw new UsageError(`${name} must be longer than zero`);
   return value;
 }

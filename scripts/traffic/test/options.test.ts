@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { durationMs, OptionsError, parseOptions } from '../src';
+import { UsageError } from '@platform/service-kit';
+import { durationMs, parseOptions } from '../src';
 
 describe('traffic options', () => {
   it('take flags over environment over defaults', () => {
@@ -29,7 +30,7 @@ describe('traffic options', () => {
     });
     assert.throws(
       () => parseOptions([], { TLS_CA_FILE: '/c/ca.pem' }),
-      (error: unknown) => error instanceof OptionsError && /TLS_CERT_FILE: required/.test(error.message),
+      (error: unknown) => error instanceof UsageError && /TLS_CERT_FILE: required/.test(error.message),
     );
   });
 
@@ -49,7 +50,7 @@ describe('traffic options', () => {
     for (const [argv, message] of cases) {
       assert.throws(
         () => parseOptions(argv, {}),
-        (error: unknown) => error instanceof OptionsError && message.test(error.message),
+        (error: unknown) => error instanceof UsageError && message.test(error.message),
         argv.join(' '),
       );
     }
@@ -62,7 +63,7 @@ describe('traffic options', () => {
     assert.equal(durationMs('--d', '1h'), 3_600_000);
     assert.throws(
       () => durationMs('--deadline', '10'),
-      (error: unknown) => error instanceof OptionsError && error.message === '--deadline: "10" is not a duration such as 200ms, 1.5s or 5m',
+      (error: unknown) => error instanceof UsageError && error.message === '--deadline: "10" is not a duration such as 200ms, 1.5s or 5m',
     );
   });
 });

@@ -7,11 +7,12 @@ import { parseArgs } from 'node:util';
 import type { ServiceError } from '@grpc/grpc-js';
 import { FaultServiceClient, type Fault as ProtoFault } from '@platform/contracts/fault/v1/fault';
 import { unary } from '../client/unary';
-import { ConfigError, tlsFromEnv } from '../config';
+import { tlsFromEnv } from '../config';
 import { Code, readFieldViolations } from '../errors';
 import { fromProtoFault, toProtoFault } from '../fault-injection/admin-service';
 import { faultSchema, faultSpec, formatFault, type Fault } from '../fault-injection/injector';
 import { channelCredentials } from '../tls';
+import { runCommand, UsageError } from '../usage-error';
 
 /** The fault admin listeners of the services `npm start` runs (user, then order): their gRPC ports + 20. */
 const DEFAULT_TARGETS = ['localhost:50071', 'localhost:50072'];
@@ -47,8 +48,6 @@ that require mTLS, set TLS_CA_FILE, TLS_CERT_FILE and TLS_KEY_FILE to a
 certificate their CA signed (scripts/gen-certs.sh makes them).`;
 
 /** A message for the user, printed without a stack. */
-class UsageError extends Error {}
-
 type Target = { address: string; client: FaultServiceClient };
 
 async function main(argv: string[]): Promise<boolean> {
@@ -172,17 +171,4 @@ function report(address: string, error: unknown): false {
   return false;
 }
 
-main(process.argv.slice(2)).then(
-  (ok) => {
-    if (!ok) process.exitCode = 1;
-  },
-  (error: unknown) => {
-    // UsageError, ConfigError (TLS_*) and parseArgs' own complaints (ERR_PARSE_ARGS_*) are for the user; anything else is a bug.
-    const forUser =
-      error instanceof UsageError ||
-      error instanceof ConfigError ||
-      String((error as { code?: unknown }).code).startsWith('ERR_PARSE_ARGS');
-    process.stderr.write(`${forUser ? (error as Error).message : String((error as Error)?.stack ?? error)}\n`);
-    process.exitCode = 1;
-  },
-);
+runCommand(async () => ((await main(process.argv.slice(2))) ? 0 : 1));
