@@ -1,4 +1,4 @@
-import { build, type Histogram } from 'hdr-histogram-js';
+import { LatencyHistogram } from '@platform/traffic-generator';
 import { processCpuSeconds } from './infrastructure';
 
 /** One call of the benchmarked operation; rejects on failure. */
@@ -30,10 +30,6 @@ interface Measurement {
   serverPid?: number | undefined;
 }
 
-function histogram(): Histogram {
-  return build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
-}
-
 /** Runs `load` and adds what it cost in CPU, on both sides. */
 async function withCpu(serverPid: number | undefined, load: () => Promise<Omit<LoadResult, 'loadGeneratorCpu'>>): Promise<LoadResult> {
   const serverBefore = serverPid === undefined ? undefined : processCpuSeconds(serverPid);
@@ -51,18 +47,9 @@ async function withCpu(serverPid: number | undefined, load: () => Promise<Omit<L
   };
 }
 
-function summarise(h: Histogram, ok: number, failed: number, seconds: number): Omit<LoadResult, 'loadGeneratorCpu'> {
-  const ms = (micros: number) => Math.round(micros) / 1000;
-  return {
-    ok,
-    failed,
-    seconds,
-    throughput: ok / seconds,
-    p50Ms: ms(h.getValueAtPercentile(50)),
-    p90Ms: ms(h.getValueAtPercentile(90)),
-    p99Ms: ms(h.getValueAtPercentile(99)),
-    maxMs: ms(h.maxValue),
-  };
+function summarise(latency: LatencyHistogram, ok: number, failed: number, seconds: number): Omit<LoadResult, 'loadGeneratorCpu'> {
+  const { p50Ms, p90Ms, p99Ms, maxMs } = latency.summary();
+  return { ok, failed, seconds, throughput: ok / seconds, p50Ms, p90Ms, p99Ms, maxMs };
 }
 
 /**
@@ -71,7 +58,7 @@ function summarise(h: Histogram, ok: number, failed: number, seconds: number): O
  */
 export function closedLoop(call: Call, options: { concurrency: number; durationMs: number } & Measurement): Promise<LoadResult> {
   return withCpu(options.serverPid, async () => {
-    const h = histogram();
+    const h = new LatencyHistogram();
     let ok = 0;
     let failed = 0;
     const start = performance.now();
@@ -81,7 +68,7 @@ export function closedLoop(call: Call, options: { concurrency: number; durationM
         const t0 = performance.now();
         try {
           await call();
-          h.recordValue(Math.max(1, Math.round((performance.now() - t0) * 1000)));
+          h.record((performance.now() - t0) * 1000);
           ok++;
         } catch {
           failed++;
@@ -100,7 +87,7 @@ export function closedLoop(call: Call, options: { concurrency: number; durationM
  */
 export function fixedRate(call: Call, options: { rate: number; durationMs: number } & Measurement): Promise<LoadResult> {
   return withCpu(options.serverPid, async () => {
-    const h = histogram();
+    const h = new LatencyHistogram();
     let ok = 0;
     let failed = 0;
     const interval = 1000 / options.rate;
@@ -115,7 +102,7 @@ export function fixedRate(call: Call, options: { rate: number; durationMs: numbe
       pending.push(
         call().then(
           () => {
-            h.recordValue(Math.max(1, Math.round((performance.now() - from) * 1000)));
+            h.record((performance.now() - from) * 1000);
             ok++;
           },
           () => {

@@ -1,16 +1,6 @@
 import { status as Code } from '@grpc/grpc-js';
-import { build, type Histogram } from 'hdr-histogram-js';
 import { grpcCodeName, isServerFaultCode } from '@platform/telemetry';
-
-export interface LatencySummary {
-  minMs: number;
-  avgMs: number;
-  p50Ms: number;
-  p90Ms: number;
-  p95Ms: number;
-  p99Ms: number;
-  maxMs: number;
-}
+import { LatencyHistogram, type LatencySummary } from './latency';
 
 export interface MethodSummary {
   count: number;
@@ -49,7 +39,7 @@ export interface Summary {
 }
 
 interface MethodStats {
-  histogram: Histogram;
+  latency: LatencyHistogram;
   codes: Map<number, number>;
 }
 
@@ -71,13 +61,10 @@ export class Stats {
     this.calls++;
     let stats = this.methods.get(method);
     if (!stats) {
-      stats = {
-        histogram: build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 3 }),
-        codes: new Map(),
-      };
+      stats = { latency: new LatencyHistogram(), codes: new Map() };
       this.methods.set(method, stats);
     }
-    stats.histogram.recordValue(Math.max(1, Math.round(micros)));
+    stats.latency.record(micros);
     stats.codes.set(code, (stats.codes.get(code) ?? 0) + 1);
     const call = { method, code, micros, traceId };
     // Unexpected: a server fault, the same codes the SLO counts (the traffic's deliberate mistakes are the caller's).
@@ -99,19 +86,9 @@ export class Stats {
     const methods: Record<string, MethodSummary> = {};
     const codes: Record<string, number> = {};
     for (const [method, stats] of [...this.methods].sort(([a], [b]) => a.localeCompare(b))) {
-      const h = stats.histogram;
-      const ms = (micros: number) => Math.round(micros) / 1000;
       methods[method] = {
-        count: h.totalCount,
-        latency: {
-          minMs: ms(h.minNonZeroValue),
-          avgMs: ms(h.mean),
-          p50Ms: ms(h.getValueAtPercentile(50)),
-          p90Ms: ms(h.getValueAtPercentile(90)),
-          p95Ms: ms(h.getValueAtPercentile(95)),
-          p99Ms: ms(h.getValueAtPercentile(99)),
-          maxMs: ms(h.maxValue),
-        },
+        count: stats.latency.count,
+        latency: stats.latency.summary(),
         codes: Object.fromEntries([...stats.codes].map(([code, count]) => [grpcCodeName(code), count])),
       };
       for (const [code, count] of stats.codes) codes[grpcCodeName(code)] = (codes[grpcCodeName(code)] ?? 0) + count;
