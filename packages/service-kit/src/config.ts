@@ -1,69 +1,7 @@
 import { z } from 'zod';
-import { faultSpec, type Fault } from './fault-injection/injector';
-import { UsageError } from './usage-error';
-
-/** Start-up configuration is invalid; the message lists every offending variable. */
-export class ConfigError extends UsageError {
-  override readonly name = 'ConfigError';
-
-  /** One message for every problem, each `VARIABLE: what is wrong`. */
-  static of(problems: readonly string[]): ConfigError {
-    return new ConfigError(`invalid configuration:\n${problems.map((problem) => `  ${problem}`).join('\n')}`);
-  }
-}
-
-/**
- * Parses environment variables once, at start-up, against a schema. Empty
- * values count as unset so that `FOO=` in a Compose file means "use the default".
- */
-export function parseEnv<Shape extends z.ZodRawShape>(shape: Shape, env: NodeJS.ProcessEnv = process.env): z.output<z.ZodObject<Shape>> {
-  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
-  const result = z.object(shape).safeParse(present);
-  if (!result.success) {
-    throw ConfigError.of(result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`));
-  }
-  return result.data;
-}
-
-/** Schemas for the variable kinds every service uses. */
-export const envVar = {
-  port: (defaultPort: number) =>
-    z.coerce
-      .number({ error: 'must be a port number' })
-      .int({ error: 'must be a port number' })
-      .min(0, { error: 'must be a port number (0-65535)' })
-      .max(65535, { error: 'must be a port number (0-65535)' })
-      .default(defaultPort),
-  milliseconds: (defaultMs: number, options: { allowZero?: boolean } = {}) =>
-    z.coerce
-      .number({ error: 'must be a number of milliseconds' })
-      .int({ error: 'must be a whole number of milliseconds' })
-      .min(options.allowZero ? 0 : 1, { error: `must be a ${options.allowZero ? 'non-negative' : 'positive'} number of milliseconds` })
-      .default(defaultMs),
-  /** A whole number from `min` (to `max`): a rate, a count, a size, a percentage; where min is 0, 0 may mean "off". */
-  count: (defaultValue: number, min = 0, max = Number.MAX_SAFE_INTEGER) => {
-    const range =
-      max === Number.MAX_SAFE_INTEGER ? (min === 0 ? 'must not be negative' : `must be at least ${min}`) : `must be from ${min} to ${max}`;
-    return z.coerce
-      .number({ error: 'must be a whole number' })
-      .int({ error: 'must be a whole number' })
-      .min(min, { error: range })
-      .max(max, { error: range })
-      .default(defaultValue);
-  },
-  logLevel: () => z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  postgresUrl: () => z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// URL' }),
-  /** host:port, or any gRPC target such as dns:///user:50051. */
-  grpcTarget: (defaultTarget: string) =>
-    z.string().regex(/^\S+$/, { error: 'must be a gRPC target such as localhost:50051' }).default(defaultTarget),
-  flag: (defaultValue: boolean) =>
-    z
-      .enum(['true', 'false', '1', '0'], { error: 'must be true, false, 1 or 0' })
-      .transform((value) => value === 'true' || value === '1')
-      .default(defaultValue),
-} as const;
-
-export type LogLevel = z.output<ReturnType<typeof envVar.logLevel>>;
+import { ConfigError, envVar, parseEnv, type LogLevel } from './env';
+import { faultInjectionEnvShape, toFaultInjectionConfig, type FaultInjectionConfig } from './fault-injection/config';
+import { rateLimitEnvShape, toRateLimitConfig, type RateLimitConfig } from './rate-limit-config';
 
 /** gRPC's own default, stated so that both directions have the same, visible limit. */
 export const DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
@@ -73,12 +11,6 @@ export const DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
  * must not retry. Compose sets 5 minutes, so new replicas still get traffic.
  */
 export const DEFAULT_MAX_CONNECTION_AGE_MS = 0;
-
-/**
- * Where the fault admin listener is by default, from the gRPC port: user
- * 50051 -> 50071, order 50052 -> 50072 (npm run fault's default targets).
- */
-export const FAULT_ADMIN_PORT_OFFSET = 20;
 
 /**
  * A connection without calls is closed after this long: clients reconnect
@@ -94,18 +26,6 @@ export interface TlsFiles {
   caFile: string;
   certFile: string;
   keyFile: string;
-}
-
-/** Per-caller rate limiting; see RateLimiter. */
-export interface RateLimitConfig {
-  /** Calls per second each caller may make. */
-  perSecond: number;
-  /** Calls a caller may make beyond perSecond in a spike, earned back at perSecond. */
-  burst: number;
-  /** Set: replicas share each caller's budget through this Redis; otherwise each replica counts alone. */
-  redisUrl: string | undefined;
-  /** Prefix of the budget keys; replicas sharing it share budgets. Tests give each run its own. */
-  keyPrefix?: string;
 }
 
 /** The settings every service has. */
@@ -128,7 +48,7 @@ export interface ServiceConfig {
    * Set: these faults are in effect from the start, and fault.v1.FaultService
    * is served on its own listener (never on the gRPC port), at adminHost:adminPort.
    */
-  faultInjection: { faults: readonly Fault[]; adminHost: string; adminPort: number } | undefined;
+  faultInjection: FaultInjectionConfig | undefined;
   /** After SIGTERM, how long health reports NOT_SERVING while calls are still accepted, before draining starts. */
   shutdownDrainDelayMs: number;
   /**
@@ -203,13 +123,7 @@ export function serviceEnvShape(defaults: { grpcPort: number; metricsPort: numbe
     ELASTICSEARCH_API_KEY: z.string().optional(),
     ELASTICSEARCH_USERNAME: z.string().optional(),
     ELASTICSEARCH_PASSWORD: z.string().optional(),
-    // Off unless asked for: anyone who can reach the admin listener can slow or fail every call.
-    FAULT_INJECTION_ENABLED: envVar.flag(false),
-    FAULTS: faultSpec.optional(),
-    // Loopback unless told otherwise, for the same reason; Compose opens it to the stack's network.
-    FAULT_ADMIN_HOST: z.string().min(1).default('127.0.0.1'),
-    // Unset: the gRPC port + FAULT_ADMIN_PORT_OFFSET (a free port when that is 0).
-    FAULT_ADMIN_PORT: envVar.port(0).unwrap().optional(),
+    ...faultInjectionEnvShape,
     // 0 by default so that tests and local runs stop at once; Compose sets it.
     SHUTDOWN_DRAIN_DELAY_MS: envVar.milliseconds(0, { allowZero: true }),
     TELEMETRY_FLUSH_TIMEOUT_MS: envVar.milliseconds(2_000),
@@ -222,32 +136,16 @@ export function serviceEnvShape(defaults: { grpcPort: number; metricsPort: numbe
     GRPC_MAX_CONNECTION_IDLE_MS: envVar.milliseconds(DEFAULT_MAX_CONNECTION_IDLE_MS),
     GRPC_REQUEST_RECEIVE_TIMEOUT_MS: envVar.milliseconds(DEFAULT_REQUEST_RECEIVE_TIMEOUT_MS),
     ...tlsEnvShape,
-    // 0: no rate limiting.
-    RATE_LIMIT_PER_SECOND: envVar.count(0),
-    RATE_LIMIT_BURST: envVar.count(0),
-    REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' }).optional(),
+    ...rateLimitEnvShape,
     PAGE_TOKEN_KEY: z.string().min(32, { error: 'must have at least 32 characters' }).optional(),
   };
 }
 
 export function toServiceConfig(parsed: z.output<z.ZodObject<ReturnType<typeof serviceEnvShape>>>): ServiceConfig {
   const problems: string[] = [];
-  if (!parsed.FAULT_INJECTION_ENABLED) {
-    for (const name of ['FAULTS', 'FAULT_ADMIN_PORT'] as const) {
-      if (parsed[name] !== undefined) problems.push(`${name}: set while fault injection is off; also set FAULT_INJECTION_ENABLED=true`);
-    }
-  }
-  // Settings that would do nothing are mistakes worth stopping for, as with FAULTS.
-  if (parsed.RATE_LIMIT_PER_SECOND === 0) {
-    if (parsed.RATE_LIMIT_BURST > 0) problems.push('RATE_LIMIT_BURST: set while rate limiting is off; also set RATE_LIMIT_PER_SECOND');
-    if (parsed.REDIS_URL !== undefined) problems.push('REDIS_URL: set while rate limiting is off; also set RATE_LIMIT_PER_SECOND');
-  }
-  const adminPort = parsed.FAULT_ADMIN_PORT ?? (parsed.GRPC_PORT === 0 ? 0 : parsed.GRPC_PORT + FAULT_ADMIN_PORT_OFFSET);
-  if (parsed.FAULT_INJECTION_ENABLED) {
-    if (adminPort > 65535) problems.push(`FAULT_ADMIN_PORT: GRPC_PORT + ${FAULT_ADMIN_PORT_OFFSET} is beyond 65535; set FAULT_ADMIN_PORT`);
-    else if (adminPort !== 0 && adminPort === parsed.GRPC_PORT)
-      problems.push('FAULT_ADMIN_PORT: must differ from GRPC_PORT; the admin listener is a port of its own');
-  }
+  // Each feature reads its own section, and says what is wrong with it.
+  const faultInjection = toFaultInjectionConfig(parsed, parsed.GRPC_PORT, problems);
+  const rateLimit = toRateLimitConfig(parsed, problems);
   if (problems.length > 0) throw ConfigError.of(problems);
   return {
     grpcHost: parsed.GRPC_HOST,
@@ -266,13 +164,7 @@ export function toServiceConfig(parsed: z.output<z.ZodObject<ReturnType<typeof s
           password: parsed.ELASTICSEARCH_PASSWORD,
         }
       : undefined,
-    faultInjection: parsed.FAULT_INJECTION_ENABLED
-      ? {
-          faults: parsed.FAULTS ?? [],
-          adminHost: parsed.FAULT_ADMIN_HOST,
-          adminPort,
-        }
-      : undefined,
+    faultInjection,
     shutdownDrainDelayMs: parsed.SHUTDOWN_DRAIN_DELAY_MS,
     telemetryFlushTimeoutMs: parsed.TELEMETRY_FLUSH_TIMEOUT_MS,
     grpcMaxMessageBytes: parsed.GRPC_MAX_MESSAGE_BYTES,
@@ -283,10 +175,7 @@ export function toServiceConfig(parsed: z.output<z.ZodObject<ReturnType<typeof s
     grpcMaxConnectionIdleMs: parsed.GRPC_MAX_CONNECTION_IDLE_MS,
     grpcRequestReceiveTimeoutMs: parsed.GRPC_REQUEST_RECEIVE_TIMEOUT_MS,
     tls: toTlsFiles(parsed),
-    rateLimit:
-      parsed.RATE_LIMIT_PER_SECOND > 0
-        ? { perSecond: parsed.RATE_LIMIT_PER_SECOND, burst: parsed.RATE_LIMIT_BURST, redisUrl: parsed.REDIS_URL }
-        : undefined,
+    rateLimit,
     pageTokenKey: parsed.PAGE_TOKEN_KEY,
   };
 }

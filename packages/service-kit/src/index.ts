@@ -3,21 +3,19 @@ export { CircuitBreakerGuard, isDependencyUnwell, type CircuitBreakerSettings, t
 export { Dependency, type DependencyOptions } from './client/dependency';
 export { unary, type UnaryMethod } from './client/unary';
 export { millisecondsOf, parseDuration, protoDurationOf } from './duration';
+export { ConfigError, envVar, parseEnv, type LogLevel } from './env';
+export { FAULT_ADMIN_PORT_OFFSET, type FaultInjectionConfig } from './fault-injection/config';
+export { type RateLimitConfig } from './rate-limit-config';
 export {
-  ConfigError,
   DEFAULT_MAX_CONNECTION_AGE_MS,
   DEFAULT_MAX_CONNECTION_IDLE_MS,
   DEFAULT_REQUEST_RECEIVE_TIMEOUT_MS,
   DEFAULT_MAX_MESSAGE_BYTES,
-  envVar,
-  parseEnv,
   serviceEnvShape,
   tlsEnvShape,
   tlsFromEnv,
   toServiceConfig,
   toTlsFiles,
-  type LogLevel,
-  type RateLimitConfig,
   type ServiceConfig,
   type TlsFiles,
 } from './config';

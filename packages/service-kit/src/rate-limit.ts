@@ -3,7 +3,7 @@ import { grpcMethodLabels, type Logger, type MetricsRegistry } from '@platform/t
 import { Redis } from 'ioredis';
 import { Counter } from 'prom-client';
 import { BurstyRateLimiter, RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
-import type { RateLimitConfig } from './config';
+import type { RateLimitConfig } from './rate-limit-config';
 import { AppError, toGrpcStatus } from './errors';
 import type { ServerFeature } from './server-feature';
 

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { credentials, ServerCredentials, type ChannelCredentials } from '@grpc/grpc-js';
-import { ConfigError, type TlsFiles } from './config';
+import type { TlsFiles } from './config';
+import { ConfigError } from './env';
 
 /**
  * Server credentials: plaintext without TLS files; with them, TLS that

@@ -7,7 +7,8 @@
  *   node packages/service-kit/dist/src/cli/health-probe.js [host:port] [service]
  */
 import type { ChannelCredentials, ServiceError } from '@grpc/grpc-js';
-import { ConfigError, tlsFromEnv } from '../config';
+import { tlsFromEnv } from '../config';
+import { ConfigError } from '../env';
 import { checkHealth } from '../health-client';
 import { channelCredentials } from '../tls';
 

@@ -1,6 +1,6 @@
 import type { Logger } from '@platform/telemetry';
 import { FaultServiceService, protoMetadata as faultProtoMetadata } from '@platform/contracts/fault/v1/fault';
-import { ConfigError } from '../config';
+import { ConfigError } from '../env';
 import type { FeatureListeners, ServerFeature } from '../server-feature';
 import { faultServiceHandlers } from './admin-service';
 import { formatFaults, unservedMethodProblem, type FaultInjector } from './injector';
