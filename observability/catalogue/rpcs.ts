@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
+import { grpcTypeOf, type GrpcType } from '@platform/telemetry';
 import { protoMetadata as orderProto } from '@platform/contracts/order/v1/order';
 import { protoMetadata as userProto } from '@platform/contracts/user/v1/user';
 
@@ -52,7 +53,7 @@ export interface Rpc {
   name: string;
   /** `createOrder`: the handler's name. */
   handlerName: string;
-  kind: 'unary' | 'client_stream' | 'server_stream' | 'bidi_stream';
+  kind: GrpcType;
   job: string;
   directory: string;
   series: string;
@@ -71,13 +72,7 @@ export function rpcs(): Rpc[] {
   return SERVICES.flatMap(({ job, directory, proto }) =>
     proto.fileDescriptor.service.flatMap((service) =>
       service.method.map((method): Rpc => {
-        const kind = method.clientStreaming
-          ? method.serverStreaming
-            ? 'bidi_stream'
-            : 'client_stream'
-          : method.serverStreaming
-            ? 'server_stream'
-            : 'unary';
+        const kind = grpcTypeOf({ requestStream: method.clientStreaming === true, responseStream: method.serverStreaming === true });
         return {
           fullName: `${proto.fileDescriptor.package}.${service.name}/${method.name}`,
           name: method.name!,

@@ -85,6 +85,37 @@ export function containerEnv(container: Container, objects: K8sObject[]): Map<st
   return env;
 }
 
+/** `$(NAME)` in an env value: the kubelet puts in the value of NAME, when NAME is defined before it. */
+const ENV_REFERENCE = /\$\(([A-Z_]+)\)/g;
+
+/** The variables an env value refers to with `$(NAME)`. */
+export function envReferences(value: string | undefined): string[] {
+  return [...(value ?? '').matchAll(ENV_REFERENCE)].map((match) => match[1]!);
+}
+
+/**
+ * The container's environment as the kubelet makes it: ConfigMaps, literals,
+ * then each Secret's value from `secretValue` (the Secret object's data, or
+ * a stand-in where an overlay leaves the Secrets to the cluster), `$(NAME)`
+ * expanded from what is defined before it and left as it is otherwise.
+ */
+export function podEnvironment(
+  container: Container,
+  objects: K8sObject[],
+  secretValue: (ref: { name: string; key: string; optional?: boolean }, variable: string) => string | undefined,
+): Record<string, string> {
+  const values = containerEnv(container, objects);
+  for (const variable of container.env ?? []) {
+    const ref = variable.valueFrom?.secretKeyRef;
+    if (ref) values.set(variable.name, secretValue(ref, variable.name));
+  }
+  const env: Record<string, string> = {};
+  for (const [name, value] of values) {
+    if (value !== undefined) env[name] = value.replace(ENV_REFERENCE, (reference, ref: string) => env[ref] ?? reference);
+  }
+  return env;
+}
+
 export function probeViolations({ deployment, grpcService }: ServiceWorkload, objects: K8sObject[]): string[] {
   const problems: string[] = [];
   for (const container of deployment.spec.template.spec.containers) {

@@ -2,16 +2,18 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { OrderServiceService } from '@platform/contracts/order/v1/order';
-import { UserServiceService } from '@platform/contracts/user/v1/user';
+import { OrderServiceClient } from '@platform/contracts/order/v1/order';
+import { UserServiceClient } from '@platform/contracts/user/v1/user';
 import { loadConfig as loadOrderConfig } from '@platform/order-service';
 import { serviceEnvShape, tlsEnvShape } from '@platform/service-kit';
 import { loadConfig as loadUserConfig } from '@platform/user-service';
 import {
   availabilityViolations,
   containerEnv,
+  envReferences,
   gracePeriodViolations,
   healthCheckOf,
+  podEnvironment,
   probeViolations,
   referenceViolations,
   securityViolations,
@@ -31,10 +33,9 @@ const RENDERINGS: { kustomization: string; components?: string[] }[] = [
 ];
 const PLATFORM_IMAGE = /^PLATFORM_IMAGE=(.+)$/m.exec(readFileSync(path.join(KUBERNETES_DIR, '../../compose/.env'), 'utf8'))![1]!;
 
-const grpcServiceOf = (definition: { [method: string]: { path: string } }) => Object.values(definition)[0]!.path.split('/')[1]!;
 const SERVICES = [
-  { name: 'user', grpcService: grpcServiceOf(UserServiceService), loadConfig: loadUserConfig, ownVariables: [] as string[] },
-  { name: 'order', grpcService: grpcServiceOf(OrderServiceService), loadConfig: loadOrderConfig, ownVariables: ['USER_SERVICE_'] },
+  { name: 'user', grpcService: UserServiceClient.serviceName, loadConfig: loadUserConfig, ownVariables: [] as string[] },
+  { name: 'order', grpcService: OrderServiceClient.serviceName, loadConfig: loadOrderConfig, ownVariables: ['USER_SERVICE_'] },
 ];
 
 const clone = <T>(value: T): T => structuredClone(value);
@@ -132,16 +133,10 @@ for (const { kustomization, components = [] } of RENDERINGS) {
       const shared = Object.keys({ ...serviceEnvShape({ grpcPort: 1, metricsPort: 1, maxReceiveMessageBytes: 1 }), ...tlsEnvShape });
       for (const { name, loadConfig, ownVariables } of SERVICES) {
         const container = deployment(objects, name)!.spec.template.spec.containers[0]!;
-        const declared = containerEnv(container, objects);
         // Secrets' values are not in the manifests: a stand-in of the length a key needs.
-        for (const variable of container.env ?? []) if (variable.valueFrom) declared.set(variable.name, 'x'.repeat(48));
-        const referenced = new Set(
-          [...declared.values()].flatMap((value) => [...(value ?? '').matchAll(/\$\(([A-Z_]+)\)/g)].map((m) => m[1]!)),
-        );
-        const env: Record<string, string> = {};
-        for (const [variable, value] of declared)
-          env[variable] = (value ?? '').replace(/\$\(([A-Z_]+)\)/g, (_, ref: string) => declared.get(ref) ?? '');
-        const unread = [...declared.keys()].filter(
+        const env = podEnvironment(container, objects, () => 'x'.repeat(48));
+        const referenced = new Set([...containerEnv(container, objects).values()].flatMap(envReferences));
+        const unread = Object.keys(env).filter(
           (variable) =>
             !shared.includes(variable) &&
             !variable.startsWith('OTEL_') &&

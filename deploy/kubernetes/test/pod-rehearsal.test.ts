@@ -15,28 +15,19 @@ import { credentials } from '@grpc/grpc-js';
 import { UserServiceClient } from '@platform/contracts/user/v1/user';
 import { checkHealth } from '@platform/service-kit';
 import { eventually, freePort, freshDatabaseUrl, messageOf, startServiceProcess, unary, type ServiceProcess } from '@platform/testing';
-import { containerEnv, type Workload } from '../support/policy';
+import { podEnvironment, type Workload } from '../support/policy';
 import { KUBERNETES_DIR, render, type K8sObject } from '../support/render';
 
 const REPOSITORY = path.resolve(KUBERNETES_DIR, '../..');
 
-/** The container's environment as the kubelet makes it: Secrets decoded, $(NAME) references expanded. */
-function podEnvironment(workload: Workload, objects: K8sObject[]): Record<string, string> {
-  const container = workload.spec.template.spec.containers[0]!;
-  const values = containerEnv(container, objects);
-  for (const variable of container.env ?? []) {
-    const ref = variable.valueFrom?.secretKeyRef;
-    if (!ref) continue;
+/** A Secret's value as the kubelet reads it: the Secret object's data, base64-decoded. */
+function secretValueIn(objects: K8sObject[]) {
+  return (ref: { name: string; key: string; optional?: boolean }, variable: string): string | undefined => {
     const secret = objects.find((object) => object.kind === 'Secret' && object.metadata.name === ref.name);
     const encoded = (secret?.data as Record<string, string> | undefined)?.[ref.key];
-    if (encoded === undefined) assert.ok(ref.optional, `${variable.name}: Secret ${ref.name} has no key ${ref.key}`);
-    else values.set(variable.name, Buffer.from(encoded, 'base64').toString('utf8'));
-  }
-  const env: Record<string, string> = {};
-  for (const [name, value] of values) {
-    if (value !== undefined) env[name] = value.replace(/\$\(([A-Z_]+)\)/g, (_, ref: string) => env[ref] ?? `$(${ref})`);
-  }
-  return env;
+    if (encoded === undefined) assert.ok(ref.optional, `${variable}: Secret ${ref.name} has no key ${ref.key}`);
+    return encoded === undefined ? undefined : Buffer.from(encoded, 'base64').toString('utf8');
+  };
 }
 
 describe('the user pod of overlays/demo, rehearsed', () => {
@@ -52,7 +43,7 @@ describe('the user pod of overlays/demo, rehearsed', () => {
 
   it("starts from the container's command and environment, and answers the startup, liveness and readiness probes SERVING", async () => {
     assert.deepEqual(command.slice(0, 3), ['node', '--require', '@platform/telemetry/register'], 'the command the image rehearsal runs');
-    const env = podEnvironment(workload, objects);
+    const env = podEnvironment(container, objects, secretValueIn(objects));
     assert.match(
       env.DATABASE_URL ?? '',
       /^postgres:\/\/postgres:change-me-postgres@postgres:5432\/users$/,

@@ -39,7 +39,13 @@ export function grpcCodeName(code: number): string {
   return CODE_NAMES[code] ?? 'Unknown';
 }
 
-type GrpcType = 'unary' | 'client_stream' | 'server_stream' | 'bidi_stream';
+export type GrpcType = 'unary' | 'client_stream' | 'server_stream' | 'bidi_stream';
+
+/** The grpc_type label of a method: whether its request and its response are streams. */
+export function grpcTypeOf(method: { requestStream: boolean; responseStream: boolean }): GrpcType {
+  if (method.requestStream) return method.responseStream ? 'bidi_stream' : 'client_stream';
+  return method.responseStream ? 'server_stream' : 'unary';
+}
 
 interface MethodLabels {
   grpc_type: GrpcType;
@@ -83,14 +89,7 @@ class MethodSeries {
     method: MethodShape,
     private readonly target?: string,
   ) {
-    const grpcType: GrpcType = method.requestStream
-      ? method.responseStream
-        ? 'bidi_stream'
-        : 'client_stream'
-      : method.responseStream
-        ? 'server_stream'
-        : 'unary';
-    this.labels = { grpc_type: grpcType, ...grpcMethodLabels(method.path) };
+    this.labels = { grpc_type: grpcTypeOf(method), ...grpcMethodLabels(method.path) };
     this.a66Labels = { grpc_method: method.path.replace(/^\//, '') };
   }
 

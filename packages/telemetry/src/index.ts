@@ -4,6 +4,8 @@ export {
   GrpcServerMetrics,
   grpcCodeName,
   grpcMethodLabels,
+  grpcTypeOf,
+  type GrpcType,
   type ExemplarSource,
   type MethodShape,
   type ServerCallRecorder,
