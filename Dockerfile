@@ -1,5 +1,5 @@
-# One image for the platform's Node.js processes: user-service, order-service
-# and the traffic generator (the command picks which).
+# One image for the platform's Node.js processes: user-service, order-service,
+# the traffic generator and the storefront page's server (the command picks which).
 
 # What npm ci reads, and nothing else: every package.json and the lock file.
 # Copied as a tree, so that a new workspace cannot be left out of the install,
@@ -19,9 +19,11 @@ COPY . .
 # The workspaces the image ships; npm links only these, and keeps only their
 # production dependencies. Everything else (tests, benchmarks, dashboards)
 # stays out of the image.
-ARG RUNTIME_WORKSPACES="packages/contracts packages/telemetry packages/service-kit services/user services/order scripts/traffic"
+ARG RUNTIME_WORKSPACES="packages/contracts packages/telemetry packages/service-kit services/user services/order scripts/traffic web"
+# The storefront page is bundled here (Vite); the image serves the bundle, not its sources.
 RUN npm run generate \
  && npx tsc --build $RUNTIME_WORKSPACES \
+ && npm run build:page -w web \
  && mkdir /runtime \
  && cp -a --parents package.json package-lock.json node_modules $RUNTIME_WORKSPACES /runtime/ \
  && cd /runtime \
@@ -39,6 +41,6 @@ WORKDIR /app
 COPY --from=build /runtime /app
 # The node user (uid 1000) of the official image: never root.
 USER node
-EXPOSE 50051 50052 9464 9465
+EXPOSE 50051 50052 9464 9465 8080
 # Compose and the README override this per service.
 CMD ["node", "--require", "@platform/telemetry/register", "services/user/dist/src/main.js"]

@@ -52,7 +52,9 @@ describe('the platform image', { concurrency: false }, () => {
       'scripts/traffic',
       'services/order',
       'services/user',
+      'web',
     ]);
+    assert.ok(existsSync(path.join(app, 'web/dist/page/index.html')), 'the storefront page is built into the image');
     for (const workspace of manifest.workspaces) {
       const files = readdirSync(path.join(app, workspace));
       for (const absent of ['src', 'gen', 'test', 'tsconfig.json'])

@@ -70,6 +70,15 @@ export const servicesOverview = new DashboardDefinition({
           queries: [{ expr: rate('grpc_server_handled_total', all, 'job, grpc_method'), legend: '{{job}} {{grpc_method}}' }],
         }),
         new TimeSeries({
+          title: 'Request rate by protocol',
+          description:
+            'Calls per second by how they arrived: grpc on the gRPC port; grpc_web and connect on the web endpoint, from browsers (the storefront page).',
+          unit: 'reqps',
+          min: 0,
+          stack: true,
+          queries: [{ expr: rate('grpc_server_handled_total', all, 'job, protocol'), legend: '{{job}} {{protocol}}' }],
+        }),
+        new TimeSeries({
           title: 'Error ratio by status code',
           description:
             "Share of calls ending in each non-OK code; InvalidArgument and NotFound are callers' mistakes, Unavailable and Internal are ours.",

@@ -24,6 +24,7 @@ export const LABEL_VALUES: Record<string, string> = {
   grpc_status: 'the 17 gRPC status codes by their canonical names (`OK`, `UNAVAILABLE` ...), as gRFC A66 has them',
   grpc_target: 'the target a client channel was made with (`dns:///user:50051`)',
   grpc_code: "the 17 gRPC status codes, by Go's names (`OK`, `InvalidArgument`, `Unavailable` ...)",
+  protocol: 'how a served call arrived: `grpc` (the gRPC port), `grpc_web` or `connect` (the web endpoint, from browsers)',
   currency: 'the 14 listed ISO 4217 codes, `OTHER` for the rest',
   kind: '`latency`, `error`',
   outcome: 'what became of a log line: `shipped`, `rejected`, `dropped`',

@@ -1,3 +1,5 @@
+import { createServer, type Server as HttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Server, ServerCredentials, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
 // The OTLP messages as the OpenTelemetry project generated them (protobufjs static code), from its own package.
 import * as generatedRoot from 'otlp-schema/build/src/generated/root';
@@ -20,9 +22,10 @@ interface ExportRequest {
               scope?: { name?: string | null } | null;
               spans?:
                 | {
-                    traceId?: Uint8Array | null;
-                    spanId?: Uint8Array | null;
-                    parentSpanId?: Uint8Array | null;
+                    // Bytes in protobuf; hex strings in OTLP/JSON.
+                    traceId?: Uint8Array | string | null;
+                    spanId?: Uint8Array | string | null;
+                    parentSpanId?: Uint8Array | string | null;
                     name?: string | null;
                     kind?: number | null;
                     attributes?: KeyValues;
@@ -84,7 +87,7 @@ export class OtlpTraceReceiver {
       },
       {
         export: (call: ServerUnaryCall<ExportRequest, unknown>, callback: sendUnaryData<unknown>) => {
-          this.absorb(call.request);
+          absorb(this.spans, call.request);
           callback(null, {});
         },
       },
@@ -103,24 +106,69 @@ export class OtlpTraceReceiver {
   close(): void {
     this.server.forceShutdown();
   }
+}
 
-  private absorb(request: ExportRequest): void {
-    for (const resourceSpans of request.resourceSpans ?? []) {
-      const resource = attributesOf(resourceSpans.resource?.attributes);
-      for (const scopeSpans of resourceSpans.scopeSpans ?? []) {
-        for (const span of scopeSpans.spans ?? []) {
-          this.spans.push({
-            traceId: hex(span.traceId),
-            spanId: hex(span.spanId),
-            parentSpanId: hex(span.parentSpanId),
-            name: span.name ?? '',
-            kind: span.kind ?? 0,
-            attributes: attributesOf(span.attributes),
-            events: (span.events ?? []).map((event) => ({ name: event.name ?? '', attributes: attributesOf(event.attributes) })),
-            resource,
-            scope: scopeSpans.scope?.name ?? '',
-          });
-        }
+/**
+ * What a collector's OTLP/HTTP receiver does with OTLP/JSON (the browser
+ * exporter's encoding), reduced to remembering spans: POST /v1/traces, with
+ * CORS for the one page origin allowed to export.
+ */
+export class OtlpHttpTraceReceiver {
+  readonly spans: ReceivedSpan[] = [];
+  private readonly server: HttpServer;
+
+  constructor(allowedOrigin: string) {
+    this.server = createServer((request, response) => {
+      const cors = request.headers.origin === allowedOrigin ? { 'access-control-allow-origin': allowedOrigin } : undefined;
+      if (request.method === 'OPTIONS') {
+        response
+          .writeHead(cors ? 204 : 403, { ...cors, 'access-control-allow-methods': 'POST', 'access-control-allow-headers': 'content-type' })
+          .end();
+        return;
+      }
+      if (request.method !== 'POST' || request.url !== '/v1/traces' || !request.headers['content-type']?.startsWith('application/json')) {
+        response.writeHead(415, cors).end();
+        return;
+      }
+      const chunks: Buffer[] = [];
+      request.on('data', (chunk: Buffer) => chunks.push(chunk));
+      request.on('end', () => {
+        absorb(this.spans, JSON.parse(Buffer.concat(chunks).toString('utf8')) as ExportRequest);
+        response.writeHead(200, { ...cors, 'content-type': 'application/json' }).end('{}');
+      });
+    });
+  }
+
+  /** Resolves with the traces URL to give the exporter (…/v1/traces); port 0 picks a free one. */
+  async listen(port = 0, host = '127.0.0.1'): Promise<string> {
+    await new Promise<void>((resolve) => this.server.listen(port, host, resolve));
+    return `http://${host}:${(this.server.address() as AddressInfo).port}/v1/traces`;
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+    });
+  }
+}
+
+function absorb(spans: ReceivedSpan[], request: ExportRequest): void {
+  for (const resourceSpans of request.resourceSpans ?? []) {
+    const resource = attributesOf(resourceSpans.resource?.attributes);
+    for (const scopeSpans of resourceSpans.scopeSpans ?? []) {
+      for (const span of scopeSpans.spans ?? []) {
+        spans.push({
+          traceId: hex(span.traceId),
+          spanId: hex(span.spanId),
+          parentSpanId: hex(span.parentSpanId),
+          name: span.name ?? '',
+          kind: span.kind ?? 0,
+          attributes: attributesOf(span.attributes),
+          events: (span.events ?? []).map((event) => ({ name: event.name ?? '', attributes: attributesOf(event.attributes) })),
+          resource,
+          scope: scopeSpans.scope?.name ?? '',
+        });
       }
     }
   }
@@ -139,6 +187,7 @@ function attributesOf(keyValues: KeyValues): Record<string, unknown> {
   return attributes;
 }
 
-function hex(bytes: Uint8Array | null | undefined): string {
-  return bytes && bytes.length > 0 ? Buffer.from(bytes).toString('hex') : '';
+function hex(id: Uint8Array | string | null | undefined): string {
+  if (typeof id === 'string') return id;
+  return id && id.length > 0 ? Buffer.from(id).toString('hex') : '';
 }

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { ConfigError, envVar, parseEnv, type LogLevel } from './env';
 import { faultInjectionEnvShape, toFaultInjectionConfig, type FaultInjectionConfig } from './fault-injection/config';
 import { rateLimitEnvShape, toRateLimitConfig, type RateLimitConfig } from './rate-limit-config';
+import { toWebEndpointConfig, webEndpointEnvShape, type WebEndpointConfig } from './web/config';
 
 /** gRPC's own default, stated so that both directions have the same, visible limit. */
 export const DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
@@ -80,6 +81,8 @@ export interface ServiceConfig {
   tls: TlsFiles | undefined;
   /** Set: calls are limited per caller. */
   rateLimit: RateLimitConfig | undefined;
+  /** Set: the service also serves browsers, over gRPC-Web and Connect (WEB_PORT). */
+  web: WebEndpointConfig | undefined;
   /** Signs page tokens; every replica of a service needs the same. Unset: a key of this process. */
   pageTokenKey: string | undefined;
 }
@@ -137,6 +140,7 @@ export function serviceEnvShape(defaults: { grpcPort: number; metricsPort: numbe
     GRPC_REQUEST_RECEIVE_TIMEOUT_MS: envVar.milliseconds(DEFAULT_REQUEST_RECEIVE_TIMEOUT_MS),
     ...tlsEnvShape,
     ...rateLimitEnvShape,
+    ...webEndpointEnvShape,
     PAGE_TOKEN_KEY: z.string().min(32, { error: 'must have at least 32 characters' }).optional(),
   };
 }
@@ -146,6 +150,7 @@ export function toServiceConfig(parsed: z.output<z.ZodObject<ReturnType<typeof s
   // Each feature reads its own section, and says what is wrong with it.
   const faultInjection = toFaultInjectionConfig(parsed, parsed.GRPC_PORT, problems);
   const rateLimit = toRateLimitConfig(parsed, problems);
+  const web = toWebEndpointConfig(parsed, parsed.GRPC_HOST, problems);
   if (problems.length > 0) throw ConfigError.of(problems);
   return {
     grpcHost: parsed.GRPC_HOST,
@@ -176,6 +181,7 @@ export function toServiceConfig(parsed: z.output<z.ZodObject<ReturnType<typeof s
     grpcRequestReceiveTimeoutMs: parsed.GRPC_REQUEST_RECEIVE_TIMEOUT_MS,
     tls: toTlsFiles(parsed),
     rateLimit,
+    web,
     pageTokenKey: parsed.PAGE_TOKEN_KEY,
   };
 }

@@ -8,8 +8,9 @@ import {
   type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
+import type { DescService } from '@bufbuild/protobuf';
 import { HealthImplementation } from 'grpc-health-check';
-import type { Logger } from '@platform/telemetry';
+import type { Logger, ServerCallObserver, ServerProtocol } from '@platform/telemetry';
 import {
   DEFAULT_MAX_CONNECTION_AGE_MS,
   DEFAULT_MAX_CONNECTION_IDLE_MS,
@@ -21,10 +22,12 @@ import { AppError, Code, toGrpcStatus } from './errors';
 import { stopRequestsAfterResponse } from './early-response';
 import { correctGrpcTimeoutHandling } from './grpc-timeout';
 import { reflectionPackageDefinition, type ProtoFileMetadata } from './reflection';
-import { toGrpcImplementation, type ServiceDefinitionShape, type ServiceImplementation } from './rpc';
+import { toGrpcImplementation, type MethodDefinitionShape, type ServiceDefinitionShape, type ServiceImplementation } from './rpc';
 import type { FeatureListeners, ServerFeature } from './server-feature';
 import { serverCredentials } from './tls';
 import { Utf8Fields } from './utf8';
+import type { WebEndpointConfig } from './web/config';
+import { WebEndpoint } from './web/endpoint';
 
 /**
  * The server pings each connection this often to find peers that vanished
@@ -80,6 +83,13 @@ export interface GrpcServerOptions {
   serverOptions?: Omit<ServerOptions, 'interceptors'>;
   /** Cross-cutting features (rate limiting, fault injection): features.ts makes them from configuration. */
   features?: readonly ServerFeature[];
+  /** Set: the services added with a schema are also served to browsers, over gRPC-Web and Connect (WebEndpoint). */
+  web?: WebOptions | undefined;
+}
+
+export interface WebOptions extends WebEndpointConfig {
+  /** What telemetry records of each web call (Telemetry#observeServerCall). */
+  observe: (method: MethodDefinitionShape, peer: () => string, protocol: ServerProtocol) => ServerCallObserver;
 }
 
 /**
@@ -96,6 +106,8 @@ export class GrpcServer {
   readonly #health = new HealthImplementation({ '': 'NOT_SERVING' });
   readonly #serviceNames: string[] = [];
   readonly #stopping = new AbortController();
+  readonly #web: WebEndpoint | undefined;
+  #webPort: number | undefined;
   /** What a feature's own listener is made with: the server's options and its interceptors, but no feature's. */
   readonly #listenerOptions: ServerOptions;
   #closed: Promise<void> | undefined;
@@ -130,16 +142,38 @@ export class GrpcServer {
     });
     this.#health.addToServer(this.#server);
     new ReflectionService(reflectionPackageDefinition(options.protoFiles)).addToServer(this.#server);
+    this.#web =
+      options.web &&
+      new WebEndpoint({
+        ...options.web,
+        logger: options.logger,
+        stopping: this.#stopping.signal,
+        readMaxBytes: serverOptions['grpc.max_receive_message_length'] ?? DEFAULT_MAX_MESSAGE_BYTES,
+        writeMaxBytes: serverOptions['grpc.max_send_message_length'] ?? DEFAULT_MAX_MESSAGE_BYTES,
+        requestReceiveTimeoutMs: options.requestReceiveTimeoutMs ?? DEFAULT_REQUEST_RECEIVE_TIMEOUT_MS,
+      });
   }
 
   get features(): readonly ServerFeature[] {
     return this.#options.features ?? [];
   }
 
-  addService<Definition extends ServiceDefinitionShape>(definition: Definition, implementation: ServiceImplementation<Definition>): void {
+  /**
+   * Serves a service on the gRPC port; with its protobuf-es `schema`
+   * (`OrderService` of order_pb), also on the web endpoint, when there is one.
+   */
+  addService<Definition extends ServiceDefinitionShape>(
+    definition: Definition,
+    implementation: ServiceImplementation<Definition>,
+    schema?: DescService,
+  ): void {
     const serviceName = serviceNameOf(definition);
     const beforeHandler = this.features.flatMap((feature) => feature.beforeHandler ?? []);
     this.#addTo(this.#server, definition, implementation, beforeHandler);
+    if (schema) {
+      const admissions = this.features.flatMap((feature) => feature.admitWebCall ?? []);
+      this.#web?.addService({ schema, definition, implementation, beforeHandler, admissions });
+    }
     this.#serviceNames.push(serviceName);
     this.#health.setStatus(serviceName, 'NOT_SERVING');
     const paths = Object.values(definition).map((method) => method.path.replace(/^\//, ''));
@@ -180,8 +214,14 @@ export class GrpcServer {
     const { host, logger, tls } = this.#options;
     for (const feature of this.features) await feature.start?.(this.#featureListeners);
     const port = await bind(this.#server, host, this.#options.port, tls);
+    this.#webPort = await this.#web?.listen();
     logger.info({ host, port, tls: tls !== undefined, services: this.#serviceNames }, LISTENING_MESSAGE);
     return port;
+  }
+
+  /** The web endpoint's port, once started, when there is one. */
+  get webPort(): number | undefined {
+    return this.#webPort;
   }
 
   /** Reports the overall ("") and every service's health. Ignored once closing has begun. */
@@ -217,7 +257,10 @@ export class GrpcServer {
         for (const server of servers) server.forceShutdown();
         resolve();
       }, shutdownGraceMs);
-      void Promise.all(servers.map((server) => new Promise<void>((stopped) => server.tryShutdown(() => stopped())))).then(() => {
+      void Promise.all([
+        ...servers.map((server) => new Promise<void>((stopped) => server.tryShutdown(() => stopped()))),
+        this.#web?.close(shutdownGraceMs),
+      ]).then(() => {
         clearTimeout(force);
         resolve();
       });

@@ -36,7 +36,8 @@ export { serverFeatures } from './features';
 export type { FeatureListeners, ServerFeature } from './server-feature';
 export { Closer } from './closer';
 export { isUsageError, runCommand, UsageError, type CommandOptions } from './usage-error';
-export { onStopSignals, runService, runUntilSignalled, type ServiceMain } from './run-service';
+export { runService, runUntilSignalled, type ServiceMain } from './run-service';
+export { onStopSignals } from './stop-signals';
 export { Telemetry, createLogger, type Logger } from '@platform/telemetry';
 export {
   DEFAULT_PAGE_SIZE,
@@ -61,10 +62,13 @@ export {
 export { isDependencyUnavailable } from './unavailable';
 export { reflectionPackageDefinition, type ProtoFileMetadata } from './reflection';
 export type { CallContext, MethodImplementation, ServiceImplementation } from './rpc';
-export { GrpcServer, LISTENING_MESSAGE, type GrpcServerOptions } from './grpc-server';
+export { GrpcServer, LISTENING_MESSAGE, type GrpcServerOptions, type WebOptions } from './grpc-server';
 export { field, parseRequest, protoFieldPath } from './validation';
 export { grpcServerOptions, serve, type RunningService, type ServeOptions } from './serve';
 export { CLIENT_ID_METADATA_KEY, RateLimiter, type RateLimiterOptions } from './rate-limit';
 export { channelCredentials, serverCredentials } from './tls';
 export { subscription, type SubscriptionOptions } from './subscription';
 export { checkHealth } from './health-client';
+export { WEB_LISTENING_MESSAGE } from './web/endpoint';
+export type { WebEndpointConfig } from './web/config';
+export type { WebCallAdmission } from './web/bridge';

@@ -1,4 +1,4 @@
-import { ServerInterceptingCall, type Metadata, type ServerInterceptingCallInterface, type ServerInterceptor } from '@grpc/grpc-js';
+import { ServerInterceptingCall, type ServerInterceptor } from '@grpc/grpc-js';
 import { grpcMethodLabels, type Logger, type MetricsRegistry } from '@platform/telemetry';
 import { Redis } from 'ioredis';
 import { Counter } from 'prom-client';
@@ -6,6 +6,7 @@ import { BurstyRateLimiter, RateLimiterMemory, RateLimiterRedis, RateLimiterRes 
 import type { RateLimitConfig } from './rate-limit-config';
 import { AppError, toGrpcStatus } from './errors';
 import type { ServerFeature } from './server-feature';
+import type { WebCallAdmission } from './web/bridge';
 
 /** Probes and tooling must get through however busy a caller is. */
 const EXEMPT_METHOD = /^\/grpc\.(health\.v1|reflection\.v1(alpha)?)\./;
@@ -83,20 +84,32 @@ export class RateLimiter implements ServerFeature {
       start: (next) =>
         next({
           onReceiveMetadata: (metadata, nextMetadata) => {
-            void this.#retryDelayMs(`${labels.grpc_service}:${callerOf(metadata, call)}`).then((retryDelayMs) => {
-              if (retryDelayMs === undefined) {
-                nextMetadata(metadata);
-                return;
-              }
-              this.#limited.inc(labels);
-              const message = `rate limit exceeded: at most ${this.#perSecond} calls per second per caller; retry in ${retryDelayMs} ms`;
+            const [clientId] = metadata.get(CLIENT_ID_METADATA_KEY);
+            const caller = callerKey(typeof clientId === 'string' ? clientId : undefined, call.getConnectionInfo().remoteAddress);
+            void this.#retryDelayMs(`${labels.grpc_service}:${caller}`).then((retryDelayMs) => {
+              if (retryDelayMs === undefined) nextMetadata(metadata);
               // Sent inward, through the telemetry interceptors, so the rejection is counted and logged like any status.
-              call.sendStatus(toGrpcStatus(AppError.resourceExhausted(message, retryDelayMs)));
+              else call.sendStatus(toGrpcStatus(this.#rejection(labels, retryDelayMs)));
             });
           },
         }),
     });
   };
+
+  readonly admitWebCall: WebCallAdmission = async ({ path, clientId, peer }) => {
+    if (EXEMPT_METHOD.test(path)) return;
+    const labels = grpcMethodLabels(path);
+    const retryDelayMs = await this.#retryDelayMs(`${labels.grpc_service}:${callerKey(clientId, peer)}`);
+    if (retryDelayMs !== undefined) throw this.#rejection(labels, retryDelayMs);
+  };
+
+  #rejection(labels: { grpc_service: string; grpc_method: string }, retryDelayMs: number): AppError {
+    this.#limited.inc(labels);
+    return AppError.resourceExhausted(
+      `rate limit exceeded: at most ${this.#perSecond} calls per second per caller; retry in ${retryDelayMs} ms`,
+      retryDelayMs,
+    );
+  }
 
   /** Closes the Redis connection; after the server has drained. */
   close(): void {
@@ -128,8 +141,8 @@ export class RateLimiter implements ServerFeature {
   }
 }
 
-function callerOf(metadata: Metadata, call: ServerInterceptingCallInterface): string {
-  const [clientId] = metadata.get(CLIENT_ID_METADATA_KEY);
-  if (typeof clientId === 'string' && clientId !== '') return `id:${clientId.slice(0, MAX_CLIENT_ID_LENGTH)}`;
-  return `peer:${call.getConnectionInfo().remoteAddress ?? 'unknown'}`;
+/** The caller's `x-client-id`, else its address (without port). */
+function callerKey(clientId: string | undefined, address: string | undefined): string {
+  if (clientId !== undefined && clientId !== '') return `id:${clientId.slice(0, MAX_CLIENT_ID_LENGTH)}`;
+  return `peer:${address ?? 'unknown'}`;
 }

@@ -65,7 +65,7 @@ export interface AdapterOptions {
   beforeHandler?: readonly ((path: string, signal: AbortSignal) => Promise<void>)[];
 }
 
-type AnyHandler = (input: unknown, context: CallContext) => Promise<unknown> | AsyncIterable<unknown>;
+export type AnyHandler = (input: unknown, context: CallContext) => Promise<unknown> | AsyncIterable<unknown>;
 
 /**
  * Turns async handlers into grpc-js handlers. This is the only place where a
@@ -92,7 +92,7 @@ export function toGrpcImplementation<Definition extends ServiceDefinitionShape>(
  * call's server span, and fails the call exactly as an error thrown by the
  * handler would.
  */
-function withBeforeHandler(
+export function withBeforeHandler(
   method: MethodDefinitionShape,
   handler: AnyHandler,
   hooks: readonly ((path: string, signal: AbortSignal) => Promise<void>)[],
@@ -115,7 +115,7 @@ function withBeforeHandler(
 
 function adaptMethod(method: MethodDefinitionShape, handler: AnyHandler, options: AdapterOptions): UntypedHandleCall {
   const fail = (error: unknown) => {
-    if (isServerFault(error)) options.logger.error({ err: error, method: method.path }, 'call failed');
+    reportServerFault(options.logger, method.path, error);
     return toGrpcStatus(error);
   };
 
@@ -202,7 +202,7 @@ interface AnyServerCall {
  * One shared abort reason: grpc-js reports `cancelled` as calls end, so a new
  * error (and its stack trace) per call showed up in CPU profiles (bench/).
  */
-const CANCELLED_BY_CALLER = new AppError(Code.CANCELLED, 'cancelled by the caller');
+export const CANCELLED_BY_CALLER = new AppError(Code.CANCELLED, 'cancelled by the caller');
 
 function contextOf(call: AnyServerCall, method: string, stopping: AbortSignal | undefined): CallContext {
   return new ServerCallContext(call, method, stopping);
@@ -263,6 +263,11 @@ class ServerCallContext implements CallContext {
   }
 }
 
-function shuttingDown(): AppError {
+/** Logs the cause of a call's failure when it is the server's fault; the caller's mistakes are only in the access line. */
+export function reportServerFault(logger: Logger, path: string, error: unknown): void {
+  if (isServerFault(error)) logger.error({ err: error, method: path }, 'call failed');
+}
+
+export function shuttingDown(): AppError {
   return AppError.unavailable('server is shutting down; reconnect to another replica');
 }

@@ -30,6 +30,7 @@ export function grpcServerOptions(config: ServiceConfig, telemetry: Telemetry, c
     tls: config.tls,
     interceptors: telemetry.serverInterceptors,
     features: serverFeatures(config, telemetry, closer),
+    web: config.web && { ...config.web, observe: (method, peer, protocol) => telemetry.observeServerCall(method, peer, protocol) },
   };
 }
 
@@ -37,6 +38,8 @@ export interface RunningService {
   readonly port: number;
   /** The fault admin listener's port, when fault injection is on. */
   readonly adminPort?: number | undefined;
+  /** The web endpoint's port (gRPC-Web, Connect), when it is on. */
+  readonly webPort?: number | undefined;
 }
 
 export interface ServeOptions {
@@ -68,5 +71,5 @@ export async function serve(options: ServeOptions): Promise<RunningService> {
     await running.close();
   });
   const faultInjection = server.features.find((feature) => feature instanceof FaultInjection);
-  return { port, adminPort: faultInjection?.adminPort };
+  return { port, adminPort: faultInjection?.adminPort, webPort: server.webPort };
 }

@@ -1,6 +1,7 @@
 import type { ServerInterceptor } from '@grpc/grpc-js';
 import type { ProtoFileMetadata } from './reflection';
 import type { ServiceDefinitionShape, ServiceImplementation } from './rpc';
+import type { WebCallAdmission } from './web/bridge';
 
 /**
  * A cross-cutting feature of GrpcServer (rate limiting, fault injection ...),
@@ -22,6 +23,12 @@ export interface ServerFeature {
    * span: a rejection fails the call exactly as the handler throwing would.
    */
   readonly beforeHandler?: (path: string, signal: AbortSignal) => Promise<void>;
+  /**
+   * What `interceptor` does, for calls on the web endpoint (gRPC-Web,
+   * Connect), which grpc-js interceptors never see: a rejection refuses the
+   * call before its handler, counted and logged like the handler's error.
+   */
+  readonly admitWebCall?: WebCallAdmission;
   /** Told the methods (`pkg.Service/Method`) of each service as it is added. */
   servesMethods?(paths: readonly string[]): void;
   /** Runs when the server starts, before it listens: checks, and listeners of its own. */

@@ -47,10 +47,17 @@ export function grpcTypeOf(method: { requestStream: boolean; responseStream: boo
   return method.responseStream ? 'server_stream' : 'unary';
 }
 
+/**
+ * How a served call reached the server: gRPC itself, or gRPC-Web or Connect
+ * from a browser (the web endpoint). The protocol label of the server series.
+ */
+export type ServerProtocol = 'grpc' | 'grpc_web' | 'connect';
+
 interface MethodLabels {
   grpc_type: GrpcType;
   grpc_service: string;
   grpc_method: string;
+  protocol?: ServerProtocol;
 }
 
 type HandledLabels = MethodLabels & { grpc_code: string };
@@ -84,12 +91,13 @@ class MethodSeries {
   private readonly handled = new Map<number, HandledLabels>();
   private readonly a66Ended = new Map<number, A66EndedLabels>();
 
-  /** `target`: a client channel's target, the grpc_target of its A66 series. */
+  /** `target`: a client channel's target, the grpc_target of its A66 series; `protocol`: a served call's. */
   constructor(
     method: MethodShape,
     private readonly target?: string,
+    protocol?: ServerProtocol,
   ) {
-    this.labels = { grpc_type: grpcTypeOf(method), ...grpcMethodLabels(method.path) };
+    this.labels = { grpc_type: grpcTypeOf(method), ...grpcMethodLabels(method.path), ...(protocol !== undefined && { protocol }) };
     this.a66Labels = { grpc_method: method.path.replace(/^\//, '') };
   }
 
@@ -117,13 +125,16 @@ class MethodSeries {
 class MethodSeriesCache {
   private readonly byPath = new Map<string, MethodSeries>();
 
-  /** `target`: the client channel these series belong to, if any. */
-  constructor(private readonly target?: string) {}
+  /** `target`: the client channel these series belong to, if any; `protocol`: the served calls'. */
+  constructor(
+    private readonly target?: string,
+    private readonly protocol?: ServerProtocol,
+  ) {}
 
   of(method: MethodShape): MethodSeries {
     let series = this.byPath.get(method.path);
     if (series === undefined) {
-      series = new MethodSeries(method, this.target);
+      series = new MethodSeries(method, this.target, this.protocol);
       this.byPath.set(method.path, series);
     }
     return series;
@@ -135,6 +146,9 @@ export type ExemplarSource = () => Record<string, string> | undefined;
 
 const METHOD_LABELS = ['grpc_type', 'grpc_service', 'grpc_method'] as const;
 const HANDLED_LABELS = [...METHOD_LABELS, 'grpc_code'] as const;
+/** The server's series also say which protocol a call came over (ServerProtocol). */
+const SERVER_METHOD_LABELS = [...METHOD_LABELS, 'protocol'] as const;
+const SERVER_HANDLED_LABELS = [...HANDLED_LABELS, 'protocol'] as const;
 
 /** Records one served call; `finish` counts only its first call. */
 export interface ServerCallRecorder {
@@ -151,9 +165,9 @@ export interface ServerCallRecorder {
  */
 export class GrpcServerMetrics {
   private readonly calls: CallMetrics;
-  private readonly received: Counter<(typeof METHOD_LABELS)[number]>;
-  private readonly sent: Counter<(typeof METHOD_LABELS)[number]>;
-  private readonly series = new MethodSeriesCache();
+  private readonly received: Counter<(typeof SERVER_METHOD_LABELS)[number]>;
+  private readonly sent: Counter<(typeof SERVER_METHOD_LABELS)[number]>;
+  private readonly series = new Map<ServerProtocol, MethodSeriesCache>();
 
   constructor(registry: MetricsRegistry) {
     this.calls = new CallMetrics(registry, 'server');
@@ -161,20 +175,22 @@ export class GrpcServerMetrics {
     this.received = new Counter({
       name: 'grpc_server_msg_received_total',
       help: 'Total number of RPC stream messages received on the server.',
-      labelNames: METHOD_LABELS,
+      labelNames: SERVER_METHOD_LABELS,
       registers,
     });
     this.sent = new Counter({
       name: 'grpc_server_msg_sent_total',
       help: 'Total number of gRPC stream messages sent by the server.',
-      labelNames: METHOD_LABELS,
+      labelNames: SERVER_METHOD_LABELS,
       registers,
     });
   }
 
   /** Counts a call as started. */
-  start(method: MethodShape): ServerCallRecorder {
-    const series = this.series.of(method);
+  start(method: MethodShape, protocol: ServerProtocol = 'grpc'): ServerCallRecorder {
+    let cache = this.series.get(protocol);
+    if (cache === undefined) this.series.set(protocol, (cache = new MethodSeriesCache(undefined, protocol)));
+    const series = cache.of(method);
     const finish = this.calls.start(series);
     return {
       received: () => this.received.inc(series.labels),
@@ -229,9 +245,9 @@ export class GrpcClientMetrics {
  * not retry attempts, and messages decoded, not their size on the wire.
  */
 class CallMetrics {
-  private readonly started: Counter<(typeof METHOD_LABELS)[number]>;
-  private readonly handled: Counter<(typeof HANDLED_LABELS)[number]>;
-  private readonly handling: Histogram<(typeof HANDLED_LABELS)[number]>;
+  private readonly started: Counter<(typeof SERVER_METHOD_LABELS)[number]>;
+  private readonly handled: Counter<(typeof SERVER_HANDLED_LABELS)[number]>;
+  private readonly handling: Histogram<(typeof SERVER_HANDLED_LABELS)[number]>;
   private readonly a66Started: Counter<'grpc_method'> | undefined;
   private readonly a66Duration: Histogram<'grpc_method' | 'grpc_status' | 'grpc_target'>;
 
@@ -241,19 +257,19 @@ class CallMetrics {
     this.started = new Counter({
       name: `grpc_${side}_started_total`,
       help: `Total number of RPCs started ${where}.`,
-      labelNames: METHOD_LABELS,
+      labelNames: side === 'server' ? SERVER_METHOD_LABELS : METHOD_LABELS,
       registers,
     });
     this.handled = new Counter({
       name: `grpc_${side}_handled_total`,
       help: `Total number of RPCs completed ${where}, regardless of success or failure.`,
-      labelNames: HANDLED_LABELS,
+      labelNames: side === 'server' ? SERVER_HANDLED_LABELS : HANDLED_LABELS,
       registers,
     });
     this.handling = new Histogram({
       name: `grpc_${side}_handling_seconds`,
       help: `Histogram of response latency (seconds) of gRPC calls completed ${where}.`,
-      labelNames: HANDLED_LABELS,
+      labelNames: side === 'server' ? SERVER_HANDLED_LABELS : HANDLED_LABELS,
       buckets: GRPC_LATENCY_BUCKETS,
       enableExemplars: true,
       registers,

@@ -9,8 +9,9 @@ export {
   type ExemplarSource,
   type MethodShape,
   type ServerCallRecorder,
+  type ServerProtocol,
 } from './grpc-metrics';
-export { serverTelemetryInterceptor, type ServerTelemetryOptions } from './server-interceptor';
+export { ServerCallObserver, serverTelemetryInterceptor, type ServerTelemetryOptions } from './server-interceptor';
 export { LogShipper, type ElasticsearchShippingOptions, type ShippingCounts } from './log-shipping';
 export { createLogger, datasetOf, redactEmails, type Logger, type LoggerOptions } from './logger';
 export { serviceIdentity, type ServiceIdentity } from './service-identity';
@@ -22,3 +23,4 @@ export { isServerFaultCode, SERVER_FAULT_CODES, serverFaultCodeRegex } from './s
 export { GrpcServerSpanConventions } from './span-conventions';
 export { activeTracing, closeTracing, startTracing, Tracing, tracingOptionsFromEnvironment, type TracingOptions } from './tracing';
 export { currentTraceId, TRACE_ID_METADATA_KEY, traceExemplar } from './trace-context';
+export { startServerSpan, type ServerSpan } from './server-span';

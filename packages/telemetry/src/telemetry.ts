@@ -4,7 +4,8 @@ import { GrpcClientMetrics, GrpcServerMetrics } from './grpc-metrics';
 import { LogShipper, type ShippingCounts } from './log-shipping';
 import { createLogger, datasetOf, type Logger } from './logger';
 import { createRegistry, MetricsServer, type MetricsRegistry } from './metrics';
-import { serverTelemetryInterceptor } from './server-interceptor';
+import { ServerCallObserver, serverTelemetryInterceptor } from './server-interceptor';
+import type { MethodShape, ServerProtocol } from './grpc-metrics';
 import { traceExemplar } from './trace-context';
 import { serviceIdentity } from './service-identity';
 import { activeTracing, type Tracing } from './tracing';
@@ -86,6 +87,16 @@ export class Telemetry {
     const metricsPort = await metricsServer.listen(options.metricsPort, options.metricsHost);
     logger.info({ port: metricsPort }, METRICS_SERVED_MESSAGE);
     return new Telemetry({ logger, registry, metricsServer, metricsPort, shipper, grpcMetrics: options.grpcMetrics ?? true });
+  }
+
+  /** What a server that is not grpc-js (the web endpoint) records of each call, as the gRPC port's interceptor does. */
+  observeServerCall(method: MethodShape, peer: () => string, protocol: ServerProtocol): ServerCallObserver {
+    return new ServerCallObserver(
+      { logger: this.logger, metrics: this.grpcMetrics ? this.serverMetrics : undefined },
+      method,
+      peer,
+      protocol,
+    );
   }
 
   /** Every interceptor a client channel to `target` needs (Order's calls to User). */

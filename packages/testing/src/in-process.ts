@@ -16,6 +16,8 @@ export interface InProcessService {
   readonly address: string;
   /** Where fault.v1.FaultService is served, when fault injection is on. */
   readonly adminAddress: string | undefined;
+  /** The web endpoint (gRPC-Web, Connect), when it is on: http://127.0.0.1:port. */
+  readonly webUrl: string | undefined;
   readonly telemetry: Telemetry;
   /** Closes the service (its server drains first), then its telemetry; safe to call twice. */
   stop(): Promise<void>;
@@ -41,9 +43,15 @@ export async function startInProcess<Config>(
     port: service.port,
     address: `127.0.0.1:${service.port}`,
     adminAddress: service.adminPort === undefined ? undefined : `127.0.0.1:${service.adminPort}`,
+    webUrl: service.webPort === undefined ? undefined : `http://127.0.0.1:${service.webPort}`,
     telemetry,
     stop: () => closer.close(),
   };
+}
+
+/** The web endpoint for a service under test: a free loopback port, these origins allowed. */
+export function testWebEndpoint(allowedOrigins: readonly string[] = []): NonNullable<ServiceConfig['web']> {
+  return { host: '127.0.0.1', port: 0, allowedOrigins };
 }
 
 /** Fault injection for a service under test: these faults from the start, the admin listener on a free loopback port. */

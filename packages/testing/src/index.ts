@@ -4,7 +4,7 @@ export { startPrivatePostgres, type PrivatePostgres } from './private-postgres';
 export { serviceMain } from './service-main';
 export { messageOf, startServiceProcess, writeRestartRead, type RestartCheck, type ServiceProcess } from './process';
 export { ReflectionProbe } from './reflection';
-export { startInProcess, testConfig, testFaultInjection, type InProcessService } from './in-process';
+export { startInProcess, testConfig, testFaultInjection, testWebEndpoint, type InProcessService } from './in-process';
 export { parseSamples, sampleValue, scrapeMetrics, type Sample, type Scrape } from './metrics';
 export { blackHole, freePort } from './net';
 export { startPrometheus, type PrometheusServer, type VectorSample } from './prometheus';
@@ -16,3 +16,4 @@ export { fuzzTargets, RequestFuzzer, type FuzzCase, type FuzzKind, type FuzzTarg
 /** The grpc.health.v1 status of a server (service-kit's client, as the health probe uses it). */
 export { checkHealth as healthStatus } from '@platform/service-kit';
 export { eventually, type EventuallyOptions } from './eventually';
+export { WEB_PROTOCOLS, webClient, webTransport, type WebProtocol } from './web';

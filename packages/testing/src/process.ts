@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { checkHealth, LISTENING_MESSAGE } from '@platform/service-kit';
+import { checkHealth, LISTENING_MESSAGE, WEB_LISTENING_MESSAGE } from '@platform/service-kit';
 import { METRICS_SERVED_MESSAGE } from '@platform/telemetry';
 
 /** A service started as its own Node.js process, as in production. */
@@ -10,6 +10,8 @@ export interface ServiceProcess {
   readonly port: number;
   /** Where it serves /metrics. */
   readonly metricsPort: number;
+  /** Its web endpoint's port (gRPC-Web, Connect), when WEB_PORT is set. */
+  readonly webPort: number | undefined;
   readonly child: ChildProcess;
   /** Every JSON log line the process printed so far. */
   readonly logLines: Record<string, unknown>[];
@@ -80,9 +82,12 @@ export async function startServiceProcess(
 
   const metricsLine = logLines.find((line) => messageOf(line) === METRICS_SERVED_MESSAGE);
   const metricsPort = Number(env.METRICS_PORT ?? 0) || Number(metricsLine?.port);
+  // Bound before the gRPC port, so its line is in already.
+  const webLine = logLines.find((line) => messageOf(line) === WEB_LISTENING_MESSAGE);
   return {
     port,
     metricsPort,
+    webPort: webLine === undefined ? undefined : Number(webLine.port),
     child,
     logLines,
     stop: async () => {

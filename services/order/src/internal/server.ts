@@ -14,6 +14,7 @@ import {
 } from '@platform/service-kit';
 import type { MetricsRegistry } from '@platform/telemetry';
 import { OrderServiceService, protoMetadata } from '@platform/contracts/order/v1/order';
+import { OrderService } from '@platform/contracts/order/v1/order_pb';
 import { USER_SERVICE_RESILIENCE_DEFAULTS, type OrderServiceConfig } from '../config';
 import { InMemoryOrderRepository, ORDER_MIGRATIONS_DIR, PostgresOrderRepository } from '../repository';
 import { orderServiceHandlers } from './handlers';
@@ -62,6 +63,7 @@ export async function startOrderService(config: OrderServiceConfig, telemetry: T
       pageTokens: PageTokens.fromConfig(config.pageTokenKey, logger),
       maxMessageBytes: config.grpcMaxMessageBytes,
     }),
+    OrderService,
   );
   return serve({ server, logger, closer, ...(pool && { pool }) });
 }

@@ -11,6 +11,7 @@ import {
 } from '@platform/service-kit';
 import type { MetricsRegistry } from '@platform/telemetry';
 import { protoMetadata, UserServiceService } from '@platform/contracts/user/v1/user';
+import { UserService } from '@platform/contracts/user/v1/user_pb';
 import type { UserServiceConfig } from '../config';
 import { InMemoryUserRepository, PostgresUserRepository, USER_MIGRATIONS_DIR } from '../repository';
 import { userServiceHandlers } from './handlers';
@@ -30,6 +31,7 @@ export async function startUserService(config: UserServiceConfig, telemetry: Tel
   server.addService(
     UserServiceService,
     userServiceHandlers({ users, metrics: new UserMetrics(registry), pageTokens, maxMessageBytes: config.grpcMaxMessageBytes }),
+    UserService,
   );
   return serve({ server, logger, closer, ...(pool && { pool }) });
 }
