@@ -13,6 +13,7 @@ elastic_password=$(setting ELASTIC_PASSWORD)
 cat <<URLS
 
 The platform is up:
+  Storefront  http://127.0.0.1:8080    (start here: every click is a traced gRPC-Web call)
   Grafana     http://localhost:3000    admin / ${grafana_password}  (home: Services overview)
   Jaeger      http://localhost:16686   (Monitor tab: service metrics)
   Kibana      http://localhost:5601    elastic / ${elastic_password}  (Discover: logs-*)

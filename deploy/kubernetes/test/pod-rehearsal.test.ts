@@ -65,7 +65,17 @@ describe('the user pod of overlays/demo, rehearsed', () => {
       assert.ok(grpc, `no gRPC ${probe}`);
       const port = probePorts.get(grpc.port);
       assert.ok(port, `${probe} asks port ${grpc.port}, where nothing listens`);
-      assert.equal(await checkHealth(`127.0.0.1:${port}`, grpc.service ?? ''), 'SERVING', `${probe} (service "${grpc.service ?? ''}")`);
+      // As the kubelet does, the probe is asked again until it passes: the process listens before
+      // its first PostgreSQL check has made it SERVING.
+      let answer = '';
+      await eventually(
+        async () => ((answer = await checkHealth(`127.0.0.1:${port}`, grpc.service ?? '')) === 'SERVING' ? true : undefined),
+        {
+          timeoutMs: 30_000,
+          intervalMs: 100,
+          failure: () => `${probe} (service "${grpc.service ?? ''}") answered ${answer}`,
+        },
+      );
     }
   });
 

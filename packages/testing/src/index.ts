@@ -16,4 +16,4 @@ export { fuzzTargets, RequestFuzzer, type FuzzCase, type FuzzKind, type FuzzTarg
 /** The grpc.health.v1 status of a server (service-kit's client, as the health probe uses it). */
 export { checkHealth as healthStatus } from '@platform/service-kit';
 export { eventually, type EventuallyOptions } from './eventually';
-export { WEB_PROTOCOLS, webClient, webTransport, type WebProtocol } from './web';
+export { expectWebFailure, WEB_PROTOCOLS, webClient, webTransport, type WebProtocol } from './web';

@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { credentials } from '@grpc/grpc-js';
 import { Code as ConnectCode, ConnectError, type Client } from '@connectrpc/connect';
-import { BadRequestSchema } from '@platform/contracts/google/rpc/error_details_pb';
 import { OrderEventType, OrderServiceClient } from '@platform/contracts/order/v1/order';
 import { OrderService, OrderEventType as WebOrderEventType } from '@platform/contracts/order/v1/order_pb';
 import { UserServiceClient } from '@platform/contracts/user/v1/user';
@@ -15,6 +14,7 @@ import {
   testConfig,
   testWebEndpoint,
   unary,
+  expectWebFailure,
   WEB_PROTOCOLS,
   webClient,
   type InProcessService,
@@ -25,17 +25,6 @@ import { SERVICE_NAME, startOrderService } from '../src/internal/server';
 
 const UNKNOWN_ORDER = '5c0a6f3e-1b2d-4c5e-9f8a-7b6c5d4e3f2a';
 const ITEMS = [{ sku: 'BOOK-42', quantity: 2, unitPriceCents: 1999n }];
-
-/** The status and the BadRequest field paths of a web call that must fail. */
-async function webFailure(call: Promise<unknown>): Promise<{ code: ConnectCode; fields: string[] }> {
-  const error = await call.then(
-    () => assert.fail('the call succeeded'),
-    (caught: unknown) => caught,
-  );
-  assert.ok(error instanceof ConnectError, `not a ConnectError: ${String(error)}`);
-  const fields = error.findDetails(BadRequestSchema).flatMap((details) => details.fieldViolations.map((violation) => violation.field));
-  return { code: error.code, fields };
-}
 
 describe('order.v1.OrderService over gRPC-Web and Connect (the web endpoint)', () => {
   let user: InProcessService;
@@ -86,16 +75,16 @@ describe('order.v1.OrderService over gRPC-Web and Connect (the web endpoint)', (
 
       it('answers with the status codes and BadRequest field paths of the gRPC port', async () => {
         const invalid = { userId: 'not-a-uuid', items: [{ sku: '', quantity: 0, unitPriceCents: -1n }], currency: 'euros' };
-        const webInvalid = await webFailure(web.createOrder(invalid));
+        const webInvalid = await expectWebFailure(web.createOrder(invalid));
         assert.equal(webInvalid.code, ConnectCode.InvalidArgument);
         assert.deepEqual(webInvalid.fields, await expectViolations(unary(grpc, grpc.createOrder)({ ...invalid, requestId: '' })));
         assert.ok(webInvalid.fields.length >= 4, `fields: ${webInvalid.fields.join(', ')}`);
-        assert.equal((await webFailure(web.getOrder({ id: UNKNOWN_ORDER }))).code, ConnectCode.NotFound);
+        assert.equal((await expectWebFailure(web.getOrder({ id: UNKNOWN_ORDER }))).code, ConnectCode.NotFound);
         assert.equal(
-          (await webFailure(web.createOrder({ userId: UNKNOWN_ORDER, items: ITEMS, currency: 'EUR' }))).code,
+          (await expectWebFailure(web.createOrder({ userId: UNKNOWN_ORDER, items: ITEMS, currency: 'EUR' }))).code,
           ConnectCode.FailedPrecondition,
         );
-        const badPage = await webFailure(web.listOrders({ pageSize: -1 }));
+        const badPage = await expectWebFailure(web.listOrders({ pageSize: -1 }));
         assert.deepEqual(badPage, { code: ConnectCode.InvalidArgument, fields: ['page_size'] });
       });
 

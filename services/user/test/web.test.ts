@@ -3,7 +3,7 @@ import { request } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { credentials } from '@grpc/grpc-js';
 import { Code as ConnectCode, ConnectError } from '@connectrpc/connect';
-import { BadRequestSchema, RetryInfoSchema } from '@platform/contracts/google/rpc/error_details_pb';
+import { RetryInfoSchema } from '@platform/contracts/google/rpc/error_details_pb';
 import { UserServiceClient } from '@platform/contracts/user/v1/user';
 import { UserService } from '@platform/contracts/user/v1/user_pb';
 import {
@@ -12,6 +12,7 @@ import {
   testConfig,
   testWebEndpoint,
   unary,
+  expectWebFailure,
   WEB_PROTOCOLS,
   webClient,
   type InProcessService,
@@ -47,15 +48,6 @@ function headerList(value: unknown): string[] {
     .map((name) => name.trim().toLowerCase());
 }
 
-async function webFailure(call: Promise<unknown>): Promise<ConnectError> {
-  const error = await call.then(
-    () => assert.fail('the call succeeded'),
-    (caught: unknown) => caught,
-  );
-  assert.ok(error instanceof ConnectError, `not a ConnectError: ${String(error)}`);
-  return error;
-}
-
 describe('user.v1.UserService over gRPC-Web and Connect (the web endpoint)', () => {
   let service: InProcessService;
   let grpc: UserServiceClient;
@@ -80,15 +72,15 @@ describe('user.v1.UserService over gRPC-Web and Connect (the web endpoint)', () 
       assert.ok((await web.listUsers({ pageSize: 100 })).users.some((user) => user.id === created.id));
 
       const invalid = { email: 'not-an-email', displayName: '' };
-      const failure = await webFailure(web.createUser(invalid));
-      assert.equal(failure.code, ConnectCode.InvalidArgument);
-      const fields = failure
-        .findDetails(BadRequestSchema)
-        .flatMap((details) => details.fieldViolations.map((violation) => violation.field));
+      const { code, fields } = await expectWebFailure(web.createUser(invalid));
+      assert.equal(code, ConnectCode.InvalidArgument);
       assert.deepEqual(fields, await expectViolations(unary(grpc, grpc.createUser)(invalid)));
       assert.deepEqual(fields, ['email', 'display_name']);
-      assert.equal((await webFailure(web.createUser({ email: created.email, displayName: 'Again' }))).code, ConnectCode.AlreadyExists);
-      assert.equal((await webFailure(web.getUser({ id: '7b1f8c2e-4a5d-4e6f-8a9b-0c1d2e3f4a5b' }))).code, ConnectCode.NotFound);
+      assert.equal(
+        (await expectWebFailure(web.createUser({ email: created.email, displayName: 'Again' }))).code,
+        ConnectCode.AlreadyExists,
+      );
+      assert.equal((await expectWebFailure(web.getUser({ id: '7b1f8c2e-4a5d-4e6f-8a9b-0c1d2e3f4a5b' }))).code, ConnectCode.NotFound);
     });
   }
 
@@ -106,7 +98,7 @@ describe('user.v1.UserService over gRPC-Web and Connect (the web endpoint)', () 
     assert.equal(status, 403);
     assert.equal(headers['access-control-allow-origin'], undefined);
     const web = webClient(UserService, service.webUrl!, 'connect', { origin: 'http://evil.example' });
-    assert.equal((await webFailure(web.listUsers({ pageSize: 1 }))).code, ConnectCode.PermissionDenied);
+    assert.equal((await expectWebFailure(web.listUsers({ pageSize: 1 }))).code, ConnectCode.PermissionDenied);
   });
 
   it('exposes grpc-status, grpc-message, grpc-status-details-bin and x-trace-id to the page', async () => {

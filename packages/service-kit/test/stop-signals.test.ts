@@ -5,7 +5,7 @@ import { it } from 'node:test';
 
 /** A process that stops gracefully on the first signal, slowly (it never finishes here). */
 const SLOW_TO_STOP = `
-  require(${JSON.stringify(require.resolve('../src/run-service'))}).onStopSignals((signal) => process.stdout.write('stopping after ' + signal + '\\n'));
+  require(${JSON.stringify(require.resolve('../src/stop-signals'))}).onStopSignals((signal) => process.stdout.write('stopping after ' + signal + '\\n'));
   setInterval(() => undefined, 1000);
   process.stdout.write('ready\\n');
 `;
