@@ -19,6 +19,9 @@ const URLS = {
   grafana: 'http://127.0.0.1:3000',
   elasticsearch: 'http://127.0.0.1:9200',
   kibana: 'http://127.0.0.1:5601',
+  storefront: 'http://127.0.0.1:8080',
+  orderWeb: 'http://127.0.0.1:8083',
+  jaegerOtlpHttp: 'http://127.0.0.1:4318',
 };
 const basic = (user: string, password: string) => ({ authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` });
 const elastic = basic('elastic', env.ELASTIC_PASSWORD!);
@@ -162,6 +165,26 @@ describe('the Compose stack, end to end', async () => {
       dataViews.some((view) => view.title === 'logs-*'),
       JSON.stringify(dataViews),
     );
+  });
+
+  it("serves the storefront page, whose origin may call the web endpoints and export spans to Jaeger's OTLP/HTTP", async () => {
+    const config = await json<{ orderUrl: string; otlpTracesUrl: string }>(`${URLS.storefront}/config.json`);
+    assert.equal(config.orderUrl, URLS.orderWeb);
+    assert.equal(config.otlpTracesUrl, `${URLS.jaegerOtlpHttp}/v1/traces`);
+    const origin = URLS.storefront;
+    const listed = await fetch(`${URLS.orderWeb}/order.v1.OrderService/ListOrders`, {
+      method: 'POST',
+      headers: { origin, 'content-type': 'application/json', 'connect-protocol-version': '1' },
+      body: JSON.stringify({ pageSize: 1 }),
+    });
+    assert.equal(listed.status, 200, await listed.clone().text());
+    assert.equal(listed.headers.get('access-control-allow-origin'), origin);
+    assert.match(listed.headers.get('x-trace-id') ?? '', /^[0-9a-f]{32}$/);
+    const preflight = await fetch(`${URLS.jaegerOtlpHttp}/v1/traces`, {
+      method: 'OPTIONS',
+      headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' },
+    });
+    assert.equal(preflight.headers.get('access-control-allow-origin'), origin);
   });
 
   it('answers the Jaeger Monitor (SPM) API with service metrics', async () => {

@@ -129,6 +129,7 @@ describe('the Compose stack rehearsed from the built image', { concurrency: fals
     const environment = service.environment ?? {};
     return {
       ...(environment.GRPC_PORT ? { GRPC_HOST: address } : {}),
+      ...(environment.STOREFRONT_PORT ? { STOREFRONT_HOST: address } : {}),
       ...(environment.FAULT_ADMIN_HOST === '0.0.0.0' ? { FAULT_ADMIN_HOST: address } : {}),
     };
   }

@@ -84,8 +84,8 @@ describe('order.v1.OrderService over gRPC-Web and Connect (the web endpoint)', (
           (await expectWebFailure(web.createOrder({ userId: UNKNOWN_ORDER, items: ITEMS, currency: 'EUR' }))).code,
           ConnectCode.FailedPrecondition,
         );
-        const badPage = await expectWebFailure(web.listOrders({ pageSize: -1 }));
-        assert.deepEqual(badPage, { code: ConnectCode.InvalidArgument, fields: ['page_size'] });
+        const { code, fields } = await expectWebFailure(web.listOrders({ pageSize: -1 }));
+        assert.deepEqual({ code, fields }, { code: ConnectCode.InvalidArgument, fields: ['page_size'] });
       });
 
       it('streams WatchOrders, and the server ends the call when the caller aborts', async () => {
@@ -119,6 +119,20 @@ describe('order.v1.OrderService over gRPC-Web and Connect (the web endpoint)', (
       });
     });
   }
+
+  it('refuses BulkCreateOrders, a bidirectional stream HTTP/1.1 cannot carry, before any order is made', async () => {
+    const before = (await unary(grpc, grpc.listOrders)({ userId, pageSize: 100, pageToken: '' })).orders.length;
+    for (const protocol of WEB_PROTOCOLS) {
+      const web = webClient(OrderService, order.webUrl!, protocol);
+      async function* one() {
+        yield { userId, items: ITEMS, currency: 'EUR', requestId: `bulk-${protocol}` };
+      }
+      const responses = web.bulkCreateOrders(one())[Symbol.asyncIterator]();
+      // connect-node answers HTTP 505 (HTTP Version Not Supported), which clients read as UNKNOWN.
+      await assert.rejects(responses.next(), (error: unknown) => /HTTP 505/.test(ConnectError.from(error).message));
+    }
+    assert.equal((await unary(grpc, grpc.listOrders)({ userId, pageSize: 100, pageToken: '' })).orders.length, before);
+  });
 
   it('counts web calls in the same grpc_server_* series, labelled with their protocol', async () => {
     await unary(grpc, grpc.getOrder)({ id: UNKNOWN_ORDER }).catch(() => undefined);
