@@ -94,6 +94,7 @@ function adaptMethod(method: MethodDefinitionShape, desc: DescMethod, handler: A
       const call = await begin(context);
       try {
         const response = await otelContext.with(call.otel, () => handler(inputOf(input, call), call) as Promise<unknown>);
+        call.observer.sent();
         call.end(Code.OK);
         return fromHandler(response);
       } catch (error) {
@@ -104,12 +105,14 @@ function adaptMethod(method: MethodDefinitionShape, desc: DescMethod, handler: A
 
   return async function* (input, context) {
     const call = await begin(context);
+    let iterator: AsyncIterator<unknown> | undefined;
     try {
       const responses = otelContext.with(call.otel, () => handler(inputOf(input, call), call) as AsyncIterable<unknown>);
       // The handler's generator runs in the call's trace context, whoever pulls from it.
-      const iterator = responses[Symbol.asyncIterator]();
+      const pull = responses[Symbol.asyncIterator]();
+      iterator = pull;
       for (;;) {
-        const next = await otelContext.with(call.otel, () => iterator.next());
+        const next = await otelContext.with(call.otel, () => pull.next());
         if (next.done) break;
         call.observer.sent();
         yield fromHandler(next.value);
@@ -120,7 +123,9 @@ function adaptMethod(method: MethodDefinitionShape, desc: DescMethod, handler: A
     } catch (error) {
       throw call.fail(options.stopping.aborted ? shuttingDown() : error);
     } finally {
-      // A caller that went away stops the iteration here, with nothing thrown.
+      // A caller that went away stops the iteration here, with nothing thrown: the handler's
+      // generator is closed too (its own finally blocks run), and the call ends as cancelled.
+      void iterator?.return?.().catch(() => undefined);
       call.end(Code.CANCELLED);
     }
   };
