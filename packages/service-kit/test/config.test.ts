@@ -112,4 +112,27 @@ describe('configuration', () => {
     assert.match(problem({ RATE_LIMIT_BURST: '10' }), /RATE_LIMIT_BURST: set while rate limiting is off/);
     assert.match(problem({ REDIS_URL: 'redis://redis:6379' }), /REDIS_URL: set while rate limiting is off/);
   });
+
+  it('serves browsers only when WEB_PORT is set, on the gRPC host unless WEB_HOST says otherwise', () => {
+    assert.equal(load({}).web, undefined);
+    assert.deepEqual(
+      load({ GRPC_HOST: '127.0.0.2', WEB_PORT: '8080', WEB_ALLOWED_ORIGINS: ' http://127.0.0.1:8080 ,https://shop.example ' }).web,
+      {
+        host: '127.0.0.2',
+        port: 8080,
+        allowedOrigins: ['http://127.0.0.1:8080', 'https://shop.example'],
+      },
+    );
+    assert.deepEqual(load({ WEB_PORT: '0', WEB_HOST: '::1' }).web, { host: '::1', port: 0, allowedOrigins: [] });
+  });
+
+  it('refuses what is not an origin, and web settings while the endpoint is off', () => {
+    // A path, a trailing slash, another scheme: browsers send none of these as Origin, so they would match nothing.
+    const message = problem({ WEB_PORT: '8080', WEB_ALLOWED_ORIGINS: 'http://shop.example/,https://shop.example/app,ftp://files.example' });
+    for (const origin of ['http://shop.example/', 'https://shop.example/app', 'ftp://files.example'])
+      assert.ok(message.includes(origin), message);
+    assert.match(problem({ WEB_PORT: 'web' }), /WEB_PORT/);
+    assert.match(problem({ WEB_ALLOWED_ORIGINS: 'http://127.0.0.1:8080' }), /WEB_ALLOWED_ORIGINS: set while the web endpoint is off/);
+    assert.match(problem({ WEB_HOST: '127.0.0.1' }), /WEB_HOST: set while the web endpoint is off/);
+  });
 });
