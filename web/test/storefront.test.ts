@@ -26,15 +26,16 @@ const SPAN_KIND = { SERVER: 2, CLIENT: 3 } as const;
 function traceTree(spans: readonly ReceivedSpan[]): string {
   const ids = new Set(spans.map((span) => span.spanId));
   const lines: string[] = [];
-  const walk = (parent: string, depth: number) => {
-    for (const span of spans.filter(
-      (candidate) => candidate.parentSpanId === parent || (depth === 0 && !ids.has(candidate.parentSpanId) && parent === ''),
-    )) {
+  // Roots are the spans whose parent is not in the trace (the browser's first span has none).
+  const childrenOf = (parent: string | undefined) =>
+    spans.filter((span) => (parent === undefined ? !ids.has(span.parentSpanId) : span.parentSpanId === parent));
+  const walk = (parent: string | undefined, depth: number) => {
+    for (const span of childrenOf(parent)) {
       lines.push(`${'  '.repeat(depth)}${span.name} [${String(span.resource['service.name'])}, ${span.scope}]`);
       walk(span.spanId, depth + 1);
     }
   };
-  walk('', 0);
+  walk(undefined, 0);
   return lines.join('\n');
 }
 
@@ -168,9 +169,9 @@ describe('the storefront page in Chromium: one trace from the click to PostgreSQ
     assert.ok(userServer, tree);
     const userClient = trace.find((span) => span.spanId === userServer.parentSpanId);
     assert.equal(userClient?.resource['service.name'], 'order-service', tree);
-    const inOrder = (span: ReceivedSpan): boolean =>
-      span.spanId === orderServer.spanId ||
-      (span.parentSpanId !== '' && inOrder(trace.find((parent) => parent.spanId === span.parentSpanId) ?? span));
+    // Up the parents within the trace; a parent missing from it ends the walk (no loop on the same span).
+    const inOrder = (span: ReceivedSpan | undefined): boolean =>
+      span !== undefined && (span.spanId === orderServer.spanId || inOrder(trace.find((parent) => parent.spanId === span.parentSpanId)));
     const queries = trace.filter((span) => span.scope === '@opentelemetry/instrumentation-pg');
     assert.ok(
       queries.some((span) => span.resource['service.name'] === 'order-service' && inOrder(span)),

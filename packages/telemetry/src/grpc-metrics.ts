@@ -39,6 +39,11 @@ export function grpcCodeName(code: number): string {
   return CODE_NAMES[code] ?? 'Unknown';
 }
 
+/** A status code's canonical name (`OK`, `INVALID_ARGUMENT`), as gRFC A66 and the OpenTelemetry conventions have it. */
+export function canonicalCodeName(code: number): string {
+  return Code[code] ?? 'UNKNOWN';
+}
+
 export type GrpcType = 'unary' | 'client_stream' | 'server_stream' | 'bidi_stream';
 
 /** The grpc_type label of a method: whether its request and its response are streams. */
@@ -52,6 +57,11 @@ export function grpcTypeOf(method: { requestStream: boolean; responseStream: boo
  * from a browser (the web endpoint). The protocol label of the server series.
  */
 export type ServerProtocol = 'grpc' | 'grpc_web' | 'connect';
+
+/** rpc.system of a served call, in its span and its access line: gRPC-Web is gRPC. */
+export function rpcSystemOf(protocol: ServerProtocol): 'grpc' | 'connect_rpc' {
+  return protocol === 'connect' ? 'connect_rpc' : 'grpc';
+}
 
 interface MethodLabels {
   grpc_type: GrpcType;
@@ -105,7 +115,7 @@ class MethodSeries {
     let labels = this.a66Ended.get(code);
     if (labels === undefined) {
       // grpc.status: the status code's canonical name (OK, UNAVAILABLE), as gRFC A66 has it.
-      labels = { ...this.a66Labels, grpc_status: Code[code] ?? 'UNKNOWN', ...(this.target !== undefined && { grpc_target: this.target }) };
+      labels = { ...this.a66Labels, grpc_status: canonicalCodeName(code), ...(this.target !== undefined && { grpc_target: this.target }) };
       this.a66Ended.set(code, labels);
     }
     return labels;
@@ -254,22 +264,24 @@ class CallMetrics {
   constructor(registry: MetricsRegistry, side: 'server' | 'client') {
     const registers = [registry];
     const where = side === 'server' ? 'on the server' : 'by the client';
+    const methodLabels = side === 'server' ? SERVER_METHOD_LABELS : METHOD_LABELS;
+    const handledLabels = side === 'server' ? SERVER_HANDLED_LABELS : HANDLED_LABELS;
     this.started = new Counter({
       name: `grpc_${side}_started_total`,
       help: `Total number of RPCs started ${where}.`,
-      labelNames: side === 'server' ? SERVER_METHOD_LABELS : METHOD_LABELS,
+      labelNames: methodLabels,
       registers,
     });
     this.handled = new Counter({
       name: `grpc_${side}_handled_total`,
       help: `Total number of RPCs completed ${where}, regardless of success or failure.`,
-      labelNames: side === 'server' ? SERVER_HANDLED_LABELS : HANDLED_LABELS,
+      labelNames: handledLabels,
       registers,
     });
     this.handling = new Histogram({
       name: `grpc_${side}_handling_seconds`,
       help: `Histogram of response latency (seconds) of gRPC calls completed ${where}.`,
-      labelNames: side === 'server' ? SERVER_HANDLED_LABELS : HANDLED_LABELS,
+      labelNames: handledLabels,
       buckets: GRPC_LATENCY_BUCKETS,
       enableExemplars: true,
       registers,

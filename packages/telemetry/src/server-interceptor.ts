@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import {
   grpcCodeName,
   grpcMethodLabels,
+  rpcSystemOf,
   type GrpcServerMetrics,
   type MethodShape,
   type ServerCallRecorder,
@@ -19,8 +20,6 @@ export interface ServerTelemetryOptions {
 
 /** Not looked up yet; undefined means looked up and there is none (unsampled, or tracing off). */
 const NOT_LOOKED_UP = null;
-
-const RPC_SYSTEM: Record<ServerProtocol, string> = { grpc: 'grpc', grpc_web: 'grpc', connect: 'connect_rpc' };
 
 /**
  * What telemetry records of one served call, whatever protocol it came over
@@ -71,7 +70,7 @@ export class ServerCallObserver {
     const { grpc_service: service, grpc_method: name } = grpcMethodLabels(this.method.path);
     logger.info(
       {
-        rpc: { system: RPC_SYSTEM[this.protocol], protocol: this.protocol, service, method: name, grpc: { status_code: code } },
+        rpc: { system: rpcSystemOf(this.protocol), protocol: this.protocol, service, method: name, grpc: { status_code: code } },
         event: { duration: Number(process.hrtime.bigint() - this.#startedAt) },
         client: { address: this.peer() },
       },

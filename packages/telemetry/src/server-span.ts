@@ -1,14 +1,5 @@
-import {
-  propagation,
-  ROOT_CONTEXT,
-  SpanKind,
-  SpanStatusCode,
-  trace,
-  type Context,
-  type Span,
-  type TextMapGetter,
-} from '@opentelemetry/api';
-import { grpcCodeName, grpcMethodLabels, type ServerProtocol } from './grpc-metrics';
+import { propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type TextMapGetter } from '@opentelemetry/api';
+import { canonicalCodeName, grpcMethodLabels, rpcSystemOf, type ServerProtocol } from './grpc-metrics';
 import { isServerFaultCode } from './server-faults';
 
 const TRACER_NAME = '@platform/telemetry';
@@ -18,9 +9,8 @@ const HEADERS_GETTER: TextMapGetter<Headers> = {
   get: (headers, key) => headers.get(key) ?? undefined,
 };
 
-/** A served call's span, and the context to run its handler in. */
+/** A served call's span: the context to run its handler in, and its end. */
 export interface ServerSpan {
-  readonly span: Span;
   readonly context: Context;
   /** Sets the status attribute, marks a server fault an error (as GrpcServerSpanConventions does on the gRPC port) and ends the span. */
   end(code: number, message?: string): void;
@@ -40,7 +30,7 @@ export function startServerSpan(path: string, headers: Headers, protocol: Server
     {
       kind: SpanKind.SERVER,
       attributes: {
-        'rpc.system': protocol === 'connect' ? 'connect_rpc' : 'grpc',
+        'rpc.system': rpcSystemOf(protocol),
         'rpc.service': service,
         'rpc.method': method,
         'app.protocol': protocol,
@@ -49,11 +39,11 @@ export function startServerSpan(path: string, headers: Headers, protocol: Server
     parent,
   );
   return {
-    span,
     context: trace.setSpan(parent, span),
     end: (code, message) => {
       if (protocol === 'connect') {
-        if (code !== 0) span.setAttribute('rpc.connect_rpc.error_code', grpcCodeName(code));
+        // The conventions' values are the canonical names in lower case: `invalid_argument`, `cancelled`.
+        if (code !== 0) span.setAttribute('rpc.connect_rpc.error_code', canonicalCodeName(code).toLowerCase());
       } else span.setAttribute('rpc.grpc.status_code', code);
       if (isServerFaultCode(code)) span.setStatus({ code: SpanStatusCode.ERROR, ...(message !== undefined && { message }) });
       span.end();

@@ -2,8 +2,16 @@ import { Metadata } from '@grpc/grpc-js';
 import { fromBinary, toBinary, type DescMethod, type DescService } from '@bufbuild/protobuf';
 import { type Code as ConnectCode, ConnectError, type HandlerContext, type ServiceImpl } from '@connectrpc/connect';
 import { context as otelContext, type Context } from '@opentelemetry/api';
-import { startServerSpan, TRACE_ID_METADATA_KEY, type Logger, type ServerCallObserver, type ServerProtocol } from '@platform/telemetry';
+import {
+  startServerSpan,
+  TRACE_ID_METADATA_KEY,
+  type Logger,
+  type ServerCallObserver,
+  type ServerProtocol,
+  type ServerSpan,
+} from '@platform/telemetry';
 import { AppError, Code, toRpcStatus } from '../errors';
+import { CLIENT_ID_METADATA_KEY } from '../rate-limit';
 import {
   CANCELLED_BY_CALLER,
   reportServerFault,
@@ -81,7 +89,7 @@ function adaptMethod(method: MethodDefinitionShape, desc: DescMethod, handler: A
     const call = new WebCall(method, context, protocol, options);
     try {
       for (const admit of options.admissions) {
-        await admit({ path: method.path, clientId: context.requestHeader.get('x-client-id') ?? undefined, peer: call.peer });
+        await admit({ path: method.path, clientId: context.requestHeader.get(CLIENT_ID_METADATA_KEY) ?? undefined, peer: call.peer });
       }
     } catch (error) {
       throw call.fail(error);
@@ -93,10 +101,10 @@ function adaptMethod(method: MethodDefinitionShape, desc: DescMethod, handler: A
     return async (input, context) => {
       const call = await begin(context);
       try {
-        const response = await otelContext.with(call.otel, () => handler(inputOf(input, call), call) as Promise<unknown>);
+        const response = fromHandler(await otelContext.with(call.otel, () => handler(inputOf(input, call), call) as Promise<unknown>));
         call.observer.sent();
         call.end(Code.OK);
-        return fromHandler(response);
+        return response;
       } catch (error) {
         throw call.fail(error);
       }
@@ -138,7 +146,7 @@ class WebCall implements CallContext {
   readonly peer: string;
   readonly observer: ServerCallObserver;
   readonly otel: Context;
-  readonly #span: ReturnType<typeof startServerSpan>;
+  readonly #span: ServerSpan;
   readonly #context: HandlerContext;
   readonly #signal: AbortSignal;
   readonly #logger: Logger;
