@@ -1,5 +1,6 @@
 /**
  * npm run bench:compare -- --baseline DIR [--rounds N] [--seconds S] [--telemetry off,all,...]
+ *                          [--node this|image|x.y.z] [--generator node|h2load]
  *
  * Before/after for a change: user-service of this checkout against the one of
  * another, built checkout (`git worktree add ../before <commit>`, then
@@ -8,14 +9,17 @@
  * rounds, so the drift of a shared machine falls on both. Reported: server CPU
  * per call and throughput, this checkout over the baseline, median and spread
  * of the per-round ratios (below 1.000 for CPU means this checkout is cheaper).
+ * Both run on one Node.js (this one by default; `image` is the Dockerfile's)
+ * under one load generator.
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { pin, startBulkSink, startOtlpSink } from './infrastructure';
-import { closedLoop } from './load';
+import { H2LOAD_MISSING, h2loadAvailable } from './h2load';
+import { resolveRuntimes } from './runtimes';
 import { formatRatio, ratioSummary, ratioSummaryIfAny } from './stats';
-import { CLIENT_CPU, CONCURRENCY, startUserService, telemetryEnvironments } from './user-service';
+import { CLIENT_CPU, maxLoad, startUserService, telemetryEnvironments, type Generator } from './user-service';
 
 const { values } = parseArgs({
   options: {
@@ -23,6 +27,8 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '5' },
     seconds: { type: 'string', default: '3' },
     telemetry: { type: 'string', default: 'off,all,tracingOnly,metricsOnly,loggingOnly' },
+    node: { type: 'string', default: 'this' },
+    generator: { type: 'string', default: 'node' },
   },
 });
 
@@ -36,6 +42,10 @@ async function main(): Promise<void> {
   const rounds = Number(values.rounds);
   const durationMs = Number(values.seconds) * 1000;
   pin(process.pid, CLIENT_CPU);
+  const [runtime] = resolveRuntimes([values.node]);
+  const generator = values.generator as Generator;
+  if (generator !== 'node' && generator !== 'h2load') throw new Error(`unknown load generator ${generator}: node or h2load`);
+  if (generator === 'h2load' && !h2loadAvailable()) throw new Error(H2LOAD_MISSING);
 
   const otlp = await startOtlpSink();
   const bulk = await startBulkSink();
@@ -52,8 +62,12 @@ async function main(): Promise<void> {
       const measured: Partial<Record<'this' | 'baseline', { cpu: number | undefined; throughput: number }>> = {};
       for (const which of order) {
         log(`round ${round + 1}: ${name}, ${which}`);
-        const target = await startUserService({ env: environments[name]!, checkout: checkouts[which], warmUpMs: 1000 });
-        const result = await closedLoop(target.getUser, { concurrency: CONCURRENCY, durationMs, serverPid: target.process.child.pid });
+        const target = await startUserService({ env: environments[name]!, checkout: checkouts[which], runtime, warmUpMs: 1000 });
+        const result = await maxLoad(
+          generator,
+          { call: target.getUser, onWire: target.getUserOnWire },
+          { durationMs, serverPid: target.process.child.pid },
+        );
         measured[which] = { cpu: result.serverCpuUsPerCall, throughput: result.throughput };
         await target.stop();
       }
@@ -67,7 +81,8 @@ async function main(): Promise<void> {
   await bulk.close();
 
   const lines = [
-    `This checkout against ${baseline}: ${rounds} rounds, ${values.seconds} s per measurement, ratios this/baseline as median (min–max).`,
+    `This checkout against ${baseline} on ${runtime!.label}, load from ${generator}: ${rounds} rounds, ${values.seconds} s per measurement,`,
+    'ratios this/baseline as median (min–max).',
     '',
     '| Telemetry | Server CPU per call ratio | Throughput ratio |',
     '| --- | --- | --- |',

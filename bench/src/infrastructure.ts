@@ -107,10 +107,13 @@ export async function startCountingProxy(targetPort: number): Promise<{ port: nu
 export async function startJsonProcess<T>(
   script: string,
   cpu: number,
-  env: NodeJS.ProcessEnv = {},
+  options: { env?: NodeJS.ProcessEnv; node?: string } = {},
 ): Promise<{ info: T; child: ChildProcess; stop(): Promise<void> }> {
   // stdin stays open for the child's life: it exits when the pipe closes, even if this process is killed.
-  const child = spawn(process.execPath, [script], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(options.node ?? process.execPath, [script], {
+    env: { ...process.env, ...options.env },
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
   pin(child.pid!, cpu);
   const [line] = (await once(createInterface({ input: child.stdout! }), 'line')) as [string];
   return {

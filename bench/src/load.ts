@@ -23,6 +23,8 @@ export interface LoadResult {
   serverCpuUsPerCall?: number;
   /** Share of one core the load generator's process used: near 1, the client and not the server was the limit. */
   loadGeneratorCpu: number;
+  /** What made the calls: this process's grpc-js client, or h2load. */
+  generator: 'node' | 'h2load';
 }
 
 interface Measurement {
@@ -31,7 +33,7 @@ interface Measurement {
 }
 
 /** Runs `load` and adds what it cost in CPU, on both sides. */
-async function withCpu(serverPid: number | undefined, load: () => Promise<Omit<LoadResult, 'loadGeneratorCpu'>>): Promise<LoadResult> {
+async function withCpu(serverPid: number | undefined, load: () => Promise<CallCounts>): Promise<LoadResult> {
   const serverBefore = serverPid === undefined ? undefined : processCpuSeconds(serverPid);
   const clientBefore = process.cpuUsage();
   const result = await load();
@@ -44,10 +46,14 @@ async function withCpu(serverPid: number | undefined, load: () => Promise<Omit<L
       serverAfter !== undefined &&
       result.ok > 0 && { serverCpuUsPerCall: round(((serverAfter - serverBefore) * 1e6) / result.ok) }),
     loadGeneratorCpu: round((client.user + client.system) / 1e6 / result.seconds),
+    generator: 'node',
   };
 }
 
-function summarise(latency: LatencyHistogram, ok: number, failed: number, seconds: number): Omit<LoadResult, 'loadGeneratorCpu'> {
+/** What any load generator counted, before the CPU it cost is added. */
+export type CallCounts = Omit<LoadResult, 'loadGeneratorCpu' | 'generator' | 'serverCpuUsPerCall'>;
+
+export function summarise(latency: LatencyHistogram, ok: number, failed: number, seconds: number): CallCounts {
   const { p50Ms, p90Ms, p99Ms, maxMs } = latency.summary();
   return { ok, failed, seconds, throughput: ok / seconds, p50Ms, p90Ms, p99Ms, maxMs };
 }

@@ -1,11 +1,16 @@
 /**
  * npm run bench [-- --smoke] [--rounds N] [--seconds S] [--out DIR] [--profile DIR]
+ *                  [--node this,image] [--generator node,h2load]
  *
- * Five comparisons, each run as interleaved A/B rounds in this one invocation
- * and reported as ratios (median and spread over the rounds). Servers run on
- * CPU 0, this load generator (and the telemetry sinks) on CPU 1, when the
- * machine has two and taskset exists.
+ * Five comparisons and a per-call cost breakdown, each run as interleaved A/B rounds in this one invocation
+ * and reported as ratios (median and spread over the rounds), each on every
+ * Node.js runtime asked for (this one and the image's, by default) and the
+ * throughput tables from both load generators (this process's grpc-js client
+ * and h2load). Servers run on CPU 0, the load generators (and the telemetry
+ * sinks) on CPU 1, when the machine has two and taskset exists.
  */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import path from 'node:path';
@@ -15,14 +20,29 @@ import { credentials } from '@grpc/grpc-js';
 import { OrderServiceClient, type CreateOrderRequest } from '@platform/contracts/order/v1/order';
 import { blackHole, sampleValue, scrapeMetrics, unary } from '@platform/testing';
 import { UserServiceClient } from '@platform/contracts/user/v1/user';
+import type { Piece } from './breakdown';
+import { H2LOAD_MISSING, h2loadAvailable } from './h2load';
 import { pin, startBulkSink, startCountingProxy, startJsonProcess, startOtlpSink } from './infrastructure';
-import { CLIENT_CPU, CONCURRENCY, SERVER_CPU, startUserService, telemetryEnvironments, type UserServiceUnderTest } from './user-service';
+import {
+  CLIENT_CPU,
+  CONCURRENCY,
+  SERVER_CPU,
+  atRate,
+  getUserTarget,
+  maxLoad,
+  startUserService,
+  telemetryEnvironments,
+  type Generator,
+  type UserServiceUnderTest,
+} from './user-service';
 import { closedLoop, fixedRate, type Call, type LoadResult } from './load';
 import { formatMarkdown } from './report';
-import type { BenchResults, TaxEntry } from './results';
+import type { BenchResults, ByRuntime, FrameworkTable, TaxTable } from './results';
+import { resolveRuntimes, type Runtime } from './runtimes';
 import { ratioSummary, ratioSummaryIfAny } from './stats';
 
 const PROTOCOL_SERVER = path.resolve(__dirname, 'protocol-server.js');
+const BREAKDOWN = path.resolve(__dirname, 'breakdown.js');
 
 const { values } = parseArgs({
   options: {
@@ -31,82 +51,177 @@ const { values } = parseArgs({
     seconds: { type: 'string' },
     out: { type: 'string' },
     profile: { type: 'string' },
+    node: { type: 'string', default: 'this,image' },
+    generator: { type: 'string', default: 'node,h2load' },
   },
 });
 const smoke = values.smoke ?? false;
 const rounds = Number(values.rounds ?? (smoke ? 1 : 3));
-const seconds = Number(values.seconds ?? (smoke ? 0.5 : 4));
+const seconds = Number(values.seconds ?? (smoke ? 0.25 : 4));
 const outDir = values.out ?? path.resolve(__dirname, '../../results');
 const durationMs = seconds * 1000;
 /** Set: every service process writes a V8 CPU profile (node --cpu-prof) here when it stops. */
 const profileDir = values.profile === undefined ? undefined : path.resolve(values.profile);
+const generators = values.generator.split(',').map((name) => name.trim()) as Generator[];
+for (const generator of generators)
+  if (generator !== 'node' && generator !== 'h2load') throw new Error(`unknown load generator ${generator}: node or h2load`);
+if (generators.includes('h2load') && !h2loadAvailable()) throw new Error(H2LOAD_MISSING);
+// Streaming, the JSON comparison and the open-loop sections need a client in this process.
+if (!generators.includes('node')) throw new Error('--generator must include node: the JSON, scrape and log-backend sections use it');
 const raw: Record<string, LoadResult[]> = {};
 const keep = (label: string, result: LoadResult) => ((raw[label] ??= []).push(result), result);
 const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
 
+/** The runtimes in the order of this round: alternating, so the drift of a shared machine falls on each alike. */
+const inRoundOrder = (runtimes: Runtime[], round: number) => (round % 2 === 0 ? runtimes : [...runtimes].reverse());
+
 /** user-service with these settings, this checkout's, warmed up. */
-function userService(env: NodeJS.ProcessEnv): Promise<UserServiceUnderTest> {
-  return startUserService({ env, profileDir, warmUpMs: Math.min(1000, durationMs) });
+function userService(env: NodeJS.ProcessEnv, runtime: Runtime): Promise<UserServiceUnderTest> {
+  return startUserService({ env, runtime, profileDir, warmUpMs: Math.min(1000, durationMs) });
 }
 
-async function observabilityTax(): Promise<BenchResults['observabilityTax']> {
+/** The value at `key`, made first if there is none. */
+function slot<T>(map: Map<string, T>, key: string, make: () => NoInfer<T>): T {
+  if (!map.has(key)) map.set(key, make());
+  return map.get(key)!;
+}
+
+/** The full service's settings compared against the bare server: as measured in the tax, by name. */
+const FRAMEWORK_VARIANTS = ['off', 'allSampled', 'all'] as const;
+
+/** bench/src/protocol-server.ts running on one runtime. */
+interface ProtocolServers {
+  runtime: Runtime;
+  info: { grpcPort: number; httpPort: number; barePort: number; userId: string };
+  pid: number | undefined;
+  stop(): Promise<void>;
+}
+
+/**
+ * The observability tax and the framework overhead, from one set of
+ * measurements: in every round, each telemetry setting on each runtime is
+ * saturated and then held at half of what telemetry off did in that round,
+ * by each generator; then the bare grpc-js server of each runtime is
+ * saturated by each generator.
+ */
+async function taxAndFramework(
+  runtimes: Runtime[],
+  protocolServers: ProtocolServers[],
+): Promise<Pick<BenchResults, 'observabilityTax' | 'frameworkOverhead'>> {
   const otlp = await startOtlpSink();
   const bulk = await startBulkSink();
   const environments = telemetryEnvironments(otlp.url, bulk.url);
-  const ratios: Record<string, { max: number[]; cpu: number[]; cpuPerCall: number[]; p50: number[]; p99: number[] }> = {};
-  let baselineMax = 0;
-  const baselineCpuPerCall: number[] = [];
+  type Series = { max: number[]; cpu: number[]; cpuPerCall: number[]; p50: number[]; p99: number[] };
+  const tax = new Map<string, { baselineMax: number[]; baselineCpu: number[]; entries: Record<string, Series> }>();
+  const framework = new Map<string, { bareCpu: number[]; entries: Record<string, { throughput: number[]; cpu: number[] }> }>();
+  const key = (runtime: Runtime, generator: Generator) => `${runtime.label}\u0000${generator}`;
+
   for (let round = 0; round < rounds; round++) {
-    const measured: Record<string, { max: LoadResult; half?: LoadResult }> = {};
+    // One round's saturation results, by runtime × generator × telemetry setting.
+    const max = new Map<string, Record<string, LoadResult>>();
+    const half = new Map<string, Record<string, LoadResult>>();
     for (const [name, env] of Object.entries(environments)) {
-      log(`observability tax, round ${round + 1}: ${name}`);
-      const target = await userService(env);
-      measured[name] = {
-        max: keep(
-          `tax.${name}.max`,
-          await closedLoop(target.getUser, { concurrency: CONCURRENCY, durationMs, serverPid: target.process.child.pid }),
-        ),
-      };
-      await target.stop();
-    }
-    const halfLoad = measured.off!.max.throughput / 2;
-    baselineMax = measured.off!.max.throughput;
-    for (const [name, env] of Object.entries(environments)) {
-      const target = await userService(env);
-      measured[name]!.half = keep(`tax.${name}.half`, await fixedRate(target.getUser, { rate: halfLoad, durationMs }));
-      await target.stop();
-    }
-    const offCpuPerCall = measured.off!.max.serverCpuUsPerCall;
-    if (offCpuPerCall !== undefined) baselineCpuPerCall.push(offCpuPerCall);
-    for (const name of Object.keys(environments).filter((n) => n !== 'off')) {
-      const entry = (ratios[name] ??= { max: [], cpu: [], cpuPerCall: [], p50: [], p99: [] });
-      entry.max.push(measured[name]!.max.throughput / measured.off!.max.throughput);
-      const cpuPerCall = measured[name]!.max.serverCpuUsPerCall;
-      if (offCpuPerCall !== undefined && cpuPerCall !== undefined) {
-        entry.cpu.push(offCpuPerCall / cpuPerCall);
-        entry.cpuPerCall.push(cpuPerCall);
+      for (const runtime of inRoundOrder(runtimes, round)) {
+        log(`observability tax, round ${round + 1}: ${name} on ${runtime.label}`);
+        const target = await userService(env, runtime);
+        const calls = { call: target.getUser, onWire: target.getUserOnWire };
+        for (const generator of generators) {
+          const label = `${runtime.version}.${generator}.${name}`;
+          const saturated = keep(`tax.${label}.max`, await maxLoad(generator, calls, { durationMs, serverPid: target.process.child.pid }));
+          const saturatedHere = slot(max, key(runtime, generator), () => ({}));
+          saturatedHere[name] = saturated;
+          // Telemetry off comes first: its throughput sets the half load of every setting in this round.
+          const rate = saturatedHere.off!.throughput / 2;
+          slot(half, key(runtime, generator), () => ({}))[name] = keep(
+            `tax.${label}.half`,
+            await atRate(generator, calls, { rate, durationMs }),
+          );
+        }
+        await target.stop();
       }
-      entry.p50.push(measured[name]!.half!.p50Ms / measured.off!.half!.p50Ms);
-      entry.p99.push(measured[name]!.half!.p99Ms / measured.off!.half!.p99Ms);
+    }
+    for (const servers of inRoundOrder(runtimes, round).map((runtime) => protocolServers.find((s) => s.runtime === runtime)!)) {
+      const client = new UserServiceClient(`127.0.0.1:${servers.info.barePort}`, credentials.createInsecure());
+      const calls = {
+        call: () => unary(client, client.getUser)({ id: servers.info.userId }),
+        onWire: await getUserTarget(client, servers.info.barePort, servers.info.userId),
+      };
+      for (const generator of generators) {
+        log(`framework overhead, round ${round + 1}: bare grpc-js on ${servers.runtime.label}, ${generator}`);
+        // The bare server shares its process with the protocol servers, which are idle meanwhile.
+        const bare = keep(
+          `framework.${servers.runtime.version}.${generator}.bare`,
+          await maxLoad(generator, calls, { durationMs, serverPid: servers.pid }),
+        );
+        const full = max.get(key(servers.runtime, generator))!;
+        const table = slot(framework, key(servers.runtime, generator), () => ({ bareCpu: [], entries: {} }));
+        if (bare.serverCpuUsPerCall !== undefined) table.bareCpu.push(bare.serverCpuUsPerCall);
+        for (const name of FRAMEWORK_VARIANTS) {
+          const entry = (table.entries[name] ??= { throughput: [], cpu: [] });
+          entry.throughput.push(full[name]!.throughput / bare.throughput);
+          const fullCpu = full[name]!.serverCpuUsPerCall;
+          if (fullCpu !== undefined && bare.serverCpuUsPerCall !== undefined) entry.cpu.push(bare.serverCpuUsPerCall / fullCpu);
+        }
+      }
+      client.close();
+    }
+    for (const [at, saturated] of max) {
+      const table = slot(tax, at, () => ({ baselineMax: [], baselineCpu: [], entries: {} }));
+      const off = saturated.off!;
+      table.baselineMax.push(off.throughput);
+      if (off.serverCpuUsPerCall !== undefined) table.baselineCpu.push(off.serverCpuUsPerCall);
+      for (const name of Object.keys(environments).filter((n) => n !== 'off')) {
+        const entry = (table.entries[name] ??= { max: [], cpu: [], cpuPerCall: [], p50: [], p99: [] });
+        entry.max.push(saturated[name]!.throughput / off.throughput);
+        const cpuPerCall = saturated[name]!.serverCpuUsPerCall;
+        if (off.serverCpuUsPerCall !== undefined && cpuPerCall !== undefined) {
+          entry.cpu.push(off.serverCpuUsPerCall / cpuPerCall);
+          entry.cpuPerCall.push(cpuPerCall);
+        }
+        const halfLoad = half.get(at)!;
+        entry.p50.push(halfLoad[name]!.p50Ms / halfLoad.off!.p50Ms);
+        entry.p99.push(halfLoad[name]!.p99Ms / halfLoad.off!.p99Ms);
+      }
     }
   }
   otlp.close();
   await bulk.close();
-  const result = Object.fromEntries(
-    Object.entries(ratios).map(([name, entry]): [string, TaxEntry] => [
-      name,
-      {
-        maxThroughput: ratioSummary(entry.max),
-        cpuCapacity: ratioSummaryIfAny(entry.cpu),
-        serverCpuUsPerCall: ratioSummaryIfAny(entry.cpuPerCall)?.median,
-        p50AtHalfLoad: ratioSummary(entry.p50),
-        p99AtHalfLoad: ratioSummary(entry.p99),
-      },
-    ]),
-  ) as BenchResults['observabilityTax'];
-  result.baselineMaxThroughput = Math.round(baselineMax);
-  result.baselineServerCpuUsPerCall = ratioSummaryIfAny(baselineCpuPerCall)?.median;
-  return result;
+
+  const observabilityTax: BenchResults['observabilityTax'] = {};
+  const frameworkOverhead: BenchResults['frameworkOverhead'] = {};
+  for (const runtime of runtimes)
+    for (const generator of generators) {
+      const measured = tax.get(key(runtime, generator))!;
+      const taxTable: TaxTable = {
+        baselineMaxThroughput: Math.round(ratioSummary(measured.baselineMax).median),
+        baselineServerCpuUsPerCall: ratioSummaryIfAny(measured.baselineCpu)?.median,
+        entries: Object.fromEntries(
+          Object.entries(measured.entries).map(([name, entry]) => [
+            name,
+            {
+              maxThroughput: ratioSummary(entry.max),
+              cpuCapacity: ratioSummaryIfAny(entry.cpu),
+              serverCpuUsPerCall: ratioSummaryIfAny(entry.cpuPerCall)?.median,
+              p50AtHalfLoad: ratioSummary(entry.p50),
+              p99AtHalfLoad: ratioSummary(entry.p99),
+            },
+          ]),
+        ),
+      };
+      (observabilityTax[runtime.label] ??= {})[generator] = taxTable;
+      const bare = framework.get(key(runtime, generator))!;
+      const frameworkTable: FrameworkTable = {
+        bareServerCpuUsPerCall: ratioSummaryIfAny(bare.bareCpu)?.median,
+        entries: Object.fromEntries(
+          Object.entries(bare.entries).map(([name, entry]) => [
+            name,
+            { throughputRatio: ratioSummary(entry.throughput), cpuCapacityRatio: ratioSummaryIfAny(entry.cpu) },
+          ]),
+        ),
+      };
+      (frameworkOverhead[runtime.label] ??= {})[generator] = frameworkTable;
+    }
+  return { observabilityTax, frameworkOverhead };
 }
 
 function jsonCall(port: number, agent: Agent, route: string, body: unknown): Call {
@@ -132,14 +247,15 @@ function jsonCall(port: number, agent: Agent, route: string, body: unknown): Cal
     });
 }
 
-async function grpcVersusJson(servers: { grpcPort: number; httpPort: number; userId: string }): Promise<BenchResults['grpcVersusJson']> {
-  const grpcProxy = await startCountingProxy(servers.grpcPort);
-  const httpProxy = await startCountingProxy(servers.httpPort);
+async function grpcVersusJson(servers: ProtocolServers): Promise<BenchResults['grpcVersusJson'][string]> {
+  const { info } = servers;
+  const grpcProxy = await startCountingProxy(info.grpcPort);
+  const httpProxy = await startCountingProxy(info.httpPort);
   const users = new UserServiceClient(`127.0.0.1:${grpcProxy.port}`, credentials.createInsecure());
   const orders = new OrderServiceClient(`127.0.0.1:${grpcProxy.port}`, credentials.createInsecure());
   const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
   const order: CreateOrderRequest = {
-    userId: servers.userId,
+    userId: info.userId,
     currency: 'EUR',
     requestId: '',
     items: [
@@ -149,8 +265,8 @@ async function grpcVersusJson(servers: { grpcPort: number; httpPort: number; use
   };
   const methods: Record<string, { grpc: Call; json: Call }> = {
     GetUser: {
-      grpc: () => unary(users, users.getUser)({ id: servers.userId }),
-      json: jsonCall(httpProxy.port, agent, '/user.v1.UserService/GetUser', { id: servers.userId }),
+      grpc: () => unary(users, users.getUser)({ id: info.userId }),
+      json: jsonCall(httpProxy.port, agent, '/user.v1.UserService/GetUser', { id: info.userId }),
     },
     CreateOrder: {
       grpc: () => unary(orders, orders.createOrder)(order),
@@ -162,18 +278,24 @@ async function grpcVersusJson(servers: { grpcPort: number; httpPort: number; use
       }),
     },
   };
-  const results: BenchResults['grpcVersusJson'] = {};
+  const results: BenchResults['grpcVersusJson'][string] = {};
   for (const [method, calls] of Object.entries(methods)) {
     const ratios = { throughput: [] as number[], p50: [] as number[], p99: [] as number[] };
     const bytes = { grpc: 0, json: 0, grpcCalls: 0, jsonCalls: 0 };
     for (let round = 0; round < rounds; round++) {
-      log(`gRPC vs JSON, round ${round + 1}: ${method}`);
+      log(`gRPC vs JSON, round ${round + 1}: ${method} on ${servers.runtime.label}`);
       const measure = async (protocol: 'grpc' | 'json') => {
         const proxy = protocol === 'grpc' ? grpcProxy : httpProxy;
         const before = proxy.bytes();
-        const max = keep(`protocol.${method}.${protocol}.max`, await closedLoop(calls[protocol], { concurrency: CONCURRENCY, durationMs }));
+        const max = keep(
+          `protocol.${servers.runtime.version}.${method}.${protocol}.max`,
+          await closedLoop(calls[protocol], { concurrency: CONCURRENCY, durationMs }),
+        );
         // Latency one call at a time: the protocol's own cost, without queueing.
-        const latency = keep(`protocol.${method}.${protocol}.latency`, await closedLoop(calls[protocol], { concurrency: 1, durationMs }));
+        const latency = keep(
+          `protocol.${servers.runtime.version}.${method}.${protocol}.latency`,
+          await closedLoop(calls[protocol], { concurrency: 1, durationMs }),
+        );
         bytes[protocol] += proxy.bytes() - before;
         bytes[`${protocol}Calls`] += max.ok + max.failed + latency.ok + latency.failed;
         return { max, latency };
@@ -203,13 +325,13 @@ async function grpcVersusJson(servers: { grpcPort: number; httpPort: number; use
   return results;
 }
 
-async function scrapeImpact(baselineMax: number): Promise<BenchResults['scrapeImpact']> {
+async function scrapeImpact(runtime: Runtime, baselineMax: number): Promise<BenchResults['scrapeImpact'][string]> {
   const p99: number[] = [];
   const p50: number[] = [];
   for (let round = 0; round < rounds; round++) {
-    log(`scrape impact, round ${round + 1}`);
-    const target = await userService({ OTEL_SDK_DISABLED: 'true', LOG_LEVEL: 'warn', GRPC_METRICS_ENABLED: 'true' });
-    const quiet = keep('scrape.off', await fixedRate(target.getUser, { rate: baselineMax / 2, durationMs }));
+    log(`scrape impact, round ${round + 1} on ${runtime.label}`);
+    const target = await userService({ OTEL_SDK_DISABLED: 'true', LOG_LEVEL: 'warn', GRPC_METRICS_ENABLED: 'true' }, runtime);
+    const quiet = keep(`scrape.${runtime.version}.off`, await fixedRate(target.getUser, { rate: baselineMax / 2, durationMs }));
     const scraper = setInterval(
       () =>
         void fetch(`http://127.0.0.1:${target.process.metricsPort}/metrics`, { headers: { accept: 'application/openmetrics-text' } }).then(
@@ -217,7 +339,7 @@ async function scrapeImpact(baselineMax: number): Promise<BenchResults['scrapeIm
         ),
       1000,
     );
-    const scraped = keep('scrape.on', await fixedRate(target.getUser, { rate: baselineMax / 2, durationMs }));
+    const scraped = keep(`scrape.${runtime.version}.on`, await fixedRate(target.getUser, { rate: baselineMax / 2, durationMs }));
     clearInterval(scraper);
     p99.push(scraped.p99Ms / quiet.p99Ms);
     p50.push(scraped.p50Ms / quiet.p50Ms);
@@ -239,21 +361,24 @@ const STUCK_BACKEND_MIN_MS = 15_000;
  */
 const STUCK_BACKEND_LOAD = 0.1;
 
-async function stuckLogBackend(baselineMax: number): Promise<BenchResults['stuckLogBackend']> {
+async function stuckLogBackend(runtime: Runtime, baselineMax: number): Promise<BenchResults['stuckLogBackend'][string]> {
   const measureMs = smoke ? durationMs : Math.max(durationMs, STUCK_BACKEND_MIN_MS);
   const rate = baselineMax * STUCK_BACKEND_LOAD;
   const ratios = { p50: [] as number[], p99: [] as number[], max: [] as number[] };
   let linesDropped = 0;
   for (let round = 0; round < rounds; round++) {
-    log(`stuck log backend, round ${round + 1}`);
+    log(`stuck log backend, round ${round + 1} on ${runtime.label}`);
     const bulk = await startBulkSink();
     const hole = await blackHole();
     // Logging at info: every call writes an access line for the shipper.
-    const answering = await userService({ OTEL_SDK_DISABLED: 'true', LOG_LEVEL: 'info', ELASTICSEARCH_URL: bulk.url });
-    const healthy = keep('stuckLogBackend.answering', await fixedRate(answering.getUser, { rate, durationMs: measureMs }));
+    const answering = await userService({ OTEL_SDK_DISABLED: 'true', LOG_LEVEL: 'info', ELASTICSEARCH_URL: bulk.url }, runtime);
+    const healthy = keep(
+      `stuckLogBackend.${runtime.version}.answering`,
+      await fixedRate(answering.getUser, { rate, durationMs: measureMs }),
+    );
     await answering.stop();
-    const silent = await userService({ OTEL_SDK_DISABLED: 'true', LOG_LEVEL: 'info', ELASTICSEARCH_URL: hole.url });
-    const stuck = keep('stuckLogBackend.silent', await fixedRate(silent.getUser, { rate, durationMs: measureMs }));
+    const silent = await userService({ OTEL_SDK_DISABLED: 'true', LOG_LEVEL: 'info', ELASTICSEARCH_URL: hole.url }, runtime);
+    const stuck = keep(`stuckLogBackend.${runtime.version}.silent`, await fixedRate(silent.getUser, { rate, durationMs: measureMs }));
     linesDropped += sampleValue((await scrapeMetrics(silent.process.metricsPort)).samples, 'log_shipping_documents_total', {
       outcome: 'dropped',
     });
@@ -273,71 +398,54 @@ async function stuckLogBackend(baselineMax: number): Promise<BenchResults['stuck
   };
 }
 
-/** The full service's settings compared against the bare server: as measured in the tax, by name. */
-const FRAMEWORK_VARIANTS = ['off', 'allSampled', 'all'] as const;
+/** The per-piece costs (breakdown.ts), measured in a process of `runtime`. */
+async function breakdown(runtime: Runtime): Promise<Piece[]> {
+  log(`per-call breakdown on ${runtime.label}`);
+  const child = spawn(runtime.binary, [BREAKDOWN, ...(smoke ? ['--smoke'] : [])], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const [code] = (await once(child, 'exit')) as [number | null];
+  if (code !== 0) throw new Error(`the breakdown on ${runtime.label} exited with ${code}:\n${stderr}`);
+  return (JSON.parse(stdout) as { pieces: Piece[] }).pieces;
+}
 
-async function frameworkOverhead(
-  servers: { barePort: number; userId: string },
-  barePid: number | undefined,
-): Promise<BenchResults['frameworkOverhead']> {
-  const bareClient = new UserServiceClient(`127.0.0.1:${servers.barePort}`, credentials.createInsecure());
-  const bare: Call = () => unary(bareClient, bareClient.getUser)({ id: servers.userId });
-  const ratios = Object.fromEntries(FRAMEWORK_VARIANTS.map((name) => [name, { throughput: [] as number[], cpu: [] as number[] }]));
-  for (let round = 0; round < rounds; round++) {
-    const otlp = await startOtlpSink();
-    const bulk = await startBulkSink();
-    const environments = telemetryEnvironments(otlp.url, bulk.url);
-    const full: Record<string, LoadResult> = {};
-    for (const name of FRAMEWORK_VARIANTS) {
-      log(`framework overhead, round ${round + 1}: ${name}`);
-      const target = await userService(environments[name]!);
-      full[name] = keep(
-        `framework.${name}`,
-        await closedLoop(target.getUser, { concurrency: CONCURRENCY, durationMs, serverPid: target.process.child.pid }),
-      );
-      await target.stop();
-    }
-    otlp.close();
-    await bulk.close();
-    // The bare server shares its process with the protocol servers, which are idle meanwhile.
-    const barebones = keep('framework.bare', await closedLoop(bare, { concurrency: CONCURRENCY, durationMs, serverPid: barePid }));
-    for (const name of FRAMEWORK_VARIANTS) {
-      const entry = ratios[name]!;
-      entry.throughput.push(full[name]!.throughput / barebones.throughput);
-      const fullCpu = full[name]!.serverCpuUsPerCall;
-      if (fullCpu !== undefined && barebones.serverCpuUsPerCall !== undefined) entry.cpu.push(barebones.serverCpuUsPerCall / fullCpu);
-    }
-  }
-  bareClient.close();
-  return Object.fromEntries(
-    Object.entries(ratios).map(([name, entry]) => [
-      name,
-      { throughputRatio: ratioSummary(entry.throughput), cpuCapacityRatio: ratioSummaryIfAny(entry.cpu) },
-    ]),
-  );
+/** For each runtime, what `section` measures on it. */
+async function byRuntime<T>(runtimes: Runtime[], section: (runtime: Runtime) => Promise<T>): Promise<ByRuntime<T>> {
+  const results: ByRuntime<T> = {};
+  for (const runtime of runtimes) results[runtime.label] = await section(runtime);
+  return results;
 }
 
 async function main(): Promise<void> {
   const pinned = cpus().length >= 2 && pin(process.pid, CLIENT_CPU);
   const started = Date.now();
-  const protocolServers = await startJsonProcess<{ grpcPort: number; httpPort: number; barePort: number; userId: string }>(
-    PROTOCOL_SERVER,
-    SERVER_CPU,
-  );
+  const runtimes = resolveRuntimes(values.node.split(',').map((name) => name.trim()));
+  const protocolServers: ProtocolServers[] = [];
   try {
-    const tax = await observabilityTax();
+    for (const runtime of runtimes) {
+      const servers = await startJsonProcess<ProtocolServers['info']>(PROTOCOL_SERVER, SERVER_CPU, { node: runtime.binary });
+      protocolServers.push({ runtime, info: servers.info, pid: servers.child.pid, stop: servers.stop });
+    }
+    const measured = await taxAndFramework(runtimes, protocolServers);
+    // The Node.js client's sections run at shares of what it saturated the service at with telemetry off.
+    const nodeBaseline = (runtime: Runtime) => measured.observabilityTax[runtime.label]!.node!.baselineMaxThroughput;
     const results: BenchResults = {
       machine: { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, pinned },
       node: process.version,
+      runtimes: runtimes.map((runtime) => runtime.label),
+      generators,
       date: new Date().toISOString(),
       command: `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim(),
       rounds,
       secondsPerMeasurement: seconds,
-      observabilityTax: tax,
-      grpcVersusJson: await grpcVersusJson(protocolServers.info),
-      scrapeImpact: await scrapeImpact(tax.baselineMaxThroughput ?? 1000),
-      stuckLogBackend: await stuckLogBackend(tax.baselineMaxThroughput ?? 1000),
-      frameworkOverhead: await frameworkOverhead(protocolServers.info, protocolServers.child.pid),
+      observabilityTax: measured.observabilityTax,
+      grpcVersusJson: await byRuntime(runtimes, (runtime) => grpcVersusJson(protocolServers.find((s) => s.runtime === runtime)!)),
+      scrapeImpact: await byRuntime(runtimes, (runtime) => scrapeImpact(runtime, nodeBaseline(runtime))),
+      stuckLogBackend: await byRuntime(runtimes, (runtime) => stuckLogBackend(runtime, nodeBaseline(runtime))),
+      frameworkOverhead: measured.frameworkOverhead,
+      breakdown: await byRuntime(runtimes, breakdown),
       raw,
     };
     mkdirSync(outDir, { recursive: true });
@@ -348,7 +456,7 @@ async function main(): Promise<void> {
     process.stdout.write(`${markdown}\n`);
     log(`done in ${Math.round((Date.now() - started) / 1000)} s; results in ${path.relative(process.cwd(), outDir)}/${name}.{json,md}`);
   } finally {
-    await protocolServers.stop();
+    await Promise.all(protocolServers.map((servers) => servers.stop()));
   }
 }
 

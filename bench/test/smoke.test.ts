@@ -6,7 +6,8 @@ import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { it } from 'node:test';
-import type { BenchResults, TaxEntry } from '../src/results';
+import type { BenchResults } from '../src/results';
+import { imageNodeVersion } from '../src/runtimes';
 
 const MAIN = path.resolve(__dirname, '../src/main.js');
 const COMPARE = path.resolve(__dirname, '../src/compare.js');
@@ -16,9 +17,11 @@ const hasProc = existsSync('/proc/self/stat');
 
 /**
  * Keeps the harness working: a seconds-long run must produce every section of
- * the report. What the numbers are is for `npm run bench`, never asserted here.
+ * the report, on both runtimes (this Node.js and the image's) and from both
+ * load generators. What the numbers are is for `npm run bench`, never
+ * asserted here.
  */
-it('produces a complete report in smoke mode', async () => {
+it("produces a complete report in smoke mode, on this Node.js and the image's, from both generators", async () => {
   const out = await mkdtemp(path.join(tmpdir(), 'bench-'));
   const child = spawn(process.execPath, [MAIN, '--smoke', '--out', out], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
@@ -28,41 +31,90 @@ it('produces a complete report in smoke mode', async () => {
   assert.equal(code, 0, stderr);
 
   const results = JSON.parse(await readFile(path.join(out, 'smoke.json'), 'utf8')) as BenchResults;
-  for (const name of ['all', 'allSampled', 'tracingOnly', 'metricsOnly', 'loggingOnly']) {
-    const entry = (results.observabilityTax as Record<string, TaxEntry>)[name];
-    assert.ok(entry && finite(entry.maxThroughput.median) && finite(entry.p99AtHalfLoad.median), name);
-    if (hasProc) assert.ok(entry.cpuCapacity && finite(entry.cpuCapacity.median), `${name}: server CPU per call measured`);
-  }
-  for (const method of ['GetUser', 'CreateOrder']) {
-    const entry = results.grpcVersusJson[method]!;
-    assert.ok(entry.grpcBytesPerCall > 0 && entry.jsonBytesPerCall > 0 && finite(entry.throughputRatio.median), method);
-  }
-  assert.ok(finite(results.scrapeImpact.p99Ratio.median));
-  assert.ok(finite(results.stuckLogBackend.p99Ratio.median) && finite(results.stuckLogBackend.maxRatio.median), 'stuck log backend');
-  for (const name of ['off', 'allSampled', 'all']) {
-    const entry = results.frameworkOverhead[name];
-    assert.ok(entry && finite(entry.throughputRatio.median), `framework overhead ${name}`);
-    if (hasProc)
+  const runtimes = [`Node ${process.version.slice(1)}`, `Node ${imageNodeVersion()}`];
+  assert.deepEqual(results.runtimes, [...new Set(runtimes)]);
+  assert.deepEqual(results.generators, ['node', 'h2load']);
+  for (const runtime of results.runtimes) {
+    for (const generator of results.generators) {
+      const tax = results.observabilityTax[runtime]?.[generator];
+      assert.ok(tax && tax.baselineMaxThroughput > 0, `${runtime}, ${generator}: telemetry off measured`);
+      for (const name of ['all', 'allSampled', 'tracingOnly', 'tracingUnsampled', 'metricsOnly', 'loggingOnly']) {
+        const entry = tax.entries[name];
+        assert.ok(entry && finite(entry.maxThroughput.median) && finite(entry.p99AtHalfLoad.median), `${runtime}, ${generator}: ${name}`);
+        if (hasProc)
+          assert.ok(entry.cpuCapacity && finite(entry.cpuCapacity.median), `${runtime}, ${generator}, ${name}: server CPU per call`);
+      }
+      const framework = results.frameworkOverhead[runtime]?.[generator];
+      for (const name of ['off', 'allSampled', 'all']) {
+        const entry = framework?.entries[name];
+        assert.ok(entry && finite(entry.throughputRatio.median), `${runtime}, ${generator}: framework overhead ${name}`);
+        if (hasProc)
+          assert.ok(
+            entry.cpuCapacityRatio && finite(entry.cpuCapacityRatio.median),
+            `${runtime}, ${generator}: framework overhead ${name}, server CPU per call`,
+          );
+      }
+    }
+    for (const method of ['GetUser', 'CreateOrder']) {
+      const entry = results.grpcVersusJson[runtime]?.[method];
       assert.ok(
-        entry.cpuCapacityRatio && finite(entry.cpuCapacityRatio.median),
-        `framework overhead ${name}: server CPU per call measured`,
+        entry && entry.grpcBytesPerCall > 0 && entry.jsonBytesPerCall > 0 && finite(entry.throughputRatio.median),
+        `${runtime}: ${method}`,
       );
+    }
+    assert.ok(finite(results.scrapeImpact[runtime]!.p99Ratio.median), `${runtime}: scrape impact`);
+    const stuck = results.stuckLogBackend[runtime]!;
+    assert.ok(finite(stuck.p99Ratio.median) && finite(stuck.maxRatio.median), `${runtime}: stuck log backend`);
   }
+  const pieces = results.runtimes.map((runtime) => results.breakdown[runtime]!);
+  for (const measured of pieces) {
+    assert.deepEqual(
+      measured.map((piece) => piece.name),
+      pieces[0]!.map((piece) => piece.name),
+    );
+    for (const piece of measured) assert.ok(Number.isFinite(piece.microseconds), `${piece.name}: ${piece.microseconds}`);
+  }
+  assert.ok(pieces[0]!.length >= 10, 'every piece of the breakdown');
   const markdown = await readFile(path.join(out, 'smoke.md'), 'utf8');
-  for (const heading of ['Observability tax', 'gRPC against JSON', 'Scrape impact', 'Stuck log backend', 'Framework overhead'])
+  for (const heading of [
+    'Observability tax',
+    'gRPC against JSON',
+    'Scrape impact',
+    'Stuck log backend',
+    'Framework overhead',
+    'Load from h2load',
+    'Where the microseconds go',
+  ])
     assert.match(markdown, new RegExp(heading));
-  for (const failures of Object.values(results.raw)
-    .flat()
-    .map((result) => result.failed))
-    assert.equal(failures, 0, 'no call failed');
+  for (const runtime of results.runtimes) assert.match(markdown, new RegExp(`CPU capacity, ${runtime}`));
+  const generatorsSeen = new Set<string>();
+  for (const result of Object.values(results.raw).flat()) {
+    assert.equal(result.failed, 0, 'no call failed');
+    generatorsSeen.add(result.generator);
+  }
+  assert.deepEqual([...generatorsSeen].sort(), ['h2load', 'node']);
 });
 
-/** Keeps the before/after tool working: this checkout against itself, one short round. */
+/** Keeps the before/after tool working: this checkout against itself, one short round, on the image's Node.js under h2load. */
 it('compares this checkout against a baseline checkout', async () => {
   const checkout = path.resolve(__dirname, '../../..');
   const child = spawn(
     process.execPath,
-    [COMPARE, '--baseline', checkout, '--rounds', '1', '--seconds', '0.5', '--telemetry', 'off,metricsOnly'],
+    [
+      COMPARE,
+      '--baseline',
+      checkout,
+      '--rounds',
+      '1',
+      '--seconds',
+      '0.5',
+      '--telemetry',
+      'off,metricsOnly',
+      '--node',
+      'image',
+      '--generator',
+      'h2load',
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let stdout = '';

@@ -9,11 +9,11 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { status as Code } from '@grpc/grpc-js';
-import { SpanKind, SpanStatusCode, type SpanStatus } from '@opentelemetry/api';
-import type { Span } from '@opentelemetry/sdk-trace-base';
+import { SpanKind, SpanStatusCode, trace, type TextMapGetter } from '@opentelemetry/api';
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { DASHBOARDS } from '@platform/dashboards';
 import { AppError, isServerFault } from '@platform/service-kit';
-import { grpcCodeName, GrpcServerSpanConventions, SERVER_FAULT_CODES } from '@platform/telemetry';
+import { grpcCodeName, SERVER_FAULT_CODES, startServerSpan } from '@platform/telemetry';
 import { Stats } from '@platform/traffic-generator';
 
 const EVERY_CODE = Object.values(Code).filter((value): value is Code => typeof value === 'number');
@@ -24,22 +24,18 @@ function codesMatchedIn(text: string): Set<string>[] {
   return [...text.matchAll(/grpc_code=~\\?"([^"\\]+)\\?"/g)].map((match) => new Set(match[1]!.split('|')));
 }
 
-/** What the span conventions make of a server span that ended with `code` and was marked ERROR by the instrumentation. */
+const spans = new InMemorySpanExporter();
+trace.setGlobalTracerProvider(new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(spans)] }));
+const NO_PARENT: TextMapGetter<object> = { keys: () => [], get: () => undefined };
+
+/** The status of a served call's span that ended with `code` (the gRPC port and the web endpoint make it alike). */
 function spanStatusFor(code: Code): SpanStatusCode | undefined {
-  let recorded: SpanStatus | undefined;
-  const span = {
-    instrumentationScope: { name: '@opentelemetry/instrumentation-grpc' },
-    name: 'user.v1.UserService/GetUser',
-    kind: SpanKind.SERVER,
-    attributes: { 'rpc.grpc.status_code': code },
-    updateName: () => undefined,
-    setStatus: (status: SpanStatus) => (recorded = status),
-    end: () => undefined,
-  };
-  new GrpcServerSpanConventions().onStart(span as unknown as Span, {} as never);
-  span.setStatus({ code: SpanStatusCode.ERROR });
-  span.end();
-  return recorded?.code;
+  spans.reset();
+  startServerSpan('/user.v1.UserService/GetUser', 'grpc', {}, NO_PARENT).end(code, 'what went wrong');
+  const [span] = spans.getFinishedSpans();
+  assert.equal(span?.kind, SpanKind.SERVER);
+  assert.equal(span.attributes['rpc.grpc.status_code'], code);
+  return span.status.code;
 }
 
 describe('the server-fault definition and everything derived from it', () => {

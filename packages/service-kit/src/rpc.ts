@@ -146,8 +146,8 @@ function adaptMethod(method: MethodDefinitionShape, handler: AnyHandler, options
       : (call as ServerWritableStream<unknown, unknown>).request;
     const responses = handler(input, context) as AsyncIterable<unknown>;
     // A caller that went away hears nothing more, but the call still ends here with its reason
-    // (CANCELLED): grpc-js sends nothing on a cancelled call, and the stream's server span is
-    // ended only by 'finish' or 'error', so without it that span would never be exported.
+    // (CANCELLED; grpc-js sends nothing on a cancelled call), so that the handler's stream is
+    // closed as on any other end.
     const ended = () => {
       if (options.stopping.aborted) return toGrpcStatus(shuttingDown());
       if (!context.signal.aborted) return undefined;

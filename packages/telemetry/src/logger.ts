@@ -24,9 +24,11 @@ export function redactEmails(text: string): string {
 }
 
 /**
- * The value with every address in its strings redacted, at any depth; the
- * value itself when it holds none (no copy for the usual line). Logged fields
- * carry request data under any name, not only `email`.
+ * The value with every address in its strings redacted and every field named
+ * `email` censored whatever it holds, at any depth; the value itself when
+ * there is nothing to redact (no copy for the usual line). Logged fields
+ * carry request data under any name, not only `email`. One walk does both:
+ * pino's `redact` paths cost an access line about 3 µs (bench/).
  */
 function redactEmailsDeep(value: unknown, depth = 0): unknown {
   if (typeof value === 'string') return value.includes('@') ? redactEmails(value) : value;
@@ -37,7 +39,7 @@ function redactEmailsDeep(value: unknown, depth = 0): unknown {
   }
   let copy: Record<string, unknown> | undefined;
   for (const [key, field] of Object.entries(value)) {
-    const redacted = redactEmailsDeep(field, depth + 1);
+    const redacted = key === 'email' && field !== undefined ? REDACTED_EMAIL : redactEmailsDeep(field, depth + 1);
     if (redacted !== field) (copy ??= { ...(value as Record<string, unknown>) })[key] = redacted;
   }
   return copy ?? value;
@@ -47,7 +49,7 @@ function redactEmailsDeep(value: unknown, depth = 0): unknown {
  * ECS JSON lines (what Kibana understands) on stdout, and on `alsoTo`. The
  * trace.id and span.id of the active span are added by the OpenTelemetry
  * pino instrumentation. Email addresses are redacted from every field
- * (errors included) and from messages.
+ * (errors included) and from messages, and fields named `email` censored.
  */
 export function createLogger(options: LoggerOptions): Logger {
   const ecs = ecsFormat({
@@ -59,7 +61,8 @@ export function createLogger(options: LoggerOptions): Logger {
     convertErr: true,
   });
   const formatLog = ecs.formatters?.log;
-  const primary = options.destination ?? process.stdout;
+  // pino's own stdout (sonic-boom): lines written in batches while a write is in flight, flushed as the process exits.
+  const primary = options.destination ?? pino.destination(1);
   const destination = options.alsoTo
     ? multistream([
         { stream: primary, level: 'trace' },
@@ -70,7 +73,6 @@ export function createLogger(options: LoggerOptions): Logger {
     {
       ...ecs,
       level: options.level,
-      redact: { paths: ['email', '*.email', '*.*.email'], censor: REDACTED_EMAIL },
       formatters: {
         ...ecs.formatters,
         log(object) {

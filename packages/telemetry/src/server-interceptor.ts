@@ -1,4 +1,5 @@
 import { ServerInterceptingCall, status as Code, type ServerInterceptor } from '@grpc/grpc-js';
+import { context, type Context, type TextMapGetter } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import {
   grpcCodeName,
@@ -9,28 +10,28 @@ import {
   type ServerCallRecorder,
   type ServerProtocol,
 } from './grpc-metrics';
-import { currentTraceId, TRACE_ID_METADATA_KEY } from './trace-context';
+import { METADATA_GETTER, startServerSpan, type ServerSpan } from './server-span';
+import { TRACE_ID_METADATA_KEY } from './trace-context';
 
 export interface ServerTelemetryOptions {
   /** Writes one access line per call, at info. */
   logger: Logger;
   /** Set: every call is counted and timed (go-grpc-prometheus metrics). */
   metrics?: GrpcServerMetrics | undefined;
+  /** Every call gets a server span (the preload started tracing); otherwise none is made. */
+  tracing?: boolean | undefined;
 }
-
-/** Not looked up yet; undefined means looked up and there is none (unsampled, or tracing off). */
-const NOT_LOOKED_UP = null;
 
 /**
  * What telemetry records of one served call, whatever protocol it came over
  * (the gRPC port's interceptor below, the web endpoint's for gRPC-Web and
- * Connect): its metrics, its trace id, and one access line as it ends,
- * written while the call's span is active, so that it carries the trace id.
+ * Connect): its server span, its metrics, its trace id, and one access line
+ * as it ends, written in the span's context, so that it carries the trace id.
  */
 export class ServerCallObserver {
   readonly #startedAt = process.hrtime.bigint();
   readonly #recorder: ServerCallRecorder | undefined;
-  #traceId: string | undefined | typeof NOT_LOOKED_UP = NOT_LOOKED_UP;
+  #span: ServerSpan | undefined;
   #ended = false;
 
   constructor(
@@ -42,6 +43,17 @@ export class ServerCallObserver {
     this.#recorder = options.metrics?.start(method, protocol);
   }
 
+  /**
+   * Starts the call's server span, a child of the caller's trace context in
+   * `carrier`, when tracing is on; returns the context its handler must run
+   * in (undefined: run it as it is).
+   */
+  startSpan<Carrier>(carrier: Carrier, getter: TextMapGetter<Carrier>): Context | undefined {
+    if (!this.options.tracing || this.#span !== undefined) return this.#span?.context;
+    this.#span = startServerSpan(this.method.path, this.protocol, carrier, getter);
+    return this.#span.context;
+  }
+
   received(): void {
     this.#recorder?.received();
   }
@@ -50,21 +62,27 @@ export class ServerCallObserver {
     this.#recorder?.sent();
   }
 
-  /**
-   * The trace id of the call's span, looked up once: the server span is not
-   * active yet when the call starts, only from the handler on, so the first
-   * lookup waits for the response.
-   */
+  /** The trace id of the call's span when it is sampled: what `x-trace-id` and the exemplar carry. */
   traceId(): string | undefined {
-    if (this.#traceId === NOT_LOOKED_UP) this.#traceId = currentTraceId();
-    return this.#traceId;
+    return this.#span?.traceId;
   }
 
-  /** Records the call's end with its status code; only the first end counts. */
-  end(code: number): void {
+  /**
+   * Records the call's end with its status code (and, for a server fault,
+   * the message the span's status carries); only the first end counts.
+   */
+  end(code: number, message?: string): void {
     if (this.#ended) return;
     this.#ended = true;
     this.#recorder?.finish(code, this.traceId());
+    const span = this.#span;
+    if (span === undefined) return this.#writeAccessLine(code);
+    // In the span's context, so that the line carries its trace id wherever the call ended (a cancellation, say).
+    context.with(span.context, this.#writeAccessLine, this, code);
+    span.end(code, message);
+  }
+
+  #writeAccessLine(code: number): void {
     const { logger } = this.options;
     if (!logger.isLevelEnabled('info')) return;
     const { grpc_service: service, grpc_method: name } = grpcMethodLabels(this.method.path);
@@ -81,7 +99,7 @@ export class ServerCallObserver {
 
 /**
  * Everything telemetry does around a call on the gRPC port, as one grpc-js
- * interceptor: a ServerCallObserver (metrics, access line), and `x-trace-id`
+ * interceptor: a ServerCallObserver (server span, metrics, access line), and `x-trace-id`
  * in the response headers, or in the trailers of a call that fails before
  * sending headers, so a caller can go straight to the trace. The cause of a
  * server error is logged separately, where it is caught.
@@ -94,15 +112,34 @@ export function serverTelemetryInterceptor(options: ServerTelemetryOptions): Ser
   return (method, call) => {
     const observer = new ServerCallObserver(options, method, () => call.getPeer());
     let headersSent = false;
+    // grpc-js calls the handler from the next listener's onReceiveMetadata (client and bidi streams) or
+    // onReceiveHalfClose (unary, server streams): run there, it runs in the span's context.
+    let spanContext: Context | undefined;
+    const onReceiveMessage = (message: unknown, nextMessage: (message: unknown) => void) => {
+      observer.received();
+      nextMessage(message);
+    };
+    const onCancel = () => observer.end(Code.CANCELLED);
     return new ServerInterceptingCall(call, {
+      // One listener or the other, not a spread per call: this runs for every call.
       start: (next) =>
-        next({
-          onReceiveMessage: (message, nextMessage) => {
-            observer.received();
-            nextMessage(message);
-          },
-          onCancel: () => observer.end(Code.CANCELLED),
-        }),
+        next(
+          options.tracing
+            ? {
+                onReceiveMetadata: (metadata, nextMetadata) => {
+                  spanContext = observer.startSpan(metadata, METADATA_GETTER);
+                  if (spanContext === undefined) nextMetadata(metadata);
+                  else context.with(spanContext, nextMetadata, undefined, metadata);
+                },
+                onReceiveHalfClose: (nextHalfClose) => {
+                  if (spanContext === undefined) nextHalfClose();
+                  else context.with(spanContext, nextHalfClose);
+                },
+                onReceiveMessage,
+                onCancel,
+              }
+            : { onReceiveMessage, onCancel },
+        ),
       sendMetadata: (metadata, next) => {
         headersSent = true;
         const id = observer.traceId();
@@ -116,7 +153,7 @@ export function serverTelemetryInterceptor(options: ServerTelemetryOptions): Ser
       sendStatus: (status, next) => {
         const id = observer.traceId();
         if (!headersSent && id && status.metadata) status.metadata.set(TRACE_ID_METADATA_KEY, id);
-        observer.end(status.code);
+        observer.end(status.code, status.details);
         next(status);
       },
     });

@@ -4,7 +4,7 @@ import { GrpcClientMetrics, GrpcServerMetrics } from './grpc-metrics';
 import { LogShipper, type ShippingCounts } from './log-shipping';
 import { createLogger, datasetOf, type Logger } from './logger';
 import { createRegistry, MetricsServer, type MetricsRegistry } from './metrics';
-import { ServerCallObserver, serverTelemetryInterceptor } from './server-interceptor';
+import { ServerCallObserver, serverTelemetryInterceptor, type ServerTelemetryOptions } from './server-interceptor';
 import type { MethodShape, ServerProtocol } from './grpc-metrics';
 import { traceExemplar } from './trace-context';
 import { serviceIdentity } from './service-identity';
@@ -41,7 +41,8 @@ export class Telemetry {
   readonly metricsPort: number;
   /** Every server interceptor telemetry needs, outermost first. */
   readonly serverInterceptors: ServerInterceptor[];
-  private readonly grpcMetrics: boolean;
+  /** What every served call records, on either port. */
+  private readonly callTelemetry: ServerTelemetryOptions;
   private readonly metricsServer: MetricsServer;
   private readonly shipper: LogShipper | undefined;
   private stopped: Promise<void> | undefined;
@@ -61,12 +62,14 @@ export class Telemetry {
     this.metricsPort = parts.metricsPort;
     this.serverMetrics = new GrpcServerMetrics(this.registry);
     this.clientMetrics = new GrpcClientMetrics(this.registry, traceExemplar);
-    this.serverInterceptors = [
-      serverTelemetryInterceptor({ logger: this.logger, metrics: parts.grpcMetrics ? this.serverMetrics : undefined }),
-    ];
-    this.grpcMetrics = parts.grpcMetrics;
-    if (this.shipper) registerShippingMetrics(this.registry, this.shipper.counts);
     const tracing = activeTracing();
+    this.callTelemetry = {
+      logger: this.logger,
+      metrics: parts.grpcMetrics ? this.serverMetrics : undefined,
+      tracing: tracing !== undefined,
+    };
+    this.serverInterceptors = [serverTelemetryInterceptor(this.callTelemetry)];
+    if (this.shipper) registerShippingMetrics(this.registry, this.shipper.counts);
     if (tracing) registerSpanPipelineMetrics(this.registry, tracing);
   }
 
@@ -91,17 +94,12 @@ export class Telemetry {
 
   /** What a server that is not grpc-js (the web endpoint) records of each call, as the gRPC port's interceptor does. */
   observeServerCall(method: MethodShape, peer: () => string, protocol: ServerProtocol): ServerCallObserver {
-    return new ServerCallObserver(
-      { logger: this.logger, metrics: this.grpcMetrics ? this.serverMetrics : undefined },
-      method,
-      peer,
-      protocol,
-    );
+    return new ServerCallObserver(this.callTelemetry, method, peer, protocol);
   }
 
   /** Every interceptor a client channel to `target` needs (Order's calls to User). */
   clientInterceptorsFor(target: string): Interceptor[] {
-    return this.grpcMetrics ? [this.clientMetrics.interceptorFor(target)] : [];
+    return this.callTelemetry.metrics ? [this.clientMetrics.interceptorFor(target)] : [];
   }
 
   /**

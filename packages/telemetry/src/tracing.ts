@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type * as grpc from '@grpc/grpc-js';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
 import { GrpcInstrumentation } from '@opentelemetry/instrumentation-grpc';
 import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
@@ -15,7 +16,7 @@ import {
 } from '@opentelemetry/semantic-conventions';
 import { SelfObservation } from './self-observation';
 import { serviceIdentity } from './service-identity';
-import { GrpcServerSpanConventions } from './span-conventions';
+import { GrpcClientSpanNames } from './span-conventions';
 
 export interface TracingOptions {
   /** service.name; OTEL_SERVICE_NAME wins when set. */
@@ -60,9 +61,9 @@ export class Tracing {
       }),
       // Host attributes help tell replicas apart in Jaeger; process arguments would only add noise.
       resourceDetectors: [envDetector, hostDetector],
-      spanProcessors: [new GrpcServerSpanConventions(), export_],
+      spanProcessors: [new GrpcClientSpanNames(), export_],
       instrumentations: [
-        new GrpcInstrumentation(),
+        new GrpcClientInstrumentation(),
         // Without a parent (a health probe's SELECT 1) a query is noise, not a trace.
         new PgInstrumentation({ requireParentSpan: true, ignoreConnectSpans: true }),
         new PinoInstrumentation({
@@ -89,6 +90,28 @@ export class Tracing {
   close(): Promise<void> {
     this.stopped ??= this.sdk.shutdown();
     return this.stopped;
+  }
+}
+
+/**
+ * @opentelemetry/instrumentation-grpc for outgoing calls only. Served calls
+ * get their span from the platform's own interceptor (startServerSpan, via
+ * ServerCallObserver): the instrumentation's server patch costs every call,
+ * sampled or not, work that a span does not need (README, Benchmarks).
+ */
+class GrpcClientInstrumentation extends GrpcInstrumentation {
+  override init(): ReturnType<GrpcInstrumentation['init']> {
+    const definitions = super.init();
+    for (const definition of definitions) {
+      const patch = definition.patch;
+      if (patch === undefined) continue;
+      definition.patch = (moduleExports: typeof grpc, moduleVersion?: string) => {
+        const patched = patch(moduleExports, moduleVersion) as typeof grpc;
+        this._unwrap(patched.Server.prototype, 'register');
+        return patched;
+      };
+    }
+    return definitions;
   }
 }
 

@@ -57,6 +57,16 @@ describe('service logger', () => {
     assert.equal(lines[0]?.['cleared'], 0);
   });
 
+  it('censors a field named email whatever it holds, at any depth', () => {
+    const { lines, stream } = capture();
+    const logger = createLogger({ name: 'user-service', level: 'info', destination: stream });
+    // Not an address (a typo, a local part): still personal data under the name that says so.
+    logger.warn({ email: 'ada', request: { contact: { email: 'ada.lovelace' } }, count: 2 }, 'bad input');
+    assert.equal(lines[0]?.['email'], '[email redacted]');
+    assert.deepEqual(lines[0]?.['request'], { contact: { email: '[email redacted]' } });
+    assert.equal(lines[0]?.['count'], 2);
+  });
+
   it('names datasets the way ECS and data streams require', () => {
     assert.equal(datasetOf('order-service'), 'order_service');
     assert.equal(redactEmails('no address here'), 'no address here');

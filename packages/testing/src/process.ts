@@ -39,16 +39,22 @@ export async function startServiceProcess(
     nodeArgs?: string[];
     /** Another build's telemetry preload (benchmarks compare checkouts); this workspace's by default. */
     preload?: string;
+    /** Another Node.js binary (benchmarks run the image's version beside this one); this process's by default. */
+    node?: string;
   } = {},
 ): Promise<ServiceProcess> {
   // Benchmarks discard stdout: parsing every line here would cost the measuring process CPU and,
   // when it falls behind, block the service on a full pipe. Readiness then comes from health (fixed GRPC_PORT).
   if (options.discardOutput && !Number(env.GRPC_PORT ?? 0)) throw new Error('discardOutput needs a fixed GRPC_PORT');
   // Free ports unless told otherwise, so test processes never collide with a running platform.
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), '--require', options.preload ?? TELEMETRY_PRELOAD, script], {
-    env: { ...process.env, GRPC_PORT: '0', METRICS_PORT: '0', ...env },
-    stdio: ['ignore', options.discardOutput ? 'ignore' : 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    options.node ?? process.execPath,
+    [...(options.nodeArgs ?? []), '--require', options.preload ?? TELEMETRY_PRELOAD, script],
+    {
+      env: { ...process.env, GRPC_PORT: '0', METRICS_PORT: '0', ...env },
+      stdio: ['ignore', options.discardOutput ? 'ignore' : 'pipe', 'pipe'],
+    },
+  );
   const logLines: Record<string, unknown>[] = [];
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));

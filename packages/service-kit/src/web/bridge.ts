@@ -2,14 +2,7 @@ import { Metadata } from '@grpc/grpc-js';
 import { fromBinary, toBinary, type DescMethod, type DescService } from '@bufbuild/protobuf';
 import { type Code as ConnectCode, ConnectError, type HandlerContext, type ServiceImpl } from '@connectrpc/connect';
 import { context as otelContext, type Context } from '@opentelemetry/api';
-import {
-  startServerSpan,
-  TRACE_ID_METADATA_KEY,
-  type Logger,
-  type ServerCallObserver,
-  type ServerProtocol,
-  type ServerSpan,
-} from '@platform/telemetry';
+import { HEADERS_GETTER, TRACE_ID_METADATA_KEY, type Logger, type ServerCallObserver, type ServerProtocol } from '@platform/telemetry';
 import { AppError, Code, toRpcStatus } from '../errors';
 import { CLIENT_ID_METADATA_KEY } from '../rate-limit';
 import {
@@ -48,7 +41,7 @@ type AnyConnectImpl = (input: unknown, context: HandlerContext) => Promise<unkno
  * and ts-proto (the handlers') as protobuf binary, which both read and
  * write to the specification: nothing is mapped by hand.
  *
- * Around each call, what the gRPC port does with instrumentation and
+ * Around each call, what the gRPC port does with its telemetry and feature
  * interceptors: a server span (child of the browser's traceparent), the
  * call's metrics with its protocol, the access line, `x-trace-id`, the
  * features' admission (rate limit) and their beforeHandler (faults).
@@ -145,8 +138,8 @@ class WebCall implements CallContext {
   readonly deadline: number;
   readonly peer: string;
   readonly observer: ServerCallObserver;
+  /** What the handler runs in: the call's server span, when tracing is on. */
   readonly otel: Context;
-  readonly #span: ServerSpan;
   readonly #context: HandlerContext;
   readonly #signal: AbortSignal;
   readonly #logger: Logger;
@@ -159,12 +152,11 @@ class WebCall implements CallContext {
     const timeoutMs = context.timeoutMs();
     this.deadline = timeoutMs === undefined ? Infinity : Date.now() + timeoutMs;
     this.peer = options.peerOf(context);
-    this.#span = startServerSpan(method.path, context.requestHeader, protocol);
-    this.otel = this.#span.context;
     this.observer = options.observe(method, () => this.peer, protocol);
+    this.otel = this.observer.startSpan(context.requestHeader, HEADERS_GETTER) ?? otelContext.active();
     // Streams also end when the server stops, as on the gRPC port.
     this.#signal = method.responseStream ? AbortSignal.any([context.signal, options.stopping]) : context.signal;
-    const traceId = otelContext.with(this.otel, () => this.observer.traceId());
+    const traceId = this.observer.traceId();
     if (traceId !== undefined) context.responseHeader.set(TRACE_ID_METADATA_KEY, traceId);
     this.#logger = options.logger;
   }
@@ -189,8 +181,7 @@ class WebCall implements CallContext {
   end(code: number, message?: string): void {
     if (this.#ended) return;
     this.#ended = true;
-    otelContext.with(this.otel, () => this.observer.end(code));
-    this.#span.end(code, message);
+    this.observer.end(code, message);
   }
 
   /** The error the caller receives, recorded as the call's end. */
