@@ -105,8 +105,7 @@ export class ServerCallObserver {
  * server error is logged separately, where it is caught.
  *
  * One layer rather than one each: every layer wraps every callback of every
- * call, which showed in CPU profiles (bench/), and the trace id is looked up
- * once.
+ * call, which showed in CPU profiles (bench/).
  */
 export function serverTelemetryInterceptor(options: ServerTelemetryOptions): ServerInterceptor {
   return (method, call) => {
