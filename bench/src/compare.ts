@@ -16,10 +16,9 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { pin, startBulkSink, startOtlpSink } from './infrastructure';
-import { H2LOAD_MISSING, h2loadAvailable } from './h2load';
 import { resolveRuntimes } from './runtimes';
 import { formatRatio, ratioSummary, ratioSummaryIfAny } from './stats';
-import { CLIENT_CPU, maxLoad, startUserService, telemetryEnvironments, type Generator } from './user-service';
+import { CLIENT_CPU, generatorsFrom, maxLoad, startUserService, telemetryEnvironments } from './user-service';
 
 const { values } = parseArgs({
   options: {
@@ -43,9 +42,9 @@ async function main(): Promise<void> {
   const durationMs = Number(values.seconds) * 1000;
   pin(process.pid, CLIENT_CPU);
   const [runtime] = resolveRuntimes([values.node]);
-  const generator = values.generator as Generator;
-  if (generator !== 'node' && generator !== 'h2load') throw new Error(`unknown load generator ${generator}: node or h2load`);
-  if (generator === 'h2load' && !h2loadAvailable()) throw new Error(H2LOAD_MISSING);
+  const generators = generatorsFrom(values.generator);
+  if (generators.length !== 1) throw new Error('--generator takes one load generator: node or h2load');
+  const generator = generators[0]!;
 
   const otlp = await startOtlpSink();
   const bulk = await startBulkSink();

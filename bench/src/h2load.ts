@@ -6,7 +6,7 @@ import path from 'node:path';
 import { grpcFrame } from '@platform/testing';
 import { LatencyHistogram } from '@platform/traffic-generator';
 import { pin, processCpuSeconds } from './infrastructure';
-import { summarise, type LoadResult } from './load';
+import { serverCpuMeter, summarise, thousandths, type LoadResult } from './load';
 
 /**
  * One unary method as h2load calls it: the request pre-framed once, and the
@@ -66,7 +66,7 @@ export async function h2load(target: H2loadTarget, options: H2loadOptions): Prom
       ...(options.rate === undefined ? [] : [`--rps=${Math.max(1, Math.round(options.rate / options.clients))}`]),
       `http://127.0.0.1:${target.port}${target.path}`,
     ];
-    const serverBefore = options.serverPid === undefined ? undefined : processCpuSeconds(options.serverPid);
+    const server = serverCpuMeter(options.serverPid);
     const child = spawn('h2load', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     if (options.cpu !== undefined) pin(child.pid!, options.cpu);
     let output = '';
@@ -77,7 +77,7 @@ export async function h2load(target: H2loadTarget, options: H2loadOptions): Prom
     const sampler = setInterval(() => (generatorCpu = processCpuSeconds(child.pid!) ?? generatorCpu), 100);
     const [code] = (await once(child, 'exit')) as [number | null];
     clearInterval(sampler);
-    const serverAfter = options.serverPid === undefined ? undefined : processCpuSeconds(options.serverPid);
+    server.stop();
     if (code !== 0) throw new Error(`h2load exited with ${code}:\n${output}`);
 
     const report = parseReport(output);
@@ -92,13 +92,10 @@ export async function h2load(target: H2loadTarget, options: H2loadOptions): Prom
     const failedIn2xx = Math.max(0, report.status2xx - answered);
     const ok = Math.max(0, report.succeeded - failedIn2xx);
     const failed = report.done - ok;
-    const round = (value: number) => Math.round(value * 1000) / 1000;
     return {
       ...summarise(latency, ok, failed, report.seconds),
-      ...(serverBefore !== undefined &&
-        serverAfter !== undefined &&
-        ok > 0 && { serverCpuUsPerCall: round(((serverAfter - serverBefore) * 1e6) / ok) }),
-      loadGeneratorCpu: round(generatorCpu / report.seconds),
+      ...server.perCall(ok),
+      loadGeneratorCpu: thousandths(generatorCpu / report.seconds),
       generator: 'h2load',
     };
   } finally {

@@ -32,20 +32,39 @@ interface Measurement {
   serverPid?: number | undefined;
 }
 
+/** Rounded as every figure in the results is. */
+export const thousandths = (value: number) => Math.round(value * 1000) / 1000;
+
+/**
+ * The server's CPU time (/proc) across a load: read when made and at
+ * `stop()`, charged to the successful calls by `perCall`, which gives
+ * nothing without a pid, /proc or a success.
+ */
+export function serverCpuMeter(serverPid: number | undefined): {
+  stop(): void;
+  perCall(ok: number): Pick<LoadResult, 'serverCpuUsPerCall'>;
+} {
+  const read = () => (serverPid === undefined ? undefined : processCpuSeconds(serverPid));
+  const before = read();
+  let after: number | undefined;
+  return {
+    stop: () => (after = read()),
+    perCall: (ok) =>
+      before !== undefined && after !== undefined && ok > 0 ? { serverCpuUsPerCall: thousandths(((after - before) * 1e6) / ok) } : {},
+  };
+}
+
 /** Runs `load` and adds what it cost in CPU, on both sides. */
 async function withCpu(serverPid: number | undefined, load: () => Promise<CallCounts>): Promise<LoadResult> {
-  const serverBefore = serverPid === undefined ? undefined : processCpuSeconds(serverPid);
+  const server = serverCpuMeter(serverPid);
   const clientBefore = process.cpuUsage();
   const result = await load();
   const client = process.cpuUsage(clientBefore);
-  const serverAfter = serverPid === undefined ? undefined : processCpuSeconds(serverPid);
-  const round = (value: number) => Math.round(value * 1000) / 1000;
+  server.stop();
   return {
     ...result,
-    ...(serverBefore !== undefined &&
-      serverAfter !== undefined &&
-      result.ok > 0 && { serverCpuUsPerCall: round(((serverAfter - serverBefore) * 1e6) / result.ok) }),
-    loadGeneratorCpu: round((client.user + client.system) / 1e6 / result.seconds),
+    ...server.perCall(result.ok),
+    loadGeneratorCpu: thousandths((client.user + client.system) / 1e6 / result.seconds),
     generator: 'node',
   };
 }

@@ -21,13 +21,13 @@ import { OrderServiceClient, type CreateOrderRequest } from '@platform/contracts
 import { blackHole, sampleValue, scrapeMetrics, unary } from '@platform/testing';
 import { UserServiceClient } from '@platform/contracts/user/v1/user';
 import type { Piece } from './breakdown';
-import { H2LOAD_MISSING, h2loadAvailable } from './h2load';
 import { pin, startBulkSink, startCountingProxy, startJsonProcess, startOtlpSink } from './infrastructure';
 import {
   CLIENT_CPU,
   CONCURRENCY,
   SERVER_CPU,
   atRate,
+  generatorsFrom,
   getUserTarget,
   maxLoad,
   startUserService,
@@ -62,10 +62,7 @@ const outDir = values.out ?? path.resolve(__dirname, '../../results');
 const durationMs = seconds * 1000;
 /** Set: every service process writes a V8 CPU profile (node --cpu-prof) here when it stops. */
 const profileDir = values.profile === undefined ? undefined : path.resolve(values.profile);
-const generators = values.generator.split(',').map((name) => name.trim()) as Generator[];
-for (const generator of generators)
-  if (generator !== 'node' && generator !== 'h2load') throw new Error(`unknown load generator ${generator}: node or h2load`);
-if (generators.includes('h2load') && !h2loadAvailable()) throw new Error(H2LOAD_MISSING);
+const generators = generatorsFrom(values.generator);
 // Streaming, the JSON comparison and the open-loop sections need a client in this process.
 if (!generators.includes('node')) throw new Error('--generator must include node: the JSON, scrape and log-backend sections use it');
 const raw: Record<string, LoadResult[]> = {};

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { credentials } from '@grpc/grpc-js';
 import { freePort, startServiceProcess, unary, type ServiceProcess } from '@platform/testing';
 import { GetUserRequest, User, UserServiceClient } from '@platform/contracts/user/v1/user';
-import { h2load, type H2loadTarget } from './h2load';
+import { H2LOAD_MISSING, h2load, h2loadAvailable, type H2loadTarget } from './h2load';
 import { pin } from './infrastructure';
 import { closedLoop, fixedRate, type Call, type LoadResult } from './load';
 import type { Runtime } from './runtimes';
@@ -111,6 +111,15 @@ export async function getUserTarget(client: UserServiceClient, port: number, id:
 
 /** The load generators every throughput table is made with. */
 export type Generator = LoadResult['generator'];
+
+/** `node,h2load` as the command lines take it; an unknown name, or h2load where it is not installed, stops the run. */
+export function generatorsFrom(list: string): Generator[] {
+  const generators = list.split(',').map((name) => name.trim());
+  for (const generator of generators)
+    if (generator !== 'node' && generator !== 'h2load') throw new Error(`unknown load generator ${generator}: node or h2load`);
+  if (generators.includes('h2load') && !h2loadAvailable()) throw new Error(H2LOAD_MISSING);
+  return generators as Generator[];
+}
 
 /** Most the server does: each generator in its closed-loop shape. */
 export function maxLoad(

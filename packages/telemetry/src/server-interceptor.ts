@@ -45,13 +45,12 @@ export class ServerCallObserver {
 
   /**
    * Starts the call's server span, a child of the caller's trace context in
-   * `carrier`, when tracing is on; returns the context its handler must run
-   * in (undefined: run it as it is).
+   * `carrier`, when tracing is on, and returns the context its handler must
+   * run in: the span's, or the one active here when there is no span.
    */
-  startSpan<Carrier>(carrier: Carrier, getter: TextMapGetter<Carrier>): Context | undefined {
-    if (!this.options.tracing || this.#span !== undefined) return this.#span?.context;
-    this.#span = startServerSpan(this.method.path, this.protocol, carrier, getter);
-    return this.#span.context;
+  startSpan<Carrier>(carrier: Carrier, getter: TextMapGetter<Carrier>): Context {
+    if (this.options.tracing && this.#span === undefined) this.#span = startServerSpan(this.method.path, this.protocol, carrier, getter);
+    return this.#span?.context ?? context.active();
   }
 
   received(): void {
@@ -76,15 +75,16 @@ export class ServerCallObserver {
     this.#ended = true;
     this.#recorder?.finish(code, this.traceId());
     const span = this.#span;
-    if (span === undefined) return this.#writeAccessLine(code);
-    // In the span's context, so that the line carries its trace id wherever the call ended (a cancellation, say).
-    context.with(span.context, this.#writeAccessLine, this, code);
-    span.end(code, message);
+    if (this.options.logger.isLevelEnabled('info')) {
+      // In the span's context, so that the line carries its trace id wherever the call ended (a cancellation, say).
+      if (span === undefined) this.#writeAccessLine(code);
+      else context.with(span.context, this.#writeAccessLine, this, code);
+    }
+    span?.end(code, message);
   }
 
   #writeAccessLine(code: number): void {
     const { logger } = this.options;
-    if (!logger.isLevelEnabled('info')) return;
     const { grpc_service: service, grpc_method: name } = grpcMethodLabels(this.method.path);
     logger.info(
       {
@@ -112,7 +112,7 @@ export function serverTelemetryInterceptor(options: ServerTelemetryOptions): Ser
     const observer = new ServerCallObserver(options, method, () => call.getPeer());
     let headersSent = false;
     // grpc-js calls the handler from the next listener's onReceiveMetadata (client and bidi streams) or
-    // onReceiveHalfClose (unary, server streams): run there, it runs in the span's context.
+    // onReceiveHalfClose (unary, server streams): run there, it runs in the span's context. Metadata comes first.
     let spanContext: Context | undefined;
     const onReceiveMessage = (message: unknown, nextMessage: (message: unknown) => void) => {
       observer.received();
@@ -127,8 +127,7 @@ export function serverTelemetryInterceptor(options: ServerTelemetryOptions): Ser
             ? {
                 onReceiveMetadata: (metadata, nextMetadata) => {
                   spanContext = observer.startSpan(metadata, METADATA_GETTER);
-                  if (spanContext === undefined) nextMetadata(metadata);
-                  else context.with(spanContext, nextMetadata, undefined, metadata);
+                  context.with(spanContext, nextMetadata, undefined, metadata);
                 },
                 onReceiveHalfClose: (nextHalfClose) => {
                   if (spanContext === undefined) nextHalfClose();

@@ -153,7 +153,7 @@ class WebCall implements CallContext {
     this.deadline = timeoutMs === undefined ? Infinity : Date.now() + timeoutMs;
     this.peer = options.peerOf(context);
     this.observer = options.observe(method, () => this.peer, protocol);
-    this.otel = this.observer.startSpan(context.requestHeader, HEADERS_GETTER) ?? otelContext.active();
+    this.otel = this.observer.startSpan(context.requestHeader, HEADERS_GETTER);
     // Streams also end when the server stops, as on the gRPC port.
     this.#signal = method.responseStream ? AbortSignal.any([context.signal, options.stopping]) : context.signal;
     const traceId = this.observer.traceId();
