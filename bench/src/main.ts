@@ -57,7 +57,7 @@ const { values } = parseArgs({
 });
 const smoke = values.smoke ?? false;
 const rounds = Number(values.rounds ?? (smoke ? 1 : 3));
-const seconds = Number(values.seconds ?? (smoke ? 0.25 : 4));
+const seconds = Number(values.seconds ?? (smoke ? 0.5 : 4));
 const outDir = values.out ?? path.resolve(__dirname, '../../results');
 const durationMs = seconds * 1000;
 /** Set: every service process writes a V8 CPU profile (node --cpu-prof) here when it stops. */
