@@ -9,8 +9,6 @@
  * and h2load). Servers run on CPU 0, the load generators (and the telemetry
  * sinks) on CPU 1, when the machine has two and taskset exists.
  */
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import path from 'node:path';
@@ -18,7 +16,7 @@ import { parseArgs } from 'node:util';
 import { Agent, request } from 'node:http';
 import { credentials } from '@grpc/grpc-js';
 import { OrderServiceClient, type CreateOrderRequest } from '@platform/contracts/order/v1/order';
-import { blackHole, sampleValue, scrapeMetrics, unary } from '@platform/testing';
+import { blackHole, runToExit, sampleValue, scrapeMetrics, unary } from '@platform/testing';
 import { UserServiceClient } from '@platform/contracts/user/v1/user';
 import type { Piece } from './breakdown';
 import { pin, startBulkSink, startCountingProxy, startJsonProcess, startOtlpSink } from './infrastructure';
@@ -398,12 +396,7 @@ async function stuckLogBackend(runtime: Runtime, baselineMax: number): Promise<B
 /** The per-piece costs (breakdown.ts), measured in a process of `runtime`. */
 async function breakdown(runtime: Runtime): Promise<Piece[]> {
   log(`per-call breakdown on ${runtime.label}`);
-  const child = spawn(runtime.binary, [BREAKDOWN, ...(smoke ? ['--smoke'] : [])], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const [code] = (await once(child, 'exit')) as [number | null];
+  const { code, stdout, stderr } = await runToExit(runtime.binary, [BREAKDOWN, ...(smoke ? ['--smoke'] : [])]);
   if (code !== 0) throw new Error(`the breakdown on ${runtime.label} exited with ${code}:\n${stderr}`);
   return (JSON.parse(stdout) as { pieces: Piece[] }).pieces;
 }

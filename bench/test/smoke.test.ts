@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { it } from 'node:test';
+import { runToExit } from '@platform/testing';
 import type { BenchResults } from '../src/results';
 import { imageNodeVersion } from '../src/runtimes';
 
@@ -21,13 +20,9 @@ const hasProc = existsSync('/proc/self/stat');
  * load generators. What the numbers are is for `npm run bench`, never
  * asserted here.
  */
-it("produces a complete report in smoke mode, on this Node.js and the image's, from both generators", async () => {
+it("produces a complete report in smoke mode, on this Node.js and the image's, from both generators", async (t) => {
   const out = await mkdtemp(path.join(tmpdir(), 'bench-'));
-  const child = spawn(process.execPath, [MAIN, '--smoke', '--out', out], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  child.stdout.resume();
-  const [code] = (await once(child, 'exit')) as [number];
+  const { code, stderr } = await runToExit(process.execPath, [MAIN, '--smoke', '--out', out], { signal: t.signal });
   assert.equal(code, 0, stderr);
 
   const results = JSON.parse(await readFile(path.join(out, 'smoke.json'), 'utf8')) as BenchResults;
@@ -96,9 +91,9 @@ it("produces a complete report in smoke mode, on this Node.js and the image's, f
 });
 
 /** Keeps the before/after tool working: this checkout against itself, one short round, on the image's Node.js under h2load. */
-it('compares this checkout against a baseline checkout', async () => {
+it('compares this checkout against a baseline checkout', async (t) => {
   const checkout = path.resolve(__dirname, '../../..');
-  const child = spawn(
+  const { code, stdout, stderr } = await runToExit(
     process.execPath,
     [
       COMPARE,
@@ -115,13 +110,8 @@ it('compares this checkout against a baseline checkout', async () => {
       '--generator',
       'h2load',
     ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+    { signal: t.signal },
   );
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const [code] = (await once(child, 'exit')) as [number];
   assert.equal(code, 0, stderr);
   for (const name of ['off', 'metricsOnly']) {
     const row = new RegExp(`^\\| ${name} \\| (\\S+) \\(.*\\) \\| (\\S+) \\(.*\\) \\|$`, 'm').exec(stdout);

@@ -8,8 +8,16 @@ import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { OrderServiceClient, type Order } from '@platform/contracts/order/v1/order';
 import { SERVICE_NAME as ORDER, startOrderService } from '@platform/order-service';
-import { dropDatabase } from '@platform/service-kit';
-import { freePort, freshDatabaseUrl, scrapeMetrics, startInProcess, testConfig, unary, type InProcessService } from '@platform/testing';
+import {
+  freePort,
+  startUserAndOrder,
+  type UserAndOrder,
+  scrapeMetrics,
+  startInProcess,
+  testConfig,
+  unary,
+  type InProcessService,
+} from '@platform/testing';
 import { UserServiceClient } from '@platform/contracts/user/v1/user';
 import { SERVICE_NAME as USER, startUserService } from '@platform/user-service';
 
@@ -61,20 +69,15 @@ function spanTree(spans: ReadableSpan[]): string {
 }
 
 describe('one trace from the caller through Order, User and PostgreSQL', () => {
-  const databases: string[] = [];
+  let platform: UserAndOrder;
   let user: InProcessService;
   let order: InProcessService;
   let orders: OrderServiceClient;
   let userId: string;
 
   before(async () => {
-    databases.push(await freshDatabaseUrl('users'), await freshDatabaseUrl('orders'));
-    user = await startInProcess(USER, startUserService, testConfig({ databaseUrl: databases[0] }));
-    order = await startInProcess(ORDER, startOrderService, {
-      ...testConfig({ databaseUrl: databases[1] }),
-      userServiceAddr: user.address,
-      userServiceTimeoutMs: 5000,
-    });
+    platform = await startUserAndOrder({ user: { name: USER, start: startUserService }, order: { name: ORDER, start: startOrderService } });
+    ({ user, order } = platform);
     const users = new UserServiceClient(user.address, credentials.createInsecure());
     userId = (await unary(users, users.createUser)({ email: 'traced@example.com', displayName: 'Traced' })).id;
     users.close();
@@ -82,10 +85,8 @@ describe('one trace from the caller through Order, User and PostgreSQL', () => {
   });
 
   after(async () => {
-    orders.close();
-    await order.stop();
-    await user.stop();
-    for (const url of databases) await dropDatabase(url);
+    orders?.close();
+    await platform?.stop();
   });
 
   it('links caller -> Order -> User -> PostgreSQL in one trace, with semantic-convention attributes', async (t) => {
@@ -131,7 +132,7 @@ describe('one trace from the caller through Order, User and PostgreSQL', () => {
     assert.equal(chain.orderServer.attributes['app.order.item_count'], 1);
     assert.equal(chain.orderServer.attributes['app.order.total_cents'], 6300);
     assert.equal(chain.userServer.attributes['app.user.id'], userId);
-    assert.equal(chain.userQuery.attributes['db.namespace'], new URL(databases[0]!).pathname.slice(1));
+    assert.equal(chain.userQuery.attributes['db.namespace'], new URL(platform.databases.users).pathname.slice(1));
     assert.equal(chain.orderServer.status.code, SpanStatusCode.UNSET);
     t.diagnostic(
       `trace ${traceId}\n${spanTree(exportedSpans.getFinishedSpans().filter((span) => span.spanContext().traceId === traceId))}`,

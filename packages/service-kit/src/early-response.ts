@@ -16,7 +16,7 @@
  *
  * grpc-js 1.14 creates its HTTP/2 servers in a private method,
  * Server#createHttp2Server; it is wrapped on the instance, and the
- * slow-clients tests in services/user fail if an upgrade moves it.
+ * kit's slow-clients tests fail if an upgrade moves it.
  */
 import { constants, type Http2Server, type ServerHttp2Stream } from 'node:http2';
 import type { Server } from '@grpc/grpc-js';

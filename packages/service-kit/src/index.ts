@@ -44,6 +44,7 @@ export {
   MAX_PAGE_SIZE,
   PageTokens,
   fitPage,
+  keysetPage,
   pageSizeField,
   pageTokenField,
   type Page,

@@ -111,6 +111,20 @@ export interface Page<Item> {
   next?: string;
 }
 
+/**
+ * The page of a keyset query that asked for `limit + 1` rows ordered by
+ * `seq`: the extra row only tells that another page exists, so the last page
+ * has no `next` and a listing never ends on an empty page.
+ */
+export function keysetPage<Row extends { seq: string }, Item>(rows: readonly Row[], limit: number, toItem: (row: Row) => Item): Page<Item> {
+  const page = rows.slice(0, limit);
+  return {
+    items: page.map(toItem),
+    positions: page.map((row) => row.seq),
+    ...(rows.length > limit && { next: page[page.length - 1]!.seq }),
+  };
+}
+
 /** A repeated message field's tag and the varint of its length, at most, per item. */
 const ITEM_FRAMING_BYTES = 6;
 /** For the page token and the response's own framing. */

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { credentials, Metadata, status, type CallOptions, type ClientUnaryCall, type ServiceError } from '@grpc/grpc-js';
+import { credentials, type Metadata, status, type CallOptions, type ClientUnaryCall, type ServiceError } from '@grpc/grpc-js';
 import { createLogger, createRegistry } from '@platform/telemetry';
 import { FaultServiceClient } from '@platform/contracts/fault/v1/fault';
-import { CircuitBreakerGuard, createClient, Dependency, isDependencyUnwell, type CallContext } from '../src';
+import { serviceError, testCallContext } from '@platform/testing';
+import { CircuitBreakerGuard, createClient, Dependency, isDependencyUnwell } from '../src';
 
 /** A client with one unary method, `lookUp`, that records its call options and answers with `outcome`. */
 function recordingClient(outcome: () => ServiceError | null) {
@@ -26,13 +27,7 @@ function recordingClient(outcome: () => ServiceError | null) {
   return { client, calls, closed: () => closed };
 }
 
-function context(deadline: Date | number, signal = new AbortController().signal): CallContext {
-  return { method: '/test.v1.Test/Call', metadata: new Metadata(), deadline, peer: 'test', signal, sendHeaders: () => undefined };
-}
-
-function grpcError(code: status): ServiceError {
-  return Object.assign(new Error(`code ${code}`), { code, details: `code ${code}`, metadata: new Metadata() });
-}
+const context = (deadline: Date | number, signal?: AbortSignal) => testCallContext('/test.v1.Test/Call', deadline, signal);
 
 describe('calls to a dependency', () => {
   it("take the caller's deadline when it is sooner than the configured timeout", async () => {
@@ -61,7 +56,7 @@ describe('calls to a dependency', () => {
   });
 
   it("reject with the dependency's own error, for the caller to translate", async () => {
-    const { client } = recordingClient(() => grpcError(status.NOT_FOUND));
+    const { client } = recordingClient(() => serviceError(status.NOT_FOUND));
     await assert.rejects(new Dependency({ client, timeoutMs: 2000 }).unary('lookUp', { id: 'a' }, context(Infinity)), {
       code: status.NOT_FOUND,
     });
@@ -69,7 +64,7 @@ describe('calls to a dependency', () => {
 
   it('go through the breaker, which opens on answers that say the dependency is unwell, and close both', async () => {
     let answer = status.NOT_FOUND;
-    const { client, calls, closed } = recordingClient(() => grpcError(answer));
+    const { client, calls, closed } = recordingClient(() => serviceError(answer));
     const breaker = new CircuitBreakerGuard({
       name: 'lookup-service',
       settings: { errorThresholdPercent: 50, volumeThreshold: 2, resetTimeoutMs: 60_000 },
@@ -100,7 +95,7 @@ describe('calls to a dependency', () => {
 describe('isDependencyUnwell', () => {
   it("counts the dependency's server faults and its shedding of load, not the caller's mistakes or cancellations", () => {
     const unwell = Object.values(status)
-      .filter((code): code is status => typeof code === 'number' && isDependencyUnwell(grpcError(code)))
+      .filter((code): code is status => typeof code === 'number' && isDependencyUnwell(serviceError(code)))
       .sort((a, b) => a - b);
     assert.deepEqual(unwell, [
       status.UNKNOWN,

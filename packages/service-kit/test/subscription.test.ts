@@ -2,6 +2,18 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { AppError, Code, subscription } from '../src';
 
+/** Reads `stream` to its end, which must be a failure with `code`; resolves with what arrived before it. */
+async function readUntilFailure<T>(stream: AsyncIterable<T>, code: Code): Promise<T[]> {
+  const received: T[] = [];
+  await assert.rejects(
+    (async () => {
+      for await (const item of stream) received.push(item);
+    })(),
+    (error: unknown) => error instanceof AppError && error.code === code,
+  );
+  return received;
+}
+
 describe('subscription', () => {
   it('yields pushed items in order and stops delivery when aborted', async () => {
     const controller = new AbortController();
@@ -41,14 +53,7 @@ describe('subscription', () => {
       signal: new AbortController().signal,
       maxBacklog: 10,
     });
-    const received: number[] = [];
-    await assert.rejects(
-      (async () => {
-        for await (const n of stream) received.push(n);
-      })(),
-      (error: unknown) => error instanceof AppError && error.code === Code.UNAVAILABLE,
-    );
-    assert.deepEqual(received, [1, 2]);
+    assert.deepEqual(await readUntilFailure(stream, Code.UNAVAILABLE), [1, 2]);
   });
 
   it('fails with RESOURCE_EXHAUSTED when a reader falls too far behind', async () => {
@@ -60,13 +65,6 @@ describe('subscription', () => {
       signal: new AbortController().signal,
       maxBacklog: 2,
     });
-    const received: number[] = [];
-    await assert.rejects(
-      (async () => {
-        for await (const n of stream) received.push(n);
-      })(),
-      (error: unknown) => error instanceof AppError && error.code === Code.RESOURCE_EXHAUSTED,
-    );
-    assert.deepEqual(received, [0, 1]);
+    assert.deepEqual(await readUntilFailure(stream, Code.RESOURCE_EXHAUSTED), [0, 1]);
   });
 });

@@ -9,6 +9,7 @@ import {
   PageTokens,
   fitPage,
   field,
+  keysetPage,
   pageSizeField,
   pageTokenField,
   parseRequest,
@@ -60,6 +61,14 @@ describe('pagination', () => {
       violationsOf(() => parseRequest(request, { pageSize: -1, pageToken: '' })).map((v) => v.field),
       ['page_size'],
     );
+  });
+
+  it('makes a page of a query that asked for one row more, resuming after the last row kept only when the extra row came', () => {
+    const rows = ['1', '2', '3'].map((seq) => ({ seq, name: `row ${seq}` }));
+    const name = (row: { name: string }) => row.name;
+    assert.deepEqual(keysetPage(rows, 2, name), { items: ['row 1', 'row 2'], positions: ['1', '2'], next: '2' });
+    assert.deepEqual(keysetPage(rows, 3, name), { items: ['row 1', 'row 2', 'row 3'], positions: ['1', '2', '3'] });
+    assert.deepEqual(keysetPage([], 2, name), { items: [], positions: [] });
   });
 
   const tokens = new PageTokens('a-key-of-these-tests-0123456789abcdef');

@@ -1,6 +1,7 @@
 import {
   Closer,
   DEFAULT_MAX_MESSAGE_BYTES,
+  dropDatabase,
   parseEnv,
   serviceEnvShape,
   toServiceConfig,
@@ -9,6 +10,7 @@ import {
   type ServiceConfig,
 } from '@platform/service-kit';
 import { Telemetry } from '@platform/telemetry';
+import { freshDatabaseUrl } from './postgres';
 
 /** A service started inside the test process, with its own telemetry (registry, metrics port). */
 export interface InProcessService {
@@ -23,11 +25,10 @@ export interface InProcessService {
   stop(): Promise<void>;
 }
 
-export async function startInProcess<Config>(
-  serviceName: string,
-  start: (config: Config, telemetry: Telemetry, closer: Closer) => Promise<RunningService>,
-  config: Config,
-): Promise<InProcessService> {
+/** A service's composition root, as each service exports it. */
+export type StartService<Config> = (config: Config, telemetry: Telemetry, closer: Closer) => Promise<RunningService>;
+
+export async function startInProcess<Config>(serviceName: string, start: StartService<Config>, config: Config): Promise<InProcessService> {
   const closer = new Closer();
   const telemetry = closer.add(
     'telemetry',
@@ -84,4 +85,48 @@ const TEST_ENVIRONMENT = {
 export function testConfig(overrides: Partial<ServiceConfig> = {}): ServiceConfig {
   const shape = serviceEnvShape({ grpcPort: 0, metricsPort: 0, maxReceiveMessageBytes: DEFAULT_MAX_MESSAGE_BYTES });
   return { ...toServiceConfig(parseEnv(shape, TEST_ENVIRONMENT)), ...overrides };
+}
+
+/** What Order adds to the settings every service has. */
+interface CallsUser {
+  userServiceAddr: string;
+  userServiceTimeoutMs: number;
+}
+
+/** User and Order in one test process, each on a database of its own. */
+export interface UserAndOrder {
+  readonly user: InProcessService;
+  readonly order: InProcessService;
+  /** The PostgreSQL URLs of their databases. */
+  readonly databases: { readonly users: string; readonly orders: string };
+  /** Stops Order, then User, then drops both databases. */
+  stop(): Promise<void>;
+}
+
+/**
+ * The whole request path of the platform in this process: User and Order on
+ * fresh PostgreSQL databases, Order calling User. The services come in as
+ * arguments, since this package cannot depend on them.
+ */
+export async function startUserAndOrder(services: {
+  user: { name: string; start: StartService<ServiceConfig> };
+  order: { name: string; start: StartService<ServiceConfig & CallsUser> };
+}): Promise<UserAndOrder> {
+  const databases = { users: await freshDatabaseUrl('users'), orders: await freshDatabaseUrl('orders') };
+  const user = await startInProcess(services.user.name, services.user.start, testConfig({ databaseUrl: databases.users }));
+  const order = await startInProcess(services.order.name, services.order.start, {
+    ...testConfig({ databaseUrl: databases.orders }),
+    userServiceAddr: user.address,
+    userServiceTimeoutMs: 5000,
+  });
+  return {
+    user,
+    order,
+    databases,
+    async stop() {
+      await order.stop();
+      await user.stop();
+      for (const url of Object.values(databases)) await dropDatabase(url);
+    },
+  };
 }

@@ -2,9 +2,26 @@ export { expectStatus, expectViolations, headersReceived, rejectedFields, unary 
 export { freshDatabaseUrl, postgresServer, withDatabase, type PostgresServer } from './postgres';
 export { startPrivatePostgres, type PrivatePostgres } from './private-postgres';
 export { serviceMain } from './service-main';
-export { messageOf, startServiceProcess, writeRestartRead, type RestartCheck, type ServiceProcess } from './process';
+export {
+  messageOf,
+  runToExit,
+  startServiceProcess,
+  writeRestartRead,
+  type ProgramRun,
+  type RestartCheck,
+  type ServiceProcess,
+} from './process';
 export { ReflectionProbe } from './reflection';
-export { startInProcess, testConfig, testFaultInjection, testWebEndpoint, type InProcessService } from './in-process';
+export {
+  startInProcess,
+  startUserAndOrder,
+  testConfig,
+  testFaultInjection,
+  testWebEndpoint,
+  type InProcessService,
+  type StartService,
+  type UserAndOrder,
+} from './in-process';
 export { parseSamples, sampleValue, scrapeMetrics, type Sample, type Scrape } from './metrics';
 export { blackHole, freePort } from './net';
 export { startPrometheus, type PrometheusServer, type VectorSample } from './prometheus';
@@ -17,3 +34,4 @@ export { fuzzTargets, RequestFuzzer, type FuzzCase, type FuzzKind, type FuzzTarg
 export { checkHealth as healthStatus } from '@platform/service-kit';
 export { eventually, type EventuallyOptions } from './eventually';
 export { expectWebFailure, WEB_PROTOCOLS, webClient, webTransport, type WebProtocol } from './web';
+export { serviceError, testCallContext } from './call-context';

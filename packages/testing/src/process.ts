@@ -153,3 +153,33 @@ export async function writeRestartRead<Written>(check: RestartCheck<Written>): P
   if (secondExit !== 0) throw new Error(`second process exited with ${secondExit}, not 0`);
   return { written, read };
 }
+
+/** What a program printed, and how it exited. */
+export interface ProgramRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs a program to its exit, collecting what it prints. Pass the test's
+ * `signal`: when the test times out or fails, the program is killed with it
+ * rather than left running.
+ */
+export async function runToExit(
+  binary: string,
+  args: readonly string[],
+  options: { signal?: AbortSignal; env?: NodeJS.ProcessEnv } = {},
+): Promise<ProgramRun> {
+  const child = spawn(binary, args, {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    ...(options.signal && { signal: options.signal }),
+    ...(options.env && { env: options.env }),
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const [code] = (await once(child, 'exit')) as [number | null];
+  return { code, stdout, stderr };
+}

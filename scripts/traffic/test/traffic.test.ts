@@ -1,22 +1,20 @@
 // First: tracing must patch grpc-js and pg before anything loads them.
 import { exportedSpans, waitForSpans } from '@platform/testing/memory-tracing';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { SERVICE_NAME as ORDER, startOrderService } from '@platform/order-service';
-import { dropDatabase } from '@platform/service-kit';
 import {
   freePort,
-  freshDatabaseUrl,
+  startUserAndOrder,
+  type UserAndOrder,
+  runToExit,
   sampleValue,
   scrapeMetrics,
   startInProcess,
   testConfig,
-  type InProcessService,
   type Sample,
 } from '@platform/testing';
 import { SERVICE_NAME as USER, startUserService } from '@platform/user-service';
@@ -33,32 +31,17 @@ function handled(samples: Sample[], method: string, code?: string): number {
     .reduce((sum, s) => sum + s.value, 0);
 }
 
-function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  return once(child, 'exit').then(([code]) => ({ code: code as number | null, stdout, stderr }));
-}
+const runCli = (args: string[]) => runToExit(process.execPath, [MAIN, ...args]);
 
 describe('the traffic generator against running services', () => {
-  const databases: string[] = [];
-  let user: InProcessService;
-  let order: InProcessService;
+  let platform: UserAndOrder;
   let options: TrafficOptions;
 
   before(async () => {
-    databases.push(await freshDatabaseUrl('users'), await freshDatabaseUrl('orders'));
-    user = await startInProcess(USER, startUserService, testConfig({ databaseUrl: databases[0] }));
-    order = await startInProcess(ORDER, startOrderService, {
-      ...testConfig({ databaseUrl: databases[1] }),
-      userServiceAddr: user.address,
-      userServiceTimeoutMs: 5000,
-    });
+    platform = await startUserAndOrder({ user: { name: USER, start: startUserService }, order: { name: ORDER, start: startOrderService } });
     options = {
-      userAddr: user.address,
-      orderAddr: order.address,
+      userAddr: platform.user.address,
+      orderAddr: platform.order.address,
       rate: 50,
       count: 40,
       concurrency: 10,
@@ -70,15 +53,11 @@ describe('the traffic generator against running services', () => {
     };
   });
 
-  after(async () => {
-    await order.stop();
-    await user.stop();
-    for (const url of databases) await dropDatabase(url);
-  });
+  after(() => platform?.stop());
 
   it('reports what the servers counted, method by method and code by code', async () => {
-    const userBefore = (await scrapeMetrics(user.telemetry.metricsPort)).samples;
-    const orderBefore = (await scrapeMetrics(order.telemetry.metricsPort)).samples;
+    const userBefore = (await scrapeMetrics(platform.user.telemetry.metricsPort)).samples;
+    const orderBefore = (await scrapeMetrics(platform.order.telemetry.metricsPort)).samples;
     const summary = await runTraffic(options);
 
     assert.equal(summary.scenarios.completed, 40);
@@ -105,8 +84,8 @@ describe('the traffic generator against running services', () => {
     let userAfter: Sample[] = [];
     let orderAfter: Sample[] = [];
     do {
-      userAfter = (await scrapeMetrics(user.telemetry.metricsPort)).samples;
-      orderAfter = (await scrapeMetrics(order.telemetry.metricsPort)).samples;
+      userAfter = (await scrapeMetrics(platform.user.telemetry.metricsPort)).samples;
+      orderAfter = (await scrapeMetrics(platform.order.telemetry.metricsPort)).samples;
     } while (handled(orderAfter, 'WatchOrders') - handled(orderBefore, 'WatchOrders') < 1 && Date.now() < deadline);
 
     const clientCalls = (samples: Sample[], code: string) =>
@@ -154,9 +133,9 @@ describe('the traffic generator against running services', () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'traffic-'));
     const ok = await runCli([
       '--user-addr',
-      user.address,
+      platform.user.address,
       '--order-addr',
-      order.address,
+      platform.order.address,
       '--count',
       '5',
       '--rate',
@@ -181,7 +160,7 @@ describe('the traffic generator against running services', () => {
     try {
       const failing = await runCli([
         '--user-addr',
-        user.address,
+        platform.user.address,
         '--order-addr',
         stranded.address,
         '--count',

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Metadata, status, type CallOptions, type ServiceError } from '@grpc/grpc-js';
-import { AppError, Code, Dependency, type CallContext } from '@platform/service-kit';
+import { type Metadata, status, type CallOptions, type ServiceError } from '@grpc/grpc-js';
+import { AppError, Code, Dependency } from '@platform/service-kit';
+import { serviceError, testCallContext } from '@platform/testing';
 import type { UserServiceClient } from '@platform/contracts/user/v1/user';
 import { GrpcUserDirectory } from '../src/internal/user-directory';
 
@@ -21,20 +22,7 @@ function recordingClient(outcome: ServiceError | null) {
   return { client, calls };
 }
 
-function context(deadline: Date | number, signal = new AbortController().signal): CallContext {
-  return {
-    method: '/order.v1.OrderService/CreateOrder',
-    metadata: new Metadata(),
-    deadline,
-    peer: 'test',
-    signal,
-    sendHeaders: () => undefined,
-  };
-}
-
-function grpcError(code: status): ServiceError {
-  return Object.assign(new Error(`code ${code}`), { code, details: `code ${code}`, metadata: new Metadata() });
-}
+const context = (deadline: Date | number, signal?: AbortSignal) => testCallContext('/order.v1.OrderService/CreateOrder', deadline, signal);
 
 describe('Order -> User calls', () => {
   it('translate the User service answers into the order being placed', async () => {
@@ -46,7 +34,7 @@ describe('Order -> User calls', () => {
       [status.INVALID_ARGUMENT, Code.INTERNAL],
     ];
     for (const [answer, expected] of expectations) {
-      const { client } = recordingClient(grpcError(answer));
+      const { client } = recordingClient(serviceError(answer));
       await assert.rejects(
         new GrpcUserDirectory(new Dependency({ client, timeoutMs: 2000 })).assertUserExists(USER, context(Infinity)),
         (error: unknown) => error instanceof AppError && error.code === expected,

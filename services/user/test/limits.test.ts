@@ -1,22 +1,53 @@
+/**
+ * The user service's own limits: the receive limit its largest valid request
+ * fits (the kit's server limits are tested in the kit), and listings cut to
+ * the send limit rather than failed.
+ */
 import assert from 'node:assert/strict';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { connectivityState, credentials } from '@grpc/grpc-js';
+import { credentials } from '@grpc/grpc-js';
 import { Code } from '@platform/service-kit';
 import {
   expectStatus,
-  healthStatus,
-  RawClient,
-  sampleValue,
-  scrapeMetrics,
   startInProcess,
+  startServiceProcess,
   testConfig,
   unary,
   type InProcessService,
+  type ServiceProcess,
 } from '@platform/testing';
 import { UserServiceClient } from '@platform/contracts/user/v1/user';
 import { SERVICE_NAME, startUserService } from '../src/internal/server';
 
-describe('message size limits (GRPC_MAX_RECEIVE_MESSAGE_BYTES, GRPC_MAX_MESSAGE_BYTES)', () => {
+describe('the default receive limit, through a user-service process', () => {
+  let service: ServiceProcess;
+  before(async () => {
+    service = await startServiceProcess(path.resolve(__dirname, '../src/main.js'), { GRPC_HOST: '127.0.0.1' });
+  });
+  after(() => service?.stop());
+
+  it('refuses an oversized request as RESOURCE_EXHAUSTED before it is decoded, and lets a valid request of the largest size pass', async () => {
+    const client = new UserServiceClient(`127.0.0.1:${service.port}`, credentials.createInsecure(), {
+      'grpc.max_send_message_length': 8 * 1024 * 1024,
+    });
+    try {
+      const createUser = unary(client, client.createUser);
+      const error = await expectStatus(
+        createUser({ email: 'huge@example.com', displayName: 'x'.repeat(4 * 1024 * 1024 - 1024) }),
+        Code.RESOURCE_EXHAUSTED,
+      );
+      assert.match(error.details, /larger than max/);
+      // The largest request validation accepts: 100 four-byte characters of display name.
+      const largest = await createUser({ email: `${'a'.repeat(64)}@${'b'.repeat(180)}.example`, displayName: '😀'.repeat(100) });
+      assert.equal(largest.displayName, '😀'.repeat(100));
+    } finally {
+      client.close();
+    }
+  });
+});
+
+describe('a listing larger than the send limit (GRPC_MAX_MESSAGE_BYTES)', () => {
   let service: InProcessService;
   let client: UserServiceClient;
 
@@ -32,14 +63,6 @@ describe('message size limits (GRPC_MAX_RECEIVE_MESSAGE_BYTES, GRPC_MAX_MESSAGE_
   after(async () => {
     client.close();
     await service.stop();
-  });
-
-  it('rejects a request larger than the limit with RESOURCE_EXHAUSTED, before validation sees it', async () => {
-    const createUser = unary(client, client.createUser);
-    // Under the limit, the same mistake reaches validation.
-    await expectStatus(createUser({ email: 'big@example.com', displayName: 'x'.repeat(900) }), Code.INVALID_ARGUMENT);
-    const error = await expectStatus(createUser({ email: 'big@example.com', displayName: 'x'.repeat(2000) }), Code.RESOURCE_EXHAUSTED);
-    assert.match(error.details, /larger than/);
   });
 
   it('cuts a page that would exceed the limit short, with a token for the rest, instead of failing the listing', async () => {
@@ -59,79 +82,5 @@ describe('message size limits (GRPC_MAX_RECEIVE_MESSAGE_BYTES, GRPC_MAX_MESSAGE_
       token = page.nextPageToken;
     }
     assert.deepEqual(seen, created, 'every user once, in order');
-  });
-});
-
-describe('connection age (GRPC_MAX_CONNECTION_AGE_MS)', () => {
-  it('tells a connection older than the limit to go away, and the client carries on over a new one', async () => {
-    const service = await startInProcess(SERVICE_NAME, startUserService, testConfig({ grpcMaxConnectionAgeMs: 200 }));
-    const client = new UserServiceClient(service.address, credentials.createInsecure());
-    try {
-      await unary(client, client.listUsers)({ pageSize: 1, pageToken: '' });
-      const channel = client.getChannel();
-      assert.equal(channel.getConnectivityState(false), connectivityState.READY);
-      // The GOAWAY turns the channel idle; a connection without an age limit would stay ready past this bound.
-      const next = await new Promise<connectivityState>((resolve, reject) =>
-        channel.watchConnectivityState(connectivityState.READY, Date.now() + 10_000, (error) =>
-          error ? reject(error) : resolve(channel.getConnectivityState(false)),
-        ),
-      );
-      assert.notEqual(next, connectivityState.READY);
-      assert.equal((await unary(client, client.listUsers)({ pageSize: 1, pageToken: '' })).users.length, 0);
-    } finally {
-      client.close();
-      await service.stop();
-    }
-  });
-});
-
-describe('requests that cannot be decoded', () => {
-  let service: InProcessService;
-  let raw: RawClient;
-
-  before(async () => {
-    service = await startInProcess(SERVICE_NAME, startUserService, testConfig());
-    raw = new RawClient(service.address);
-  });
-
-  after(async () => {
-    raw.close();
-    await service.stop();
-  });
-
-  it('are INVALID_ARGUMENT, not INTERNAL, for the service, health and reflection alike, and counted so', async () => {
-    // A group (field 1) that never ends: every decoder runs out of bytes looking for its end.
-    const malformed = Buffer.from([0x0b]);
-    for (const path of ['/user.v1.UserService/GetUser', '/grpc.health.v1.Health/Check']) {
-      const outcome = await raw.call({ path, requestStream: false, responseStream: false }, [malformed], { deadlineMs: 10_000 });
-      assert.equal(outcome.kind, 'status');
-      assert.equal(outcome.kind === 'status' && outcome.status.code, Code.INVALID_ARGUMENT, path);
-      assert.match(outcome.kind === 'status' ? outcome.status.details : '', /malformed request/);
-    }
-    const reflection = { path: '/grpc.reflection.v1.ServerReflection/ServerReflectionInfo', requestStream: true, responseStream: true };
-    const outcome = await raw.call(reflection, [malformed], { deadlineMs: 10_000 });
-    assert.equal(outcome.kind === 'status' && outcome.status.code, Code.INVALID_ARGUMENT);
-
-    const { samples } = await scrapeMetrics(service.telemetry.metricsPort);
-    assert.equal(sampleValue(samples, 'grpc_server_handled_total', { grpc_method: 'GetUser', grpc_code: 'InvalidArgument' }), 1);
-    assert.equal(await healthStatus(service.address), 'SERVING');
-  });
-});
-
-describe('shutdown drain delay (SHUTDOWN_DRAIN_DELAY_MS)', () => {
-  it('reports NOT_SERVING while still serving calls for the delay, then stops', async () => {
-    const service = await startInProcess(SERVICE_NAME, startUserService, testConfig({ shutdownDrainDelayMs: 2000 }));
-    const client = new UserServiceClient(service.address, credentials.createInsecure());
-    try {
-      const created = await unary(client, client.createUser)({ email: 'drain@example.com', displayName: 'Drain' });
-      const stopped = service.stop();
-      // Within the delay: load balancers see NOT_SERVING, callers still get answers.
-      assert.equal(await healthStatus(service.address), 'NOT_SERVING');
-      assert.equal((await unary(client, client.getUser)({ id: created.id })).id, created.id);
-      await stopped;
-      await expectStatus(unary(client, client.getUser)({ id: created.id }, { deadline: Date.now() + 5000 }), Code.UNAVAILABLE);
-    } finally {
-      client.close();
-    }
   });
 });

@@ -3,7 +3,7 @@ import { EventEmitter } from 'node:events';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { context, ROOT_CONTEXT } from '@opentelemetry/api';
-import { AppError, inTransaction, type Logger, type Page } from '@platform/service-kit';
+import { AppError, inTransaction, keysetPage, type Logger, type Page } from '@platform/service-kit';
 import { Client, type Pool, type PoolClient } from 'pg';
 import {
   alreadyCancelled,
@@ -113,19 +113,13 @@ export class PostgresOrderRepository implements OrderRepository {
   }
 
   async list(options: ListOrdersOptions): Promise<Page<OrderRecord>> {
-    // One row more than asked tells whether another page exists without a trailing empty page.
     const { rows } = await this.pool.query<OrderRow>(
       `${SELECT_ORDERS}
        WHERE o.seq > $1 AND ($2::uuid IS NULL OR o.user_id = $2)
        GROUP BY o.id ORDER BY o.seq LIMIT $3`,
       [options.after ?? '0', options.userId ?? null, options.limit + 1],
     );
-    const page = rows.slice(0, options.limit);
-    return {
-      items: page.map(toRecord),
-      positions: page.map((row) => row.seq),
-      ...(rows.length > options.limit && { next: page[page.length - 1]!.seq }),
-    };
+    return keysetPage(rows, options.limit, toRecord);
   }
 
   async cancel(id: string): Promise<OrderRecord> {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
-import { pgCode, type Page } from '@platform/service-kit';
+import { keysetPage, pgCode, type Page } from '@platform/service-kit';
 import type { Pool } from 'pg';
 import { emailTaken, type NewUser, type UserRecord, type UserRepository } from './user-repository';
 
@@ -39,17 +39,11 @@ export class PostgresUserRepository implements UserRepository {
   }
 
   async list(options: { limit: number; after?: string | undefined }): Promise<Page<UserRecord>> {
-    // One row more than asked tells whether another page exists without a trailing empty page.
     const { rows } = await this.pool.query<UserRow>(`SELECT ${COLUMNS} FROM users WHERE seq > $1 ORDER BY seq LIMIT $2`, [
       options.after ?? '0',
       options.limit + 1,
     ]);
-    const page = rows.slice(0, options.limit);
-    return {
-      items: page.map(toRecord),
-      positions: page.map((row) => row.seq),
-      ...(rows.length > options.limit && { next: page[page.length - 1]!.seq }),
-    };
+    return keysetPage(rows, options.limit, toRecord);
   }
 }
 

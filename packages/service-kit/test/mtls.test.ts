@@ -3,7 +3,6 @@ import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { credentials, type ChannelCredentials, type ChannelOptions, type ServiceError } from '@grpc/grpc-js';
-import { channelCredentials, Code } from '@platform/service-kit';
 import {
   generateCertificates,
   healthStatus,
@@ -15,8 +14,9 @@ import {
   type Certificates,
   type InProcessService,
 } from '@platform/testing';
-import { UserServiceClient } from '@platform/contracts/user/v1/user';
-import { SERVICE_NAME, startUserService } from '../src/internal/server';
+import { EchoServiceClient } from '@platform/contracts/echo/v1/echo';
+import { channelCredentials, Code } from '../src';
+import { ECHO_SERVICE_NAME, startEchoService } from './echo/echo-service';
 
 const HEALTH_PROBE = require.resolve('@platform/service-kit/cli/health-probe');
 const FAULT_CLI = require.resolve('@platform/service-kit/cli/fault');
@@ -40,8 +40,8 @@ describe('mTLS (TLS_CA_FILE, TLS_CERT_FILE, TLS_KEY_FILE), with certificates fro
     certs = generateCertificates();
     stranger = generateCertificates();
     service = await startInProcess(
-      SERVICE_NAME,
-      startUserService,
+      ECHO_SERVICE_NAME,
+      startEchoService,
       testConfig({ tls: certs.files('user'), faultInjection: testFaultInjection() }),
     );
   });
@@ -63,11 +63,10 @@ describe('mTLS (TLS_CA_FILE, TLS_CERT_FILE, TLS_KEY_FILE), with certificates fro
   it('serves a client with a certificate from the same CA, by 127.0.0.1 and by localhost', async () => {
     const trusted = channelCredentials({ tls: certs.files('traffic') });
     assert.equal(await healthStatus(service.address, '', { credentials: trusted }), 'SERVING');
-    assert.equal(await healthStatus(`localhost:${service.port}`, 'user.v1.UserService', { credentials: trusted }), 'SERVING');
-    const client = new UserServiceClient(service.address, channelCredentials({ tls: certs.files('order') }));
+    assert.equal(await healthStatus(`localhost:${service.port}`, 'echo.v1.EchoService', { credentials: trusted }), 'SERVING');
+    const client = new EchoServiceClient(service.address, channelCredentials({ tls: certs.files('order') }));
     try {
-      const user = await unary(client, client.createUser)({ email: 'tls@example.com', displayName: 'TLS' });
-      assert.equal((await unary(client, client.getUser)({ id: user.id })).email, 'tls@example.com');
+      assert.equal((await unary(client, client.echo)({ text: 'over TLS' })).text, 'over TLS');
     } finally {
       client.close();
     }
@@ -119,11 +118,11 @@ describe('mTLS (TLS_CA_FILE, TLS_CERT_FILE, TLS_KEY_FILE), with certificates fro
     const withoutCertificate = await run(FAULT_CLI, ['list', '--target', admin], {});
     assert.equal(withoutCertificate.status, 1, withoutCertificate.output);
     const fault = (...args: string[]) => run(FAULT_CLI, [...args, '--target', admin], tlsEnv(certs.files('traffic')));
-    const set = await fault('set', 'user.v1.UserService/GetUser:latency=5ms');
+    const set = await fault('set', 'echo.v1.EchoService/Echo:latency=5ms');
     assert.equal(set.status, 0, set.output);
     const listed = await fault('list');
     assert.equal(listed.status, 0, listed.output);
-    assert.match(listed.output, /user\.v1\.UserService\/GetUser:latency=5ms/);
+    assert.match(listed.output, /echo\.v1\.EchoService\/Echo:latency=5ms/);
     assert.equal((await fault('clear')).status, 0);
   });
 });

@@ -1,4 +1,10 @@
+/**
+ * Order and User as processes, as production runs them, while things break:
+ * User killed or restarted under load, telemetry backends unreachable or
+ * never answering, and the shutdown bounded all the same.
+ */
 import assert from 'node:assert/strict';
+import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, afterEach, describe, it } from 'node:test';
 import { credentials, type ServiceError } from '@grpc/grpc-js';
@@ -6,6 +12,7 @@ import { OrderServiceClient } from '@platform/contracts/order/v1/order';
 import { dropDatabase } from '@platform/service-kit';
 import {
   blackHole,
+  eventually,
   freePort,
   freshDatabaseUrl,
   messageOf,
@@ -19,7 +26,7 @@ import {
 import { UserServiceClient } from '@platform/contracts/user/v1/user';
 
 const USER_MAIN = serviceMain('@platform/user-service');
-const ORDER_MAIN = serviceMain('@platform/order-service');
+const ORDER_MAIN = path.resolve(__dirname, '../src/main.js');
 
 /** What every process here gets: loopback only, no collector, no Elasticsearch, nothing from the test's own environment that would change that. */
 const QUIET = { GRPC_HOST: '127.0.0.1', OTEL_SDK_DISABLED: 'true', ELASTICSEARCH_URL: '', DATABASE_URL: '' };
@@ -157,14 +164,8 @@ function orderLoad(orderPort: number, userId: string, options: { concurrency: nu
 }
 
 /** Polls `check` until it returns something other than undefined; fails, saying what it waited for, after `timeoutMs`. */
-async function eventually<T>(what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs = 30_000): Promise<T> {
-  const giveUpAt = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    assert.ok(Date.now() < giveUpAt, `gave up after ${timeoutMs} ms waiting until ${what}`);
-    await sleep(50);
-  }
+function until<T>(what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs = 30_000): Promise<T> {
+  return eventually(check, { timeoutMs, intervalMs: 50, failure: () => `gave up after ${timeoutMs} ms waiting until ${what}` });
 }
 
 async function metric(service: ServiceProcess, name: string, labels: Record<string, string> = {}): Promise<number> {
@@ -190,25 +191,23 @@ describe('Order and User as processes, under load, while things break', () => {
     const order = await start(ORDER_MAIN, { USER_SERVICE_ADDR: `127.0.0.1:${userPort}`, ...ORDER_RESILIENCE });
     const load = orderLoad(order.port, userId, { concurrency: 4 });
     try {
-      await eventually('20 orders went through', () => (load.outcomes.filter((o) => o.code === 0).length >= 20 ? true : undefined));
+      await until('20 orders went through', () => (load.outcomes.filter((o) => o.code === 0).length >= 20 ? true : undefined));
       assert.deepEqual(failed(load.outcomes), [], 'no failures while User is up');
 
       const killedAt = Date.now();
       await kill(user);
-      await eventually('the breaker opened', async () =>
-        (await metric(order, 'circuit_breaker_state', BREAKER)) === 2 ? true : undefined,
-      );
-      await eventually('calls were turned away by the open circuit', () =>
+      await until('the breaker opened', async () => ((await metric(order, 'circuit_breaker_state', BREAKER)) === 2 ? true : undefined));
+      await until('calls were turned away by the open circuit', () =>
         load.outcomes.some((o) => o.startedAt > killedAt && /circuit open/.test(o.details)) ? true : undefined,
       );
 
       const restartedAt = Date.now();
       user = await startUser(userPort, database);
       const userBackAt = Date.now();
-      await eventually('the breaker closed again', async () =>
+      await until('the breaker closed again', async () =>
         (await metric(order, 'circuit_breaker_state', BREAKER)) === 0 ? true : undefined,
       );
-      await eventually('orders went through again', () =>
+      await until('orders went through again', () =>
         load.outcomes.filter((o) => o.startedAt > userBackAt && o.code === 0).length >= 10 ? true : undefined,
       );
       const recoveredAfterMs = Date.now() - userBackAt;
@@ -261,15 +260,15 @@ describe('Order and User as processes, under load, while things break', () => {
     try {
       // round_robin: both replicas answer GetUser.
       for (const replica of replicas)
-        await eventually('both replicas serve Order', async () =>
+        await until('both replicas serve Order', async () =>
           (await metric(replica, 'grpc_server_handled_total', GET_USER_OK)) > 0 ? true : undefined,
         );
-      await eventually('40 orders went through', () => (load.outcomes.length >= 40 ? true : undefined));
+      await until('40 orders went through', () => (load.outcomes.length >= 40 ? true : undefined));
 
       const killedAt = Date.now();
       await kill(replicas[0]!);
       const survivorBefore = await metric(replicas[1]!, 'grpc_server_handled_total', GET_USER_OK);
-      await eventually('100 more calls were made after the kill', () =>
+      await until('100 more calls were made after the kill', () =>
         load.outcomes.filter((o) => o.startedAt > killedAt).length >= 100 ? true : undefined,
       );
       const outcomes = await load.stop();
@@ -310,7 +309,7 @@ describe('Order and User as processes, under load, while things break', () => {
     const order = await start(ORDER_MAIN, { USER_SERVICE_ADDR: `ipv4:127.0.0.1:${ports[0]},127.0.0.1:${ports[1]}`, ...ORDER_RESILIENCE });
     const load = orderLoad(order.port, userId, { concurrency: 4, retrying: true });
     try {
-      await eventually('40 orders went through', () => (load.outcomes.length >= 40 ? true : undefined));
+      await until('40 orders went through', () => (load.outcomes.length >= 40 ? true : undefined));
       const steps: string[] = [];
       for (const index of [0, 1]) {
         const stoppedAt = Date.now();
@@ -318,12 +317,12 @@ describe('Order and User as processes, under load, while things break', () => {
         replicas[index] = await startUser(ports[index]!, database, userEnv);
         // Back in rotation: Order has reconnected and sends it calls. Only then is the next one
         // stopped, as an orchestrator waits for a replacement to be ready.
-        await eventually(`replica ${index + 1} serves Order again`, async () =>
+        await until(`replica ${index + 1} serves Order again`, async () =>
           (await metric(replicas[index]!, 'grpc_server_handled_total', GET_USER_OK)) > 0 ? true : undefined,
         );
         steps.push(`replica ${index + 1} back in rotation ${Date.now() - stoppedAt} ms after SIGTERM`);
       }
-      await eventually('40 more orders went through', () => (load.outcomes.length >= 40 ? true : undefined));
+      await until('40 more orders went through', () => (load.outcomes.length >= 40 ? true : undefined));
       const outcomes = await load.stop();
       t.diagnostic(`rolling restart: ${failed(outcomes).length} failed of ${outcomes.length} calls; ${steps.join('; ')}`);
       assert.deepEqual(failed(outcomes), [], `failed calls: ${describeFailures(outcomes)}`);
@@ -365,7 +364,7 @@ describe('Order and User as processes, under load, while things break', () => {
     const outcomes = await orderLoad(order.port, userId, { concurrency: 8, count: calls }).done;
     const afterRun = await rss();
     // The shipper and the exporter give up on their own schedule; wait (bounded) until both have counted losses.
-    const pipelines = await eventually('both services counted lost spans and log lines', async () => {
+    const pipelines = await until('both services counted lost spans and log lines', async () => {
       const counts = await Promise.all(Object.values(services).map((service) => pipelineCounts(service)));
       return counts.every((count) => count.spansLost > 0 && count.linesDropped > 0 && count.shippingFailures > 0) ? counts : undefined;
     });

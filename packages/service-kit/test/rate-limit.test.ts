@@ -2,20 +2,20 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, describe, it } from 'node:test';
 import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
-import { Code, readRetryDelayMs, type RateLimitConfig } from '@platform/service-kit';
 import { freePort, healthStatus, sampleValue, scrapeMetrics, startInProcess, testConfig, type InProcessService } from '@platform/testing';
-import { UserServiceClient } from '@platform/contracts/user/v1/user';
-import { SERVICE_NAME, startUserService } from '../src/internal/server';
+import { EchoServiceClient } from '@platform/contracts/echo/v1/echo';
+import { Code, readRetryDelayMs, type RateLimitConfig } from '../src';
+import { ECHO_SERVICE_NAME, startEchoService } from './echo/echo-service';
 
 /** The Redis the machine provides (CI's too). */
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
-/** One ListUsers call as `clientId` (none: the peer address stands for the caller); resolves with its status code. */
-function listUsers(client: UserServiceClient, clientId?: string): Promise<{ code: number; error?: ServiceError }> {
+/** One Echo call as `clientId` (none: the peer address stands for the caller); resolves with its status code. */
+function echo(client: EchoServiceClient, clientId?: string): Promise<{ code: number; error?: ServiceError }> {
   const metadata = new Metadata();
   if (clientId !== undefined) metadata.set('x-client-id', clientId);
   return new Promise((resolve) => {
-    client.listUsers({ pageSize: 1, pageToken: '' }, metadata, { deadline: Date.now() + 10_000 }, (error) =>
+    client.echo({ text: 'hello' }, metadata, { deadline: Date.now() + 10_000 }, (error) =>
       resolve(error ? { code: error.code, error } : { code: Code.OK }),
     );
   });
@@ -23,7 +23,7 @@ function listUsers(client: UserServiceClient, clientId?: string): Promise<{ code
 
 /** Makes `count` calls, `concurrency` at a time, spreading them over the clients in turn. */
 async function burst(
-  clients: UserServiceClient[],
+  clients: EchoServiceClient[],
   count: number,
   clientId?: string,
 ): Promise<{ code: number; error?: ServiceError; replica: number }[]> {
@@ -32,7 +32,7 @@ async function burst(
   const worker = async () => {
     for (let index = next++; index < count; index = next++) {
       const replica = index % clients.length;
-      results.push({ ...(await listUsers(clients[replica]!, clientId)), replica });
+      results.push({ ...(await echo(clients[replica]!, clientId)), replica });
     }
   };
   await Promise.all(Array.from({ length: 8 }, worker));
@@ -40,11 +40,11 @@ async function burst(
 }
 
 describe('rate limiting per caller (RATE_LIMIT_PER_SECOND, RATE_LIMIT_BURST, REDIS_URL)', () => {
-  const started: { service: InProcessService; client: UserServiceClient }[] = [];
+  const started: { service: InProcessService; client: EchoServiceClient }[] = [];
 
   async function start(rateLimit: RateLimitConfig) {
-    const service = await startInProcess(SERVICE_NAME, startUserService, testConfig({ rateLimit }));
-    const client = new UserServiceClient(service.address, credentials.createInsecure());
+    const service = await startInProcess(ECHO_SERVICE_NAME, startEchoService, testConfig({ rateLimit }));
+    const client = new EchoServiceClient(service.address, credentials.createInsecure());
     started.push({ service, client });
     return { service, client };
   }
@@ -75,10 +75,10 @@ describe('rate limiting per caller (RATE_LIMIT_PER_SECOND, RATE_LIMIT_BURST, RED
 
     // While "greedy" is over its budget, health answers and another caller has its own budget.
     assert.equal(await healthStatus(service.address), 'SERVING');
-    assert.equal((await listUsers(client, 'modest')).code, Code.OK);
+    assert.equal((await echo(client, 'modest')).code, Code.OK);
 
     const { samples } = await scrapeMetrics(service.telemetry.metricsPort);
-    const labels = { grpc_service: 'user.v1.UserService', grpc_method: 'ListUsers' };
+    const labels = { grpc_service: 'echo.v1.EchoService', grpc_method: 'Echo' };
     assert.equal(sampleValue(samples, 'grpc_server_rate_limited_total', labels), rejected.length);
     assert.equal(
       sampleValue(samples, 'grpc_server_handled_total', { ...labels, grpc_code: 'ResourceExhausted' }),
@@ -123,6 +123,6 @@ describe('rate limiting per caller (RATE_LIMIT_PER_SECOND, RATE_LIMIT_BURST, RED
     );
     const { samples } = await scrapeMetrics(service.telemetry.metricsPort);
     assert.equal(sampleValue(samples, 'rate_limiter_failures_total'), 10);
-    assert.equal(sampleValue(samples, 'grpc_server_rate_limited_total', { grpc_method: 'ListUsers' }), 0);
+    assert.equal(sampleValue(samples, 'grpc_server_rate_limited_total', { grpc_method: 'Echo' }), 0);
   });
 });
