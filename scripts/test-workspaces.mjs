@@ -25,14 +25,7 @@ const tested = folders.filter((dir) => existsSync(`${dir}/package.json`) && read
 const lanes = [tested.filter((dir) => FIRST_LANE.includes(dir)), tested.filter((dir) => !FIRST_LANE.includes(dir))];
 const result = spawnSync(
   'node_modules/.bin/concurrently',
-  [
-    '--group',
-    '--names',
-    'order,rest',
-    '--success',
-    'all',
-    ...lanes.map((lane) => `npm test ${lane.map((dir) => `-w ${dir}`).join(' ')}`),
-  ],
+  ['--group', '--names', 'order,rest', '--success', 'all', ...lanes.map((lane) => `npm test ${lane.map((dir) => `-w ${dir}`).join(' ')}`)],
   { stdio: 'inherit' },
 );
 process.exit(result.status ?? 1);
