@@ -35,6 +35,14 @@ export const telemetryPipeline = new DashboardDefinition({
           min: 0,
           queries: [{ expr: `sum by (job) (rate(log_shipping_failures_total${target}[$__rate_interval]))`, legend: '{{job}}' }],
         }),
+        new TimeSeries({
+          title: 'Lines dropped from stdout',
+          description:
+            "Lines per second not written to stdout because its reader (the container's log driver) fell 8 MiB behind; above zero they are missing from `docker logs` and `kubectl logs`.",
+          unit: 'short',
+          min: 0,
+          queries: [{ expr: `sum by (job) (rate(log_stdout_lines_dropped_total${target}[$__rate_interval]))`, legend: '{{job}}' }],
+        }),
       ],
     },
     {

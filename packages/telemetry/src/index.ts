@@ -14,6 +14,7 @@ export {
 export { ServerCallObserver, serverTelemetryInterceptor, type ServerTelemetryOptions } from './server-interceptor';
 export { LogShipper, type ElasticsearchShippingOptions, type ShippingCounts } from './log-shipping';
 export { createLogger, datasetOf, redactEmails, type Logger, type LoggerOptions } from './logger';
+export { STDOUT_MAX_BACKLOG_BYTES, StdoutLines } from './stdout';
 export { serviceIdentity, type ServiceIdentity } from './service-identity';
 export { createRegistry, MetricsServer, renderMetrics, type MetricsRegistry } from './metrics';
 export { registerPoolMetrics, type PoolStats } from './pool-metrics';

@@ -1,5 +1,6 @@
 import { ecsFormat } from '@elastic/ecs-pino-format';
 import { multistream, pino, type DestinationStream, type LevelWithSilent, type Logger } from 'pino';
+import { StdoutLines } from './stdout';
 
 export type { Logger } from 'pino';
 
@@ -9,7 +10,7 @@ export interface LoggerOptions {
   version?: string;
   environment?: string;
   level: LevelWithSilent;
-  /** Where lines go; stdout unless given (tests capture them). */
+  /** Where lines go; stdout (bounded: StdoutLines) unless given (tests capture them). */
   destination?: DestinationStream;
   /** Also write every line here (the Elasticsearch shipper). */
   alsoTo?: DestinationStream;
@@ -61,8 +62,7 @@ export function createLogger(options: LoggerOptions): Logger {
     convertErr: true,
   });
   const formatLog = ecs.formatters?.log;
-  // pino's own stdout (sonic-boom): lines written in batches while a write is in flight, flushed as the process exits.
-  const primary = options.destination ?? pino.destination(1);
+  const primary = options.destination ?? new StdoutLines();
   const destination = options.alsoTo
     ? multistream([
         { stream: primary, level: 'trace' },

@@ -8,6 +8,7 @@ import { ServerCallObserver, serverTelemetryInterceptor, type ServerTelemetryOpt
 import type { MethodShape, ServerProtocol } from './grpc-metrics';
 import { traceExemplar } from './trace-context';
 import { serviceIdentity } from './service-identity';
+import { STDOUT_MAX_BACKLOG_BYTES, StdoutLines } from './stdout';
 import { activeTracing, type Tracing } from './tracing';
 
 /** Logged once /metrics is served, with its `port`. */
@@ -45,6 +46,7 @@ export class Telemetry {
   private readonly callTelemetry: ServerTelemetryOptions;
   private readonly metricsServer: MetricsServer;
   private readonly shipper: LogShipper | undefined;
+  private readonly stdout: StdoutLines;
   private stopped: Promise<void> | undefined;
 
   private constructor(parts: {
@@ -53,9 +55,11 @@ export class Telemetry {
     metricsServer: MetricsServer;
     metricsPort: number;
     shipper: LogShipper | undefined;
+    stdout: StdoutLines;
     grpcMetrics: boolean;
   }) {
     this.logger = parts.logger;
+    this.stdout = parts.stdout;
     this.shipper = parts.shipper;
     this.registry = parts.registry;
     this.metricsServer = parts.metricsServer;
@@ -69,6 +73,7 @@ export class Telemetry {
       tracing: tracing !== undefined,
     };
     this.serverInterceptors = [serverTelemetryInterceptor(this.callTelemetry)];
+    registerStdoutMetrics(this.registry, this.stdout);
     if (this.shipper) registerShippingMetrics(this.registry, this.shipper.counts);
     if (tracing) registerSpanPipelineMetrics(this.registry, tracing);
   }
@@ -78,18 +83,20 @@ export class Telemetry {
     const shipper = options.elasticsearch
       ? new LogShipper({ ...options.elasticsearch, dataStream: `logs-${datasetOf(options.serviceName)}-default` })
       : undefined;
+    const stdout = new StdoutLines();
     const logger = createLogger({
       name: options.serviceName,
       version: identity.version,
       environment: identity.environment,
       level: options.logLevel,
+      destination: stdout,
       ...(shipper && { alsoTo: shipper }),
     });
     const registry = createRegistry();
     const metricsServer = new MetricsServer(registry);
     const metricsPort = await metricsServer.listen(options.metricsPort, options.metricsHost);
     logger.info({ port: metricsPort }, METRICS_SERVED_MESSAGE);
-    return new Telemetry({ logger, registry, metricsServer, metricsPort, shipper, grpcMetrics: options.grpcMetrics ?? true });
+    return new Telemetry({ logger, registry, metricsServer, metricsPort, shipper, stdout, grpcMetrics: options.grpcMetrics ?? true });
   }
 
   /** What a server that is not grpc-js (the web endpoint) records of each call, as the gRPC port's interceptor does. */
@@ -103,17 +110,32 @@ export class Telemetry {
   }
 
   /**
-   * Ships the last log lines and stops serving metrics; closed after the
-   * service has drained. Tracing is the process's, started by the preload:
-   * the process's main flushes it just before, with closeTracing().
+   * Writes and ships the last log lines, each within the flush budget, and
+   * stops serving metrics; closed after the service has drained. Tracing is
+   * the process's, started by the preload: the process's main flushes it
+   * just before, with closeTracing().
    */
-  close(options: { flushTimeoutMs?: number } = {}): Promise<void> {
+  close({ flushTimeoutMs: budgetMs }: { flushTimeoutMs: number }): Promise<void> {
     this.stopped ??= (async () => {
-      await this.shipper?.close(options.flushTimeoutMs);
+      const [stdout] = await Promise.all([this.stdout.close(budgetMs), this.shipper?.close(budgetMs)]);
+      if (stdout === 'abandoned') process.stderr.write(`log lines stdout's reader had not taken within ${budgetMs} ms were dropped\n`);
       await this.metricsServer.close();
     })();
     return this.stopped;
   }
+}
+
+/** Log lines stdout's reader was too far behind to take. */
+function registerStdoutMetrics(registry: MetricsRegistry, stdout: StdoutLines): void {
+  new Counter({
+    name: 'log_stdout_lines_dropped_total',
+    help: `Log lines not written to stdout: its reader had fallen ${STDOUT_MAX_BACKLOG_BYTES / 2 ** 20} MiB behind (a stalled log driver), or they came after shutdown.`,
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(stdout.dropped);
+    },
+  });
 }
 
 /** Spans exported and dropped, as the SDK counts them, on the service's registry. */

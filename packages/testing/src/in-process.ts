@@ -33,7 +33,7 @@ export async function startInProcess<Config>(serviceName: string, start: StartSe
   const telemetry = closer.add(
     'telemetry',
     await Telemetry.start({ serviceName, metricsPort: 0, metricsHost: '127.0.0.1', logLevel: 'silent' }),
-    (opened) => opened.close(),
+    (opened) => opened.close({ flushTimeoutMs: Number(TEST_ENVIRONMENT.TELEMETRY_FLUSH_TIMEOUT_MS) }),
   );
   // A service that fails to start still closes what it had opened (a pool, a Redis connection).
   const service = await start(config, telemetry, closer).catch(async (error: unknown) => {

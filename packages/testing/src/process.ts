@@ -35,6 +35,8 @@ export async function startServiceProcess(
   env: NodeJS.ProcessEnv,
   options: {
     discardOutput?: boolean;
+    /** An open file to be the process's stdout (a FIFO nobody reads) instead of a pipe to this process; needs a fixed GRPC_PORT. */
+    stdoutFd?: number;
     /** Extra Node.js flags, e.g. --cpu-prof (not allowed in NODE_OPTIONS). */
     nodeArgs?: string[];
     /** Another build's telemetry preload (benchmarks compare checkouts); this workspace's by default. */
@@ -45,14 +47,15 @@ export async function startServiceProcess(
 ): Promise<ServiceProcess> {
   // Benchmarks discard stdout: parsing every line here would cost the measuring process CPU and,
   // when it falls behind, block the service on a full pipe. Readiness then comes from health (fixed GRPC_PORT).
-  if (options.discardOutput && !Number(env.GRPC_PORT ?? 0)) throw new Error('discardOutput needs a fixed GRPC_PORT');
+  if ((options.discardOutput || options.stdoutFd !== undefined) && !Number(env.GRPC_PORT ?? 0))
+    throw new Error('discardOutput and stdoutFd need a fixed GRPC_PORT');
   // Free ports unless told otherwise, so test processes never collide with a running platform.
   const child = spawn(
     options.node ?? process.execPath,
     [...(options.nodeArgs ?? []), '--require', options.preload ?? TELEMETRY_PRELOAD, script],
     {
       env: { ...process.env, GRPC_PORT: '0', METRICS_PORT: '0', ...env },
-      stdio: ['ignore', options.discardOutput ? 'ignore' : 'pipe', 'pipe'],
+      stdio: ['ignore', options.stdoutFd ?? (options.discardOutput ? 'ignore' : 'pipe'), 'pipe'],
     },
   );
   const logLines: Record<string, unknown>[] = [];

@@ -254,7 +254,7 @@ describe('fault injection on order.v1.OrderService', () => {
     const telemetry = closer.add(
       'telemetry',
       await Telemetry.start({ serviceName: SERVICE_NAME, metricsPort: 0, metricsHost: '127.0.0.1', logLevel: 'silent' }),
-      (opened) => opened.close(),
+      (opened) => opened.close({ flushTimeoutMs: config().telemetryFlushTimeoutMs }),
     );
     try {
       await assert.rejects(
