@@ -61,6 +61,8 @@ export interface UserServiceOptions {
   profileDir?: string | undefined;
   /** The Node.js it runs on; this process's by default. */
   runtime?: Runtime | undefined;
+  /** More Node.js flags for the service, e.g. a --require of its own. */
+  nodeArgs?: string[];
   warmUpMs: number;
 }
 
@@ -75,7 +77,7 @@ export async function startUserService(options: UserServiceOptions): Promise<Use
       discardOutput: true,
       // Each checkout's own telemetry preload, as its start script runs it.
       preload: path.join(checkout, 'packages/telemetry/dist/src/register.js'),
-      nodeArgs: options.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`] : [],
+      nodeArgs: [...(options.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`] : []), ...(options.nodeArgs ?? [])],
       node: options.runtime?.binary,
     },
   );

@@ -5,11 +5,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { it } from 'node:test';
 import { runToExit } from '@platform/testing';
+import type { AllocationReport } from '../src/allocations';
 import type { BenchResults } from '../src/results';
 import { imageNodeVersion } from '../src/runtimes';
 
 const MAIN = path.resolve(__dirname, '../src/main.js');
 const COMPARE = path.resolve(__dirname, '../src/compare.js');
+const ALLOCATIONS = path.resolve(__dirname, '../src/allocations.js');
 const finite = (value: number) => Number.isFinite(value) && value > 0;
 /** Server CPU per call is read from /proc (Linux). */
 const hasProc = existsSync('/proc/self/stat');
@@ -119,4 +121,17 @@ it('compares this checkout against a baseline checkout', async (t) => {
     if (hasProc) assert.ok(finite(Number(row[1])), `${name}: CPU ratio ${row[1]}`);
     assert.ok(finite(Number(row[2])), `${name}: throughput ratio ${row[2]}`);
   }
+});
+
+/** Keeps the allocation profile working: half a second of h2load, telemetry off, on this Node.js. */
+it('profiles what a call allocates, by package and by function', async (t) => {
+  const { code, stdout, stderr } = await runToExit(process.execPath, [ALLOCATIONS, '--seconds', '0.5', '--json'], { signal: t.signal });
+  assert.equal(code, 0, stderr);
+  const report = JSON.parse(stdout) as AllocationReport;
+  assert.ok(report.calls > 0 && report.bytesPerCall > 0, `${report.calls} calls, ${report.bytesPerCall} bytes each`);
+  assert.ok(
+    report.byPackage.some((entry) => entry.name === '@grpc/grpc-js' && entry.bytesPerCall > 0),
+    'grpc-js allocates on every call',
+  );
+  assert.ok(report.byFunction.length > 0);
 });
