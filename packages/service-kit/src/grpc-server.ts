@@ -127,8 +127,8 @@ export class GrpcServer {
       'grpc.keepalive_permit_without_calls': 1,
       'grpc.max_connection_idle_ms': options.maxConnectionIdleMs ?? DEFAULT_MAX_CONNECTION_IDLE_MS,
       'grpc.http2.min_ping_interval_without_data_ms': MIN_CLIENT_PING_INTERVAL_MS,
-      // No channelz service is served, and its bookkeeping costs every call (an event tracker of
-      // closures and clock reads, about 1.2 KB allocated: npm run bench:allocations); metrics and traces say the same.
+      // No channelz service is served, and its bookkeeping costs every call (an event tracker of closures and
+      // clock reads: about 0.6 KB a call less allocated without it, npm run bench:allocations); metrics say the same.
       'grpc.enable_channelz': 0,
       ...options.serverOptions,
     };
