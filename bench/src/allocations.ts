@@ -28,6 +28,9 @@ interface ProfileNode {
   children: ProfileNode[];
 }
 
+/** What allocation-sampler.ts writes: the profile, or why there is none. */
+type SamplerOutput = { head: ProfileNode } | { error: string };
+
 export interface AllocationReport {
   telemetry: string;
   runtime: string;
@@ -101,20 +104,20 @@ export async function measureAllocations(options: { telemetry: string; seconds: 
       );
       service.process.child.kill('SIGUSR2');
       const profile = await eventually(
-        () => (existsSync(profileFile) ? (JSON.parse(readFileSync(profileFile, 'utf8')) as unknown) : undefined),
+        () => (existsSync(profileFile) ? (JSON.parse(readFileSync(profileFile, 'utf8')) as SamplerOutput) : undefined),
         {
           timeoutMs: 30_000,
           intervalMs: 100,
           failure: () => 'the service wrote no allocation profile',
         },
       );
-      if ('error' in (profile as object)) throw new Error(`sampling failed: ${(profile as { error: string }).error}`);
+      if ('error' in profile) throw new Error(`sampling failed: ${profile.error}`);
       if (load.ok === 0) throw new Error('no call succeeded under load');
       return {
         telemetry: options.telemetry,
         runtime: runtime!.label,
         calls: load.ok,
-        ...summarise((profile as { head: ProfileNode }).head, load.ok),
+        ...summarise(profile.head, load.ok),
       };
     } finally {
       await service.stop();

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { credentials, type ChannelCredentials, type ChannelOptions, type ServiceError } from '@grpc/grpc-js';
 import {
   generateCertificates,
   healthStatus,
+  runToExit,
   startInProcess,
   testConfig,
   testFaultInjection,
@@ -21,13 +21,13 @@ import { ECHO_SERVICE_NAME, startEchoService } from './echo/echo-service';
 const HEALTH_PROBE = require.resolve('@platform/service-kit/cli/health-probe');
 const FAULT_CLI = require.resolve('@platform/service-kit/cli/fault');
 
-/** Runs a CLI as its own process; asynchronously, since the server it calls runs in this one. */
-function run(script: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ status: number; output: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [script, ...args], { env: { PATH: process.env.PATH, ...env }, timeout: 30_000 }, (error, stdout, stderr) => {
-      resolve({ status: error ? Number(error.code ?? -1) : 0, output: `${stdout}${stderr}` });
-    });
+/** Runs a CLI as its own process (asynchronously: the server it calls runs in this one); its exit code and all it printed. */
+async function run(script: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ status: number | null; output: string }> {
+  const { code, stdout, stderr } = await runToExit(process.execPath, [script, ...args], {
+    env: { PATH: process.env.PATH, ...env },
+    signal: AbortSignal.timeout(30_000),
   });
+  return { status: code, output: `${stdout}${stderr}` };
 }
 
 describe('mTLS (TLS_CA_FILE, TLS_CERT_FILE, TLS_KEY_FILE), with certificates from scripts/gen-certs.sh', () => {
