@@ -43,6 +43,10 @@ export interface ServiceConfig {
   shutdownGraceMs: number;
   /** How long start-up waits for PostgreSQL to become reachable. */
   databaseConnectTimeoutMs: number;
+  /** How long a call waits for a pooled PostgreSQL connection before it fails UNAVAILABLE. */
+  databaseAcquireTimeoutMs: number;
+  /** How long one SQL statement may run, lock waits included, before the server cancels it. */
+  databaseStatementTimeoutMs: number;
   /** Set: logs are also shipped to Elasticsearch. */
   elasticsearch: { url: string; apiKey: string | undefined; username: string | undefined; password: string | undefined } | undefined;
   /**
@@ -122,6 +126,8 @@ export function serviceEnvShape(defaults: { grpcPort: number; metricsPort: numbe
     LOG_LEVEL: envVar.logLevel(),
     SHUTDOWN_GRACE_MS: envVar.milliseconds(10_000),
     DATABASE_CONNECT_TIMEOUT_MS: envVar.milliseconds(30_000),
+    DATABASE_ACQUIRE_TIMEOUT_MS: envVar.milliseconds(2_000),
+    DATABASE_STATEMENT_TIMEOUT_MS: envVar.milliseconds(5_000),
     ELASTICSEARCH_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s):// URL' }).optional(),
     ELASTICSEARCH_API_KEY: z.string().optional(),
     ELASTICSEARCH_USERNAME: z.string().optional(),
@@ -161,6 +167,8 @@ export function toServiceConfig(parsed: z.output<z.ZodObject<ReturnType<typeof s
     logLevel: parsed.LOG_LEVEL,
     shutdownGraceMs: parsed.SHUTDOWN_GRACE_MS,
     databaseConnectTimeoutMs: parsed.DATABASE_CONNECT_TIMEOUT_MS,
+    databaseAcquireTimeoutMs: parsed.DATABASE_ACQUIRE_TIMEOUT_MS,
+    databaseStatementTimeoutMs: parsed.DATABASE_STATEMENT_TIMEOUT_MS,
     elasticsearch: parsed.ELASTICSEARCH_URL
       ? {
           url: parsed.ELASTICSEARCH_URL,

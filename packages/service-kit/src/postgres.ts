@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Client, Pool, escapeIdentifier, type DatabaseError, type PoolClient } from 'pg';
+import { Client, Pool, escapeIdentifier, type DatabaseError, type PoolClient, type QueryConfig } from 'pg';
 import { registerPoolMetrics, type Logger, type MetricsRegistry } from '@platform/telemetry';
 import type { ServiceConfig } from './config';
 import { isDependencyUnavailable } from './unavailable';
@@ -14,8 +14,20 @@ export interface PostgresOptions {
   applicationName: string;
   /** How long start-up keeps retrying an unreachable server before giving up. */
   connectTimeoutMs: number;
+  /** How long a query waits for a connection of the pool (all busy, or the server slow to accept one). */
+  acquireTimeoutMs: number;
+  /** How long a statement may run on the server. */
+  statementTimeoutMs: number;
   poolSize?: number;
 }
+
+/**
+ * How much longer than a statement may run the client waits for any answer.
+ * The server cancels a slow statement itself (57014) at statementTimeoutMs; a
+ * server that answers nothing at all (hung, or cut off without a reset) is
+ * given up on this much later, and its connection is discarded.
+ */
+const NO_ANSWER_MARGIN_MS = 1000;
 
 /** Waits for the server, creates the database if needed, migrates it and returns a pool. */
 export async function openPostgres(options: PostgresOptions): Promise<Pool> {
@@ -26,6 +38,13 @@ export async function openPostgres(options: PostgresOptions): Promise<Pool> {
     connectionString: url,
     application_name: options.applicationName,
     max: options.poolSize ?? 10,
+    // Without it a query waits for a connection for as long as the pool stays busy, long after its caller has gone.
+    connectionTimeoutMillis: options.acquireTimeoutMs,
+    // Lock waits included: a statement stuck behind another session's lock is cancelled too.
+    statement_timeout: options.statementTimeoutMs,
+    query_timeout: options.statementTimeoutMs + NO_ANSWER_MARGIN_MS,
+    // An idle connection to a host that vanished is found by TCP keepalive rather than by the next call.
+    keepAlive: true,
   });
   // Without a listener an idle client's network error would crash the process.
   pool.on('error', (error) => logger.error({ err: error }, 'idle PostgreSQL connection failed'));
@@ -37,7 +56,7 @@ export async function openPostgres(options: PostgresOptions): Promise<Pool> {
  * unset, after warning that the service keeps its data in memory.
  */
 export async function openConfiguredPostgres(
-  config: Pick<ServiceConfig, 'databaseUrl' | 'databaseConnectTimeoutMs'>,
+  config: Pick<ServiceConfig, 'databaseUrl' | 'databaseConnectTimeoutMs' | 'databaseAcquireTimeoutMs' | 'databaseStatementTimeoutMs'>,
   options: { serviceName: string; migrationsDir: string; logger: Logger; registry: MetricsRegistry },
 ): Promise<Pool | undefined> {
   if (!config.databaseUrl) {
@@ -50,6 +69,8 @@ export async function openConfiguredPostgres(
     logger: options.logger,
     applicationName: options.serviceName,
     connectTimeoutMs: config.databaseConnectTimeoutMs,
+    acquireTimeoutMs: config.databaseAcquireTimeoutMs,
+    statementTimeoutMs: config.databaseStatementTimeoutMs,
     poolSize: POOL_SIZE,
   });
   registerPoolMetrics(options.registry, pool, POOL_SIZE);
@@ -127,6 +148,8 @@ async function retryWhileUnreachable(attempt: () => Promise<void>, options: Post
 /**
  * Calls onChange whenever a `SELECT 1` through the pool starts or stops
  * succeeding; resolves after the first probe, so health is right from the start.
+ * A probe that has no answer by the time the next one is due counts as a
+ * failure: a server that accepts connections but answers nothing is unreachable.
  */
 export async function watchReachability(
   pool: Pool,
@@ -137,7 +160,7 @@ export async function watchReachability(
   const check = async () => {
     if (running) return;
     running = true;
-    const reachable = await pool.query('SELECT 1').then(
+    const reachable = await pool.query(probe(options.intervalMs)).then(
       () => true,
       () => false,
     );
@@ -169,12 +192,19 @@ export async function inTransaction<T>(pool: Pool, work: (client: PoolClient) =>
     await client.query('COMMIT');
     return result;
   } catch (error) {
-    if (lost === undefined && !isDependencyUnavailable(error)) await client.query('ROLLBACK').catch(() => undefined);
+    // A client whose server stopped answering may still have a query on the wire; it is never reused.
+    if (lost === undefined && isDependencyUnavailable(error)) lost = error as Error;
+    if (lost === undefined) await client.query('ROLLBACK').catch(() => undefined);
     throw lost ?? error;
   } finally {
     client.off('error', onError);
     client.release(lost);
   }
+}
+
+/** node-postgres honours a per-query query_timeout that its type definitions do not list. */
+function probe(timeoutMs: number): QueryConfig {
+  return { text: 'SELECT 1', query_timeout: timeoutMs } as QueryConfig;
 }
 
 async function withClient<T>(url: string, use: (client: Client) => Promise<T>): Promise<T> {

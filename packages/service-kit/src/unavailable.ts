@@ -17,16 +17,18 @@ const NETWORK_CODES = new Set([
 ]);
 
 /**
- * PostgreSQL SQLSTATEs of a server that is shutting down, starting or gone:
- * 57P01 admin_shutdown, 57P02 crash_shutdown, 57P03 cannot_connect_now, and
- * class 08, connection exceptions.
+ * PostgreSQL SQLSTATEs of a server that is shutting down, starting, gone or
+ * too slow: 57P01 admin_shutdown, 57P02 crash_shutdown, 57P03
+ * cannot_connect_now, 57014 query_canceled (statement_timeout, or an
+ * operator's pg_cancel_backend), and class 08, connection exceptions.
  */
-const POSTGRES_UNAVAILABLE = /^(57P0[123]|08...)$/;
+const POSTGRES_UNAVAILABLE = /^(57P0[123]|57014|08...)$/;
 
 /** What node-postgres says, without a code, when the connection or the pool fails it. */
 const POSTGRES_CLIENT_MESSAGES = [
   'Connection terminated',
   'timeout exceeded when trying to connect',
+  'Query read timeout',
   'Client has encountered a connection error and is not queryable',
   'Client was closed and is not queryable',
 ];

@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { Client, Pool, type PoolClient } from 'pg';
-import { Code, inTransaction, isDependencyUnavailable, toRpcStatus } from '../src';
+import { createLogger } from '@platform/telemetry';
+import { Code, dropDatabase, inTransaction, isDependencyUnavailable, openPostgres, toRpcStatus } from '../src';
 
 // The kit cannot use @platform/testing (which depends on it): the server is DATABASE_URL or the local one.
 const URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -66,7 +70,9 @@ describe('isDependencyUnavailable', () => {
       coded('57P01'),
       coded('57P03'),
       coded('08006'),
+      coded('57014'),
       new Error('Connection terminated unexpectedly'),
+      new Error('Query read timeout'),
       new Error('timeout exceeded when trying to connect'),
       new Error('wrapped', { cause: coded('ECONNRESET') }),
     ]) {
@@ -75,5 +81,67 @@ describe('isDependencyUnavailable', () => {
     for (const error of [coded('23505'), coded('42P01'), new Error('boom'), 'ECONNREFUSED', undefined]) {
       assert.ok(!isDependencyUnavailable(error), String(error));
     }
+  });
+});
+
+describe('openPostgres bounds every wait of a call', () => {
+  const url = Object.assign(new globalThis.URL(URL), { pathname: `/kit_pool_${process.pid}` }).toString();
+  let pool: Pool;
+  let admin: Client;
+  before(async () => {
+    pool = await openPostgres({
+      url,
+      migrationsDir: mkdtempSync(path.join(tmpdir(), 'no-migrations-')),
+      logger: createLogger({ name: 'test', level: 'silent' }),
+      applicationName: 'kit-pool-test',
+      connectTimeoutMs: 5000,
+      acquireTimeoutMs: 200,
+      statementTimeoutMs: 300,
+      poolSize: 1,
+    });
+    admin = new Client({ connectionString: url });
+    await admin.connect();
+  });
+  after(async () => {
+    await admin?.end();
+    await pool?.end();
+    await dropDatabase(url);
+  });
+
+  const unavailable = (error: unknown) => {
+    assert.equal(toRpcStatus(error).code, Code.UNAVAILABLE, String(error));
+    return true;
+  };
+
+  it('a statement that runs too long is cancelled by the server, UNAVAILABLE', async () => {
+    await assert.rejects(pool.query('SELECT pg_sleep(30)'), (error: Error & { code?: string }) => {
+      // The server's own cancellation (57014), before the client would give up on it.
+      assert.equal(error.code, '57014', String(error));
+      return unavailable(error);
+    });
+  });
+
+  it("a statement waiting behind another session's lock is cancelled too", async () => {
+    await admin.query('BEGIN');
+    try {
+      await admin.query('LOCK TABLE pgmigrations IN ACCESS EXCLUSIVE MODE');
+      await assert.rejects(
+        inTransaction(pool, (client) => client.query('SELECT count(*) FROM pgmigrations')),
+        unavailable,
+      );
+    } finally {
+      await admin.query('ROLLBACK');
+    }
+  });
+
+  it('a call finding every connection busy waits for one only so long, UNAVAILABLE', async () => {
+    const holder = await pool.connect();
+    try {
+      await assert.rejects(pool.query('SELECT 1'), unavailable);
+    } finally {
+      holder.release();
+    }
+    // The pool still serves once the connection is free.
+    assert.equal((await pool.query<{ one: number }>('SELECT 1 AS one')).rows[0]!.one, 1);
   });
 });

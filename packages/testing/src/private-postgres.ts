@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { freePort } from './net';
@@ -16,6 +16,14 @@ export interface PrivatePostgres {
   /** `pg_ctl stop -m fast`: connections are ended (57P01), as in a restart. */
   stop(): void;
   start(): void;
+  /**
+   * SIGSTOP to the server and its backends: connections stay open and new
+   * ones are accepted by the kernel, but nothing answers, as with a hung host
+   * or a partition that drops packets without a reset.
+   */
+  freeze(): void;
+  /** SIGCONT: the server goes on with whatever it had been sent. */
+  thaw(): void;
   /** Stops the cluster and deletes its files. */
   remove(): void;
 }
@@ -41,17 +49,55 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
   const ctl = (action: string, ...args: string[]) => run('pg_ctl', [action, '--pgdata', data, '--wait', '--silent', ...args]);
   const start = () => ctl('start', '--options', options, '--log', path.join(dir, 'server.log'));
   const stop = () => ctl('stop', '--mode', 'fast');
+  const signalAll = (signal: NodeJS.Signals) => {
+    for (const pid of clusterProcesses(data)) {
+      try {
+        process.kill(pid, signal);
+      } catch {
+        // Ended between the listing and the signal.
+      }
+    }
+  };
+  let frozen = false;
+  const freeze = () => {
+    frozen = true;
+    signalAll('SIGSTOP');
+  };
+  const thaw = () => {
+    frozen = false;
+    signalAll('SIGCONT');
+  };
   let removed = false;
   const remove = () => {
     if (removed) return;
     removed = true;
+    // A stopped server would hold pg_ctl's stop until it gives up.
+    if (frozen) thaw();
     invoke('pg_ctl', ['stop', '--pgdata', data, '--mode', 'immediate', '--wait']);
     rmSync(dir, { recursive: true, force: true });
   };
   // Should the test process die first, the cluster goes with it.
   process.once('exit', remove);
   start();
-  return { url: `postgres://postgres@127.0.0.1:${port}/postgres`, stop, start, remove };
+  return { url: `postgres://postgres@127.0.0.1:${port}/postgres`, stop, start, freeze, thaw, remove };
+}
+
+/** The postmaster (first line of postmaster.pid) and its children, read from /proc. */
+function clusterProcesses(data: string): number[] {
+  const postmaster = Number(readFileSync(path.join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
+  const children = readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .filter((pid) => {
+      try {
+        // The parent pid is the second field after the parenthesised command name.
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === postmaster;
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+  return [postmaster, ...children];
 }
 
 /** The folder of initdb and pg_ctl: PG_BIN, else Debian's newest /usr/lib/postgresql/<version>/bin. */

@@ -29,6 +29,8 @@ const USER_MAIN = serviceMain('@platform/user-service');
 /** Calls placed while the database is down, per outage: enough to meet every window of a call. */
 const CALLS_PER_OUTAGE = 100;
 const OUTAGES = 3;
+/** How long calls to a frozen database may stay unanswered before the test calls it a defect. */
+const FROZEN_CAP_MS = 45_000;
 
 interface Outcome {
   phase: 'before' | 'outage' | 'after';
@@ -181,6 +183,56 @@ describe('a PostgreSQL restart under load', () => {
     }
     await until('the late watcher saw all 20 orders', () => placed.every((id) => late.ids.has(id)));
     late.stream.cancel();
+  });
+
+  it('Order answers UNAVAILABLE and reports NOT_SERVING while its database accepts connections but never answers, and commits none of those calls', async () => {
+    const item = { sku: 'CUP', quantity: 1, unitPriceCents: 400n };
+    const placed = (await unary(orders, orders.createOrder)({ userId, currency: 'EUR', requestId: 'frozen-before', items: [item] })).id;
+    orderDatabase.freeze();
+    try {
+      // No deadline: what bounds these calls must be the service, not the caller.
+      const calls = Array.from({ length: 20 }, (_, i) =>
+        i % 2 === 0
+          ? unary(orders, orders.createOrder)({ userId, currency: 'EUR', requestId: `frozen-${i}`, items: [item] })
+          : unary(orders, orders.getOrder)({ id: placed }),
+      );
+      // Only on a defect do calls outlast the freeze; the cap keeps that failure from hanging the test.
+      const cap = new Promise<'pending'>((resolve) => setTimeout(resolve, FROZEN_CAP_MS, 'pending').unref());
+      const outcomes = await Promise.all(
+        calls.map((call) =>
+          Promise.race([
+            call.then(
+              () => status.OK,
+              (error: ServiceError) => error.code,
+            ),
+            cap,
+          ]),
+        ),
+      );
+      assert.deepEqual(
+        [...new Set(outcomes.map((outcome) => (outcome === 'pending' ? `still pending after ${FROZEN_CAP_MS} ms` : status[outcome])))],
+        ['UNAVAILABLE'],
+        'every call placed while the database was frozen',
+      );
+      await until(
+        'order reports NOT_SERVING while its database is frozen',
+        async () => (await healthStatus(`127.0.0.1:${order.port}`)) === 'NOT_SERVING',
+      );
+    } finally {
+      orderDatabase.thaw();
+    }
+    await until('order reports SERVING again', async () => (await healthStatus(`127.0.0.1:${order.port}`)) === 'SERVING');
+    // The server goes on with what it had been sent when it froze: none of it may have committed an order whose call failed.
+    for (let i = 0; i < 20; i += 2) {
+      const replay = await unary(
+        orders,
+        orders.createOrder,
+      )({ userId, currency: 'EUR', requestId: `frozen-${i}`, items: [{ ...item, quantity: 2 }] }).catch((error: ServiceError) =>
+        assert.fail(`frozen-${i} had been created while its call failed (${status[error.code]}: ${error.details})`),
+      );
+      assert.equal(replay.items[0]?.quantity, 2);
+    }
+    assert.equal(order.child.exitCode, null);
   });
 
   it('User answers UNAVAILABLE while its database is down, reports NOT_SERVING, and recovers', async () => {

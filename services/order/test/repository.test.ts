@@ -147,6 +147,8 @@ describe('PostgreSQL', () => {
       logger,
       applicationName: 'order-repository-test',
       connectTimeoutMs: 5000,
+      acquireTimeoutMs: 2000,
+      statementTimeoutMs: 5000,
     });
     const repository = new PostgresOrderRepository({ pool, url, logger });
     pools.push(pool);

@@ -77,6 +77,8 @@ describe('PostgreSQL', () => {
       logger: createLogger({ name: 'test', level: 'silent' }),
       applicationName: 'user-repository-test',
       connectTimeoutMs: 5000,
+      acquireTimeoutMs: 2000,
+      statementTimeoutMs: 5000,
     });
   });
   after(async () => {
@@ -94,6 +96,8 @@ describe('PostgreSQL', () => {
       logger: createLogger({ name: 'test', level: 'silent' }),
       applicationName: 'user-repository-test',
       connectTimeoutMs: 5000,
+      acquireTimeoutMs: 2000,
+      statementTimeoutMs: 5000,
     });
     const { rows } = await again.query<{ count: string }>('SELECT count(*) FROM pgmigrations');
     await again.end();
