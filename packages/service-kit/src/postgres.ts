@@ -192,8 +192,9 @@ export async function inTransaction<T>(pool: Pool, work: (client: PoolClient) =>
     await client.query('COMMIT');
     return result;
   } catch (error) {
-    // A client whose server stopped answering may still have a query on the wire; it is never reused.
-    if (lost === undefined && isDependencyUnavailable(error)) lost = error as Error;
+    // A client whose server stopped answering may still have a query on the wire: it is never reused. A statement
+    // the server cancelled (57014) leaves a sound connection, rolled back like any failed work.
+    if (lost === undefined && isDependencyUnavailable(error) && pgCode(error) !== QUERY_CANCELED) lost = error as Error;
     if (lost === undefined) await client.query('ROLLBACK').catch(() => undefined);
     throw lost ?? error;
   } finally {
@@ -220,6 +221,7 @@ async function withClient<T>(url: string, use: (client: Client) => Promise<T>): 
 const INVALID_CATALOG_NAME = '3D000';
 const DUPLICATE_DATABASE = '42P04';
 const UNIQUE_VIOLATION = '23505';
+const QUERY_CANCELED = '57014';
 
 export function pgCode(error: unknown): string | undefined {
   return (error as Partial<DatabaseError> | undefined)?.code;

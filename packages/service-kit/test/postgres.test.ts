@@ -121,7 +121,10 @@ describe('openPostgres bounds every wait of a call', () => {
     });
   });
 
-  it("a statement waiting behind another session's lock is cancelled too", async () => {
+  it("a statement waiting behind another session's lock is cancelled too, and its sound connection kept", async () => {
+    const backend = () =>
+      inTransaction(pool, async (client) => (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid);
+    const before = await backend();
     await admin.query('BEGIN');
     try {
       await admin.query('LOCK TABLE pgmigrations IN ACCESS EXCLUSIVE MODE');
@@ -132,6 +135,7 @@ describe('openPostgres bounds every wait of a call', () => {
     } finally {
       await admin.query('ROLLBACK');
     }
+    assert.equal(await backend(), before, 'the connection whose statement the server cancelled is reused, not reopened');
   });
 
   it('a call finding every connection busy waits for one only so long, UNAVAILABLE', async () => {
