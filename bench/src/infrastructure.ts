@@ -1,10 +1,10 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createConnection, createServer, type Server as NetServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { Server, ServerCredentials } from '@grpc/grpc-js';
+import { procStat } from '@platform/testing';
 
 /** Pins a process (all its threads) to one CPU, when taskset exists and the machine has the CPU. */
 export function pin(pid: number, cpu: number): boolean {
@@ -21,8 +21,7 @@ const CLOCK_TICKS_PER_SECOND = Number(spawnSync('getconf', ['CLK_TCK'], { encodi
  */
 export function processCpuSeconds(pid: number): number | undefined {
   try {
-    // Fields after the command name, which is in parentheses and may contain spaces: utime and stime are the 12th and 13th.
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    const fields = procStat(pid);
     return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
   } catch {
     return undefined;

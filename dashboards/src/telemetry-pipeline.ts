@@ -1,3 +1,4 @@
+import { STDOUT_MAX_BACKLOG_BYTES } from '@platform/telemetry';
 import { DashboardDefinition } from './dashboard';
 import { TimeSeries } from './panels';
 import { selector } from './promql';
@@ -37,8 +38,7 @@ export const telemetryPipeline = new DashboardDefinition({
         }),
         new TimeSeries({
           title: 'Lines dropped from stdout',
-          description:
-            "Lines per second not written to stdout because its reader (the container's log driver) fell 8 MiB behind; above zero they are missing from `docker logs` and `kubectl logs`.",
+          description: `Lines per second not written to stdout because its reader (the container's log driver) fell ${STDOUT_MAX_BACKLOG_BYTES / 2 ** 20} MiB behind; above zero they are missing from \`docker logs\` and \`kubectl logs\`.`,
           unit: 'short',
           min: 0,
           queries: [{ expr: `sum by (job) (rate(log_stdout_lines_dropped_total${target}[$__rate_interval]))`, legend: '{{job}}' }],

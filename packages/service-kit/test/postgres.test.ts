@@ -1,14 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client, Pool, type PoolClient } from 'pg';
 import { createLogger } from '@platform/telemetry';
+import { freshDatabaseUrl, postgresServer } from '@platform/testing';
 import { Code, dropDatabase, inTransaction, isDependencyUnavailable, openPostgres, toRpcStatus } from '../src';
-
-// The kit cannot use @platform/testing (which depends on it): the server is DATABASE_URL or the local one.
-const URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
 /** Ends the server side of a client's connection, as a PostgreSQL restart does (57P01 admin_shutdown). */
 async function terminate(admin: Client, client: PoolClient): Promise<void> {
@@ -19,12 +17,17 @@ async function terminate(admin: Client, client: PoolClient): Promise<void> {
 }
 
 describe('inTransaction', () => {
-  const pool = new Pool({ connectionString: URL, max: 2 });
-  const admin = new Client({ connectionString: URL });
-  before(() => admin.connect());
+  let pool: Pool;
+  let admin: Client;
+  before(async () => {
+    const { url } = await postgresServer();
+    pool = new Pool({ connectionString: url, max: 2 });
+    admin = new Client({ connectionString: url });
+    await admin.connect();
+  });
   after(async () => {
-    await admin.end();
-    await pool.end();
+    await admin?.end();
+    await pool?.end();
   });
 
   it('fails the work, not the process, when the connection is lost while the client is held between queries', async () => {
@@ -85,13 +88,15 @@ describe('isDependencyUnavailable', () => {
 });
 
 describe('openPostgres bounds every wait of a call', () => {
-  const url = Object.assign(new globalThis.URL(URL), { pathname: `/kit_pool_${process.pid}` }).toString();
+  const migrationsDir = mkdtempSync(path.join(tmpdir(), 'no-migrations-'));
+  let url: string;
   let pool: Pool;
   let admin: Client;
   before(async () => {
+    url = await freshDatabaseUrl('kit_pool');
     pool = await openPostgres({
       url,
-      migrationsDir: mkdtempSync(path.join(tmpdir(), 'no-migrations-')),
+      migrationsDir,
       logger: createLogger({ name: 'test', level: 'silent' }),
       applicationName: 'kit-pool-test',
       connectTimeoutMs: 5000,
@@ -106,6 +111,7 @@ describe('openPostgres bounds every wait of a call', () => {
     await admin?.end();
     await pool?.end();
     await dropDatabase(url);
+    rmSync(migrationsDir, { recursive: true, force: true });
   });
 
   const unavailable = (error: unknown) => {

@@ -127,13 +127,23 @@ export class Telemetry {
 
 /** Log lines stdout's reader was too far behind to take. */
 function registerStdoutMetrics(registry: MetricsRegistry, stdout: StdoutLines): void {
+  countReadAtScrape(
+    registry,
+    'log_stdout_lines_dropped_total',
+    `Log lines not written to stdout: its reader had fallen ${STDOUT_MAX_BACKLOG_BYTES / 2 ** 20} MiB behind (a stalled log driver), or they came after shutdown.`,
+    () => stdout.dropped,
+  );
+}
+
+/** A counter without labels whose value is a count kept elsewhere, read when /metrics is scraped. */
+function countReadAtScrape(registry: MetricsRegistry, name: string, help: string, read: () => number): void {
   new Counter({
-    name: 'log_stdout_lines_dropped_total',
-    help: `Log lines not written to stdout: its reader had fallen ${STDOUT_MAX_BACKLOG_BYTES / 2 ** 20} MiB behind (a stalled log driver), or they came after shutdown.`,
+    name,
+    help,
     registers: [registry],
     collect() {
       this.reset();
-      this.inc(stdout.dropped);
+      this.inc(read());
     },
   });
 }
@@ -179,13 +189,10 @@ function registerShippingMetrics(registry: MetricsRegistry, counts: ShippingCoun
       this.inc({ outcome: 'dropped' }, counts.dropped);
     },
   });
-  new Counter({
-    name: 'log_shipping_failures_total',
-    help: 'Times shipping to Elasticsearch failed as a whole (connection refused, timeout) and was restarted.',
-    registers: [registry],
-    collect() {
-      this.reset();
-      this.inc(counts.failures);
-    },
-  });
+  countReadAtScrape(
+    registry,
+    'log_shipping_failures_total',
+    'Times shipping to Elasticsearch failed as a whole (connection refused, timeout) and was restarted.',
+    () => counts.failures,
+  );
 }

@@ -24,6 +24,7 @@ export {
 } from './in-process';
 export { parseSamples, sampleValue, scrapeMetrics, type Sample, type Scrape } from './metrics';
 export { blackHole, freePort } from './net';
+export { procStat } from './proc';
 export { startPrometheus, type PrometheusServer, type VectorSample } from './prometheus';
 export { generateCertificates, tlsEnv, type CertificateName, type Certificates } from './tls';
 export { RawClient, type RawMethod, type RawOutcome } from './raw';

@@ -3,6 +3,7 @@ import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync }
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { freePort } from './net';
+import { procStat } from './proc';
 
 /**
  * A PostgreSQL cluster of the test's own, on a port of its own, that the test
@@ -89,9 +90,7 @@ function clusterProcesses(data: string): number[] {
     .filter((entry) => /^\d+$/.test(entry))
     .filter((pid) => {
       try {
-        // The parent pid is the second field after the parenthesised command name.
-        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === postmaster;
+        return Number(procStat(pid)[1]) === postmaster;
       } catch {
         return false;
       }
